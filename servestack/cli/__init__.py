@@ -1,0 +1,48 @@
+"""The `servestack` command line: the only place that prints, reads the terminal or exits.
+
+Each verb lives in its own module exposing `add_parser(subparsers)`; the parser stores the verb's
+`run(args) -> int` as `args.func`. Exit codes: 0 ok, 1 policy/feasibility failure, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from servestack import __version__
+from servestack.errors import ServestackError
+
+__all__ = ["main", "build_parser"]
+
+# Verb modules, imported lazily by name so `plan` never pays for `preview`'s Pulumi imports.
+_VERBS = ("plan", "estimate", "catalog", "preview", "check", "cost")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="servestack",
+        description="Plan, deploy and police the cheapest cloud GPU stack for a model-serving workload.",
+    )
+    parser.add_argument("--version", action="version", version=f"servestack {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for verb in _VERBS:
+        module = importlib.import_module(f"servestack.cli.{verb}_cmd")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ServestackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code

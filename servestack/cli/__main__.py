@@ -1,0 +1,5 @@
+import sys
+
+from servestack.cli import main
+
+sys.exit(main())
