@@ -9,6 +9,7 @@ from servestack.workload.spec import (
     MeasuredSpec,
     MeasuredThroughput,
     ModelSpec,
+    Owner,
     Placement,
     PricingPolicy,
     Slo,
@@ -33,4 +34,5 @@ __all__ = [
     "Placement",
     "PricingPolicy",
     "Budget",
+    "Owner",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "Placement",
     "PricingPolicy",
     "Budget",
+    "Owner",
 ]
 
 _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -198,6 +199,13 @@ class Budget(_Strict):
     )
 
 
+class Owner(_Strict):
+    """Who pays: becomes the cost-allocation tags/labels of every resource."""
+
+    team: str = Field(pattern=r"^[a-z0-9]([-_a-z0-9]{0,61}[a-z0-9])?$", description="Team label value.")
+    cost_center: str = Field(pattern=r"^[a-z0-9]([-_a-z0-9]{0,61}[a-z0-9])?$", description="Cost centre label value.")
+
+
 class WorkloadSpec(_Strict):
     """A model-serving workload: the input of `servestack plan`."""
 
@@ -209,6 +217,7 @@ class WorkloadSpec(_Strict):
     placement: Placement = Field(default_factory=Placement)
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
     budget: Budget = Field(default_factory=Budget)
+    owner: Owner | None = Field(default=None, description="Cost-allocation tags (team, cost centre).")
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,93 @@
+"""Fixed costs of a serving environment besides its GPU node-hours.
+
+The selector adds these to every candidate and `servestack.costing` prices the same items from a resource
+graph, both from `data/platform.json`, so a plan's `monthly_usd_ceiling` equals the costed ceiling of the
+stack it writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from servestack.errors import CatalogError
+
+__all__ = ["HOURS_PER_MONTH", "PlatformPrices", "platform_prices", "platform_monthly_usd"]
+
+HOURS_PER_MONTH = 730.0
+"""Billing month used everywhere (AWS and GCP both quote 730 h)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformPrices:
+    """List prices of one cloud's non-GPU building blocks (USD)."""
+
+    cloud: str
+    control_plane_per_hour: float
+    nat_gateway_per_hour: float
+    """Per NAT gateway on AWS; per VM on GCP (Cloud NAT), capped at `nat_max_per_hour`."""
+    nat_per_zone: bool
+    nat_max_per_hour: float | None
+    load_balancer_per_hour: float
+    system_node_instance_type: str
+    system_node_count: int
+    system_node_per_hour: float
+    system_node_root_volume_gib: int
+    volume_per_gib_month: float
+    sources: tuple[str, ...]
+    as_of: str
+
+    def nat_monthly_usd(self, zones: int, vms: int) -> float:
+        if self.nat_per_zone:
+            return zones * self.nat_gateway_per_hour * HOURS_PER_MONTH
+        hourly = vms * self.nat_gateway_per_hour
+        if self.nat_max_per_hour is not None:
+            hourly = min(hourly, self.nat_max_per_hour)
+        return hourly * HOURS_PER_MONTH
+
+
+@cache
+def platform_prices(cloud: str) -> PlatformPrices:
+    """The bundled platform prices of `cloud` ("aws" or "gcp")."""
+    raw = json.loads(resources.files("servestack.catalog").joinpath("data/platform.json").read_text("utf-8"))
+    if raw.get("schema_version") != 1:
+        raise CatalogError(f"platform.json: schema_version {raw.get('schema_version')!r} is not supported; expected 1")
+    try:
+        c = raw[cloud]
+        return PlatformPrices(
+            cloud=cloud,
+            control_plane_per_hour=float(c["control_plane_per_hour"]["usd"]),
+            nat_gateway_per_hour=float(c["nat_gateway_per_hour"]["usd"]),
+            nat_per_zone=bool(c["nat_per_zone"]),
+            nat_max_per_hour=c["nat_gateway_per_hour"].get("max_usd"),
+            load_balancer_per_hour=float(c["load_balancer_per_hour"]["usd"]),
+            system_node_instance_type=str(c["system_node"]["instance_type"]),
+            system_node_count=int(c["system_node"]["count"]),
+            system_node_per_hour=float(c["system_node"]["usd_per_hour"]),
+            system_node_root_volume_gib=int(c["system_node"]["root_volume_gib"]),
+            volume_per_gib_month=float(c["volume_per_gib_month"]["usd"]),
+            sources=tuple(
+                str(c[k]["source"])
+                for k in ("control_plane_per_hour", "nat_gateway_per_hour", "load_balancer_per_hour", "system_node",
+                          "volume_per_gib_month")
+            ),
+            as_of=str(raw["as_of"]),
+        )
+    except KeyError as exc:
+        raise CatalogError(f"platform.json: {cloud}: missing field {exc}") from None
+
+
+def platform_monthly_usd(cloud: str, zones: int, gpu_nodes: int, root_volume_gib: int) -> float:
+    """Monthly USD of everything but GPU node-hours for an environment running `gpu_nodes` GPU nodes.
+
+    Counts: one cluster control plane, NAT (one gateway per zone on AWS; per VM on GCP), the system node
+    group with its volumes, one load balancer, and each GPU node's root volume. Usage-priced items (data
+    processing, registry storage, egress) are not included: costing reports them as unknown.
+    """
+    p = platform_prices(cloud)
+    vms = gpu_nodes + p.system_node_count
+    volumes_gib = gpu_nodes * root_volume_gib + p.system_node_count * p.system_node_root_volume_gib
+    hourly = p.control_plane_per_hour + p.load_balancer_per_hour + p.system_node_count * p.system_node_per_hour
+    return hourly * HOURS_PER_MONTH + p.nat_monthly_usd(zones, vms) + volumes_gib * p.volume_per_gib_month

@@ -1,0 +1,134 @@
+"""`servestack plan SPEC`: rank the cheapest stacks that meet the spec, optionally write the stack config."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from servestack.errors import SpecError
+
+if TYPE_CHECKING:
+    from servestack.selector import Candidate, Plan
+
+__all__ = ["add_parser", "run", "environment_kind"]
+
+_KINDS = ("dev", "staging", "prod")
+_DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("plan", help="rank the cheapest stacks that meet a workload spec")
+    p.add_argument("spec", help="workload spec YAML (see examples/)")
+    p.add_argument("--env", default=None, help="stack name to plan for (a DNS-1123 label, e.g. prod, dev-alice)")
+    p.add_argument("--kind", choices=_KINDS, default=None, help="environment kind; default: from the env name")
+    p.add_argument("--top", type=int, default=5, help="feasible candidates to show (default 5)")
+    p.add_argument("--write", action="store_true", help="write the chosen stack to stacks/Pulumi.<env>.yaml")
+    p.add_argument("--force", action="store_true", help="with --write: replace values a person edited")
+    p.add_argument("--project-dir", default=".", help="Pulumi project directory for --write (default: .)")
+    p.add_argument("--json", action="store_true", help="print the plan JSON contract")
+    p.set_defaults(func=run)
+
+
+def environment_kind(env: str, kind: str | None) -> str:
+    """The environment kind: explicit --kind, else the kind the name starts with, else prod."""
+    if kind is not None:
+        return kind
+    for k in _KINDS:
+        if env == k or env.startswith(k + "-") or env.startswith(k):
+            return k
+    return "prod"
+
+
+def run(args: argparse.Namespace) -> int:
+    from servestack.catalog import load_catalog
+    from servestack.selector import plan
+    from servestack.workload import load_spec
+
+    if args.top < 1:
+        raise SpecError("--top", args.top, "must be a positive integer")
+    env = args.env
+    if env is not None and not _DNS_1123_LABEL.match(env):
+        raise SpecError("--env", env, "a stack name is a DNS-1123 label: lower-case letters, digits and '-'")
+    if args.write and env is None:
+        raise SpecError("--env", None, "--write needs the stack name, e.g. --env prod")
+    spec = load_spec(args.spec)
+    catalog = load_catalog()
+    result = plan(spec, catalog, top=args.top)
+
+    if args.json:
+        from servestack.cli.output import emit_json
+
+        emit_json(result.to_json())
+    else:
+        _print_plan(result, spec.budget.monthly_usd)
+
+    if not result.feasible:
+        return 1
+    if args.write:
+        assert env is not None and result.chosen is not None
+        return _write(spec, result.chosen, env, environment_kind(env, args.kind), args, quiet=args.json)
+    return 0
+
+
+def _write(spec: Any, chosen: Candidate, env: str, kind: str, args: argparse.Namespace, quiet: bool) -> int:
+    from servestack.generate import owned_stack_config, write_stack_config
+
+    owned = owned_stack_config(spec, chosen.to_json(), kind)
+    outcome = write_stack_config(Path(args.project_dir), env, owned, force=args.force)
+    if not quiet:
+        from servestack.cli.output import console
+
+        console().print(outcome.summary())
+    return 0
+
+
+def _money(x: float) -> str:
+    return f"${x:,.0f}"
+
+
+def _print_plan(result: Plan, budget: float | None) -> None:
+    from rich.table import Table
+
+    from servestack.cli.output import console
+
+    out = console()
+    title = f"servestack plan: {result.workload}  (catalog {result.catalog_as_of}, {result.catalog_offerings} offerings"
+    title += f", budget {_money(budget)}/month)" if budget is not None else ", no budget)"
+    rows = result.candidates if result.feasible else result.closest
+    if rows:
+        table = Table(title=title if result.feasible else title + " - closest stacks over budget")
+        for col in ("#", "cloud", "region", "instance", "accel", "TP", "replicas min/avg/peak", "nodes min/peak",
+                    "pricing", "$/node-h", "expected/mo", "ceiling/mo", "tok/s/replica", "TTFT ms", "TPOT ms"):
+            table.add_column(col, justify="right" if col[0] in "#$TNte" else "left")
+        for i, c in enumerate(rows, 1):
+            p = c.performance
+            accel = f"{c.accelerator} x{c.accelerators_per_node}"
+            tp = str(c.layout.tensor_parallel)
+            if c.layout.nodes_per_replica > 1:
+                tp += f" x{c.layout.nodes_per_replica} nodes"
+            table.add_row(
+                "*" if (i == 1 and result.feasible) else str(i), c.cloud, c.region, c.instance_type, accel, tp,
+                f"{c.replicas_min}/{c.replicas_avg}/{c.replicas_peak}", f"{c.nodes_min}/{c.nodes_peak}",
+                c.pricing_base if c.pricing_base == c.pricing_burst else f"{c.pricing_base}+{c.pricing_burst}",
+                f"{c.hourly_usd_per_node:.3f}", _money(c.monthly_usd_expected), _money(c.monthly_usd_ceiling),
+                f"{p.output_tokens_per_s:,.0f}", f"{p.ttft_ms:,.0f}", f"{p.tpot_ms:,.1f}",
+            )
+        out.print(table)
+    if result.rejected:
+        rej = Table(title="rejected alternatives (offerings, or replica layouts of an offering)")
+        rej.add_column("reason")
+        rej.add_column("count", justify="right")
+        for reason, n in result.rejected.items():
+            rej.add_row(reason, str(n))
+        out.print(rej)
+    if result.feasible and result.chosen is not None:
+        c = result.chosen
+        out.print(
+            f"chosen: {c.cloud} {c.region} {c.instance_type} ({c.accelerator} x{c.accelerators_per_node}), "
+            f"{c.replicas_min}-{c.replicas_peak} replicas, {_money(c.monthly_usd_expected)}/month expected, "
+            f"{_money(c.monthly_usd_ceiling)}/month ceiling"
+        )
+    else:
+        out.print(f"[bold red]infeasible[/]: binding constraint {result.binding_constraint}; {result.hint}")

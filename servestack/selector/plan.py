@@ -1,0 +1,532 @@
+"""The cheapest-stack selector behind `servestack plan`.
+
+Objective: the lowest expected monthly cost. Constraints: the model fits, TTFT/TPOT SLOs hold at the
+replica's operating point, placement and pricing policy are honoured, and the ceiling (every node group
+at its maximum for 730 h) stays within the budget. Ties break deterministically on the ceiling and then
+on names (see `_rank_key`).
+
+The search space is every (offering, replica layout, pricing combination) the spec allows. A replica
+layout is how one model replica uses an instance type: `tensor_parallel` accelerators inside one node
+(several replicas may share a node), or whole nodes joined by pipeline parallelism over an EFA /
+GPUDirect-class fabric - tried only when the model does not fit on one full node.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd
+from servestack.catalog.types import Offering, PricingMode
+from servestack.selector.validate import ResolvedPlacement, resolve_placement
+
+if TYPE_CHECKING:
+    from servestack.catalog import Catalog
+    from servestack.catalog.types import Accelerator
+    from servestack.workload import WorkloadSpec
+
+__all__ = [
+    "Layout",
+    "ReplicaPerformance",
+    "Candidate",
+    "Plan",
+    "plan",
+    "replica_layouts",
+    "pricing_combinations",
+    "REASONS",
+    "MAX_PIPELINE_NODES",
+]
+
+MAX_PIPELINE_NODES = 8
+"""Most nodes one replica may span; beyond this, pipeline bubbles make serving impractical."""
+
+# Rejection reasons, in the order a candidate meets them; the latest stage any candidate reached is the
+# constraint that binds when nothing is feasible.
+REASONS: tuple[str, ...] = (
+    "cloud_not_allowed",
+    "region_not_allowed",
+    "accelerator_not_allowed",
+    "accelerator_denied",
+    "no_measurement_for_accelerator",
+    "too_few_zones",
+    "does_not_fit_in_memory",
+    "ttft_slo_unreachable",
+    "tpot_slo_unreachable",
+    "latency_slo_unreachable",
+    "pricing_not_offered",
+    "over_budget",
+)
+_STAGE = {reason: i for i, reason in enumerate(REASONS)}
+
+_RELAX_HINT = {
+    "cloud_not_allowed": "add clouds to placement.clouds",
+    "region_not_allowed": "add regions to placement.regions (or leave it empty for any)",
+    "accelerator_not_allowed": "widen placement.accelerators_allowed",
+    "accelerator_denied": "remove entries from placement.accelerators_denied",
+    "no_measurement_for_accelerator": "add model.measured.throughput figures for more accelerators",
+    "too_few_zones": "lower availability.zones",
+    "does_not_fit_in_memory": "use a lower model.precision or allow accelerators with more memory",
+    "ttft_slo_unreachable": "raise slo.ttft_ms_p95 or shorten avg_input_tokens",
+    "tpot_slo_unreachable": "raise slo.tpot_ms_p95 or allow faster accelerators",
+    "latency_slo_unreachable": "raise slo.latency_ms_p95",
+    "pricing_not_offered": "change pricing.spot / pricing.commitment",
+    "over_budget": "raise budget.monthly_usd",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How one replica uses an instance type."""
+
+    tensor_parallel: int
+    """Accelerators per node that one replica uses (tensor parallel inside the node)."""
+    nodes_per_replica: int
+    """>1 means pipeline parallel across nodes over the offering's multi-node fabric."""
+    replicas_per_node: int
+    """How many replicas share one node (1 when a replica uses a whole node or more)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaPerformance:
+    """One replica's operating point: the highest load at which the SLOs still hold."""
+
+    requests_per_s: float
+    output_tokens_per_s: float
+    ttft_ms: float
+    tpot_ms: float
+    max_concurrent_sequences: int
+    batch: int
+    weights_gib: float
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A feasible stack: one offering, one layout, one pricing combination, sized for the traffic."""
+
+    cloud: str
+    region: str
+    zones: int
+    instance_type: str
+    accelerator: str
+    accelerators_per_node: int
+    layout: Layout
+    replicas_min: int
+    replicas_avg: int
+    replicas_peak: int
+    nodes_min: int
+    nodes_avg: int
+    nodes_peak: int
+    pricing_base: PricingMode
+    pricing_burst: PricingMode
+    hourly_usd_per_node: float
+    """USD per node-hour of the always-on floor (pricing_base)."""
+    hourly_usd_per_node_burst: float
+    monthly_usd_expected: float
+    monthly_usd_ceiling: float
+    root_volume_gib: int
+    performance: ReplicaPerformance
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan JSON CANDIDATE of ARCHITECTURE.md, then the extra fields `plan --write` needs."""
+        p = self.performance
+        return {
+            "cloud": self.cloud,
+            "region": self.region,
+            "instance_type": self.instance_type,
+            "accelerator": self.accelerator,
+            "accelerators_per_node": self.accelerators_per_node,
+            "tensor_parallel": self.layout.tensor_parallel,
+            "replicas_min": self.replicas_min,
+            "replicas_peak": self.replicas_peak,
+            "nodes_min": self.nodes_min,
+            "nodes_peak": self.nodes_peak,
+            "pricing_base": self.pricing_base,
+            "pricing_burst": self.pricing_burst,
+            "hourly_usd_per_node": round(self.hourly_usd_per_node, 6),
+            "monthly_usd_expected": round(self.monthly_usd_expected, 2),
+            "monthly_usd_ceiling": round(self.monthly_usd_ceiling, 2),
+            "estimate": {
+                "output_tokens_per_s_per_replica": round(p.output_tokens_per_s, 2),
+                "ttft_ms": round(p.ttft_ms, 2),
+                "tpot_ms": round(p.tpot_ms, 2),
+                "max_concurrent_sequences": p.max_concurrent_sequences,
+                "requests_per_s_per_replica": round(p.requests_per_s, 4),
+                "batch": p.batch,
+                "weights_gib": round(p.weights_gib, 2),
+            },
+            "zones": self.zones,
+            "nodes_per_replica": self.layout.nodes_per_replica,
+            "replicas_per_node": self.layout.replicas_per_node,
+            "replicas_avg": self.replicas_avg,
+            "nodes_avg": self.nodes_avg,
+            "hourly_usd_per_node_burst": round(self.hourly_usd_per_node_burst, 6),
+            "root_volume_gib": self.root_volume_gib,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The selector's answer: feasible candidates (cheapest first) and why everything else was rejected."""
+
+    workload: str
+    catalog_as_of: str
+    catalog_offerings: int
+    candidates: tuple[Candidate, ...]
+    rejected: dict[str, int]
+    binding_constraint: str | None = None
+    """When infeasible: the spec field to relax (the latest stage any alternative reached)."""
+    hint: str | None = None
+    closest: tuple[Candidate, ...] = field(default_factory=tuple)
+    """When infeasible because of the budget: the cheapest stacks that meet everything else."""
+    best_latency: dict[str, float] = field(default_factory=dict)
+    """When SLOs bind: the lowest TTFT/TPOT any allowed layout reaches at batch 1 (ms)."""
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.candidates)
+
+    @property
+    def chosen(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "workload": self.workload,
+            "feasible": self.feasible,
+            "catalog": {"as_of": self.catalog_as_of, "offerings": self.catalog_offerings},
+            "chosen": self.chosen.to_json() if self.chosen else None,
+            "candidates": [c.to_json() for c in self.candidates],
+            "rejected": dict(self.rejected),
+        }
+        if not self.feasible:
+            out["binding_constraint"] = self.binding_constraint
+            out["hint"] = self.hint
+            out["closest"] = [c.to_json() for c in self.closest]
+            out["best_latency_ms"] = self.best_latency
+        return out
+
+
+def replica_layouts(accelerators_per_node: int, fits_on_one_node: bool, multi_node: bool) -> list[Layout]:
+    """Every layout of one replica on a node with `accelerators_per_node` devices.
+
+    Tensor parallel degrees are the powers of two up to the node size, plus the whole node (vLLM needs
+    the degree to divide the attention heads; powers of two always do for the models it serves).
+    Pipeline layouts across 2..MAX_PIPELINE_NODES nodes only when the model does not fit one full node
+    and the offering has a multi-node fabric.
+    """
+    degrees = {accelerators_per_node}
+    d = 1
+    while d < accelerators_per_node:
+        degrees.add(d)
+        d *= 2
+    layouts = [Layout(tp, 1, accelerators_per_node // tp) for tp in sorted(degrees)]
+    if not fits_on_one_node and multi_node:
+        layouts += [Layout(accelerators_per_node, k, 1) for k in range(2, MAX_PIPELINE_NODES + 1)]
+    return layouts
+
+
+def pricing_combinations(spot: str, commitment: str) -> list[tuple[PricingMode, PricingMode]]:
+    """(pricing_base, pricing_burst) pairs the spec's pricing policy allows."""
+    bases: list[PricingMode] = ["on_demand"]
+    if commitment in ("1y", "3y"):
+        bases.append(commitment)  # type: ignore[arg-type]  # narrowed by the membership test
+    if spot == "only":
+        return [("spot", "spot")]
+    bursts: list[PricingMode] = ["on_demand", "spot"] if spot == "allowed" else ["on_demand"]
+    return [(b, u) for b in bases for u in bursts]
+
+
+def root_volume_gib(weights_gib: float) -> int:
+    """Node root volume: the OS and container images (~80 GiB) plus a cached copy of the weights, in 10s."""
+    return int(math.ceil((weights_gib * 1.1 + 80.0) / 10.0) * 10)
+
+
+class _Sizer:
+    """Replica performance per (accelerator, layout), computed once per plan."""
+
+    def __init__(self, spec: WorkloadSpec, catalog: Catalog, placement: ResolvedPlacement) -> None:
+        self.spec = spec
+        self.catalog = catalog
+        self.placement = placement
+        self.arch = spec.model.resolved_architecture()
+        self._cache: dict[tuple[str, int, int, bool], ReplicaPerformance | str] = {}
+        self._fits_one_node: dict[tuple[str, int], bool] = {}
+        self.best_ttft = math.inf
+        self.best_tpot = math.inf
+
+    def fits_on_one_node(self, accelerator: Accelerator, per_node: int) -> bool:
+        key = (accelerator.id, per_node)
+        if key not in self._fits_one_node:
+            result = self.performance(accelerator, Layout(per_node, 1, 1), multi_node=False)
+            self._fits_one_node[key] = not (isinstance(result, str) and result == "does_not_fit_in_memory")
+        return self._fits_one_node[key]
+
+    def performance(self, accelerator: Accelerator, layout: Layout, multi_node: bool) -> ReplicaPerformance | str:
+        """The replica's operating point, or the rejection reason."""
+        key = (accelerator.id, layout.tensor_parallel, layout.nodes_per_replica, multi_node)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._compute(accelerator, layout, multi_node)
+            self._cache[key] = cached
+        return cached
+
+    def _compute(self, accelerator: Accelerator, layout: Layout, multi_node: bool) -> ReplicaPerformance | str:
+        spec = self.spec
+        if self.arch is None:
+            return self._measured(accelerator, layout)
+        from servestack.sizing import estimate
+
+        est = estimate(
+            self.arch,
+            spec.model.precision,
+            accelerator,
+            layout.tensor_parallel,
+            layout.nodes_per_replica,
+            spec.traffic.avg_input_tokens,
+            spec.traffic.avg_output_tokens,
+            context_tokens=spec.model.context_tokens,
+            multi_node_network=multi_node,
+        )
+        if not est.fits:
+            return "does_not_fit_in_memory"
+        fastest = est.operating_point(None, None)
+        if fastest is not None:
+            self.best_ttft = min(self.best_ttft, est.ttft_at_batch_1_ms())
+            self.best_tpot = min(self.best_tpot, est.tpot_at_batch_1_ms())
+        op = est.operating_point(spec.slo.tpot_ms_p95, spec.slo.ttft_ms_p95)
+        if op is None:
+            if est.operating_point(spec.slo.tpot_ms_p95, None) is None:
+                return "tpot_slo_unreachable"
+            return "ttft_slo_unreachable"
+        return ReplicaPerformance(
+            requests_per_s=op.requests_per_s,
+            output_tokens_per_s=op.output_tokens_per_s,
+            ttft_ms=op.ttft_ms,
+            tpot_ms=op.tpot_ms,
+            max_concurrent_sequences=est.max_concurrent_sequences,
+            batch=op.batch,
+            weights_gib=est.weights_gib,
+        )
+
+    def _measured(self, accelerator: Accelerator, layout: Layout) -> ReplicaPerformance | str:
+        measured = self.spec.model.measured
+        assert measured is not None  # an architecture-less model is measured by validation
+        index = self.placement.measured_accelerators.get(accelerator.id)
+        if index is None:
+            return "no_measurement_for_accelerator"
+        point = measured.throughput[index]
+        if layout.tensor_parallel != point.accelerators_per_replica or layout.nodes_per_replica != 1:
+            return "no_measurement_for_accelerator"
+        if measured.memory_gib > accelerator.memory_gib * layout.tensor_parallel:
+            return "does_not_fit_in_memory"
+        self.best_ttft = min(self.best_ttft, point.latency_ms_p95)
+        slo = self.spec.slo.latency_ms_p95
+        if slo is not None and point.latency_ms_p95 > slo:
+            return "latency_slo_unreachable"
+        return ReplicaPerformance(
+            requests_per_s=point.requests_per_s,
+            output_tokens_per_s=point.requests_per_s * self.spec.traffic.avg_output_tokens,
+            ttft_ms=point.latency_ms_p95,
+            tpot_ms=0.0,
+            max_concurrent_sequences=0,
+            batch=0,
+            weights_gib=measured.memory_gib,
+        )
+
+
+def _replicas_for(rate: float, capacity: float, floor: int) -> int:
+    # A hair of tolerance so 10.0 / 2.5 does not round up to 5 replicas on float noise.
+    return max(floor, math.ceil(rate / capacity - 1e-9))
+
+
+def _nodes_for(replicas: int, layout: Layout) -> int:
+    if layout.nodes_per_replica > 1:
+        return replicas * layout.nodes_per_replica
+    return math.ceil(replicas / layout.replicas_per_node)
+
+
+def _rank_key(c: Candidate) -> tuple[Any, ...]:
+    return (
+        round(c.monthly_usd_expected, 6),
+        round(c.monthly_usd_ceiling, 6),
+        c.cloud,
+        c.region,
+        c.instance_type,
+        c.layout.tensor_parallel,
+        c.layout.nodes_per_replica,
+        c.pricing_base,
+        c.pricing_burst,
+    )
+
+
+def size_candidate(
+    spec: WorkloadSpec,
+    offering: Offering,
+    layout: Layout,
+    perf: ReplicaPerformance,
+    base: PricingMode,
+    burst: PricingMode,
+) -> Candidate | None:
+    """Replica and node counts and monthly cost of one alternative; None when a pricing mode is not offered."""
+    base_price = offering.price(base)
+    burst_price = offering.price(burst)
+    if base_price is None or burst_price is None:
+        return None
+    zones = spec.availability.zones
+    floor = max(spec.availability.min_replicas, zones)
+    replicas_peak = _replicas_for(spec.traffic.peak_requests_per_s, perf.requests_per_s, floor)
+    replicas_avg = _replicas_for(spec.traffic.avg_requests_per_s, perf.requests_per_s, floor)
+    # Each zone of the floor needs a node of its own, whatever the packing.
+    nodes_min = max(_nodes_for(floor, layout), zones)
+    nodes_avg = max(_nodes_for(replicas_avg, layout), nodes_min)
+    nodes_peak = max(_nodes_for(replicas_peak, layout), nodes_min)
+    volume = root_volume_gib(perf.weights_gib)
+    floor_hourly = nodes_min * base_price
+    expected = (floor_hourly + (nodes_avg - nodes_min) * burst_price) * HOURS_PER_MONTH + platform_monthly_usd(
+        offering.cloud, zones, nodes_avg, volume
+    )
+    ceiling = (floor_hourly + (nodes_peak - nodes_min) * burst_price) * HOURS_PER_MONTH + platform_monthly_usd(
+        offering.cloud, zones, nodes_peak, volume
+    )
+    return Candidate(
+        cloud=offering.cloud,
+        region=offering.region,
+        zones=zones,
+        instance_type=offering.instance_type,
+        accelerator=offering.accelerator,
+        accelerators_per_node=offering.accelerators_per_node,
+        layout=layout,
+        replicas_min=floor,
+        replicas_avg=replicas_avg,
+        replicas_peak=replicas_peak,
+        nodes_min=nodes_min,
+        nodes_avg=nodes_avg,
+        nodes_peak=nodes_peak,
+        pricing_base=base,
+        pricing_burst=burst,
+        hourly_usd_per_node=base_price,
+        hourly_usd_per_node_burst=burst_price,
+        monthly_usd_expected=expected,
+        monthly_usd_ceiling=ceiling,
+        root_volume_gib=volume,
+        performance=perf,
+    )
+
+
+def _placement_reason(offering: Offering, placement: ResolvedPlacement) -> str | None:
+    if offering.cloud not in placement.clouds:
+        return "cloud_not_allowed"
+    if placement.regions is not None and (offering.cloud, offering.region) not in placement.regions:
+        return "region_not_allowed"
+    if placement.allowed is not None and offering.accelerator not in placement.allowed:
+        return "accelerator_not_allowed"
+    if offering.accelerator in placement.denied:
+        return "accelerator_denied"
+    return None
+
+
+def evaluate(
+    spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer
+) -> Iterator[tuple[Offering, Layout | None, Candidate | str]]:
+    """Every alternative the spec allows, each with its cheapest feasible candidate or its rejection reason.
+
+    One row per (offering, layout); placement filters yield one row per offering with layout None.
+    """
+    placement = sizer.placement
+    combos = pricing_combinations(spec.pricing.spot, spec.pricing.commitment)
+    budget = spec.budget.monthly_usd
+    zones_needed = spec.availability.zones
+    for offering in catalog.offerings:
+        reason = _placement_reason(offering, placement)
+        if reason is not None:
+            yield offering, None, reason
+            continue
+        if offering.zones and len(offering.zones) < zones_needed:
+            yield offering, None, "too_few_zones"
+            continue
+        accelerator = catalog.accelerators[offering.accelerator]
+        multi_node = offering.multi_node_network is not None
+        fits = sizer.fits_on_one_node(accelerator, offering.accelerators_per_node) if sizer.arch else True
+        for layout in replica_layouts(offering.accelerators_per_node, fits, multi_node):
+            perf = sizer.performance(accelerator, layout, multi_node)
+            if isinstance(perf, str):
+                yield offering, layout, perf
+                continue
+            best: Candidate | None = None
+            priced = False
+            for base, burst in combos:
+                cand = size_candidate(spec, offering, layout, perf, base, burst)
+                if cand is None:
+                    continue
+                priced = True
+                if budget is not None and cand.monthly_usd_ceiling > budget:
+                    continue
+                if best is None or _rank_key(cand) < _rank_key(best):
+                    best = cand
+            if best is not None:
+                yield offering, layout, best
+            elif not priced:
+                yield offering, layout, "pricing_not_offered"
+            else:
+                yield offering, layout, "over_budget"
+
+
+def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5) -> Plan:
+    """Rank the feasible stacks for `spec` on `catalog` (cheapest expected monthly cost first)."""
+    sizer = _Sizer(spec, catalog, resolve_placement(spec, catalog))
+    feasible: list[Candidate] = []
+    rejected: Counter[str] = Counter()
+    for _offering, _layout, outcome in evaluate(spec, catalog, sizer):
+        if isinstance(outcome, str):
+            rejected[outcome] += 1
+        else:
+            feasible.append(outcome)
+    ranked = tuple(heapq.nsmallest(max(top, 1), feasible, key=_rank_key))
+    ordered_rejections = dict(sorted(rejected.items(), key=lambda kv: (_STAGE[kv[0]], kv[0])))
+    as_of, count = catalog.as_of, len(catalog.offerings)
+    if ranked:
+        return Plan(spec.name, as_of, count, ranked, ordered_rejections)
+    return _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top)
+
+
+def _infeasible(
+    spec: WorkloadSpec,
+    catalog: Catalog,
+    sizer: _Sizer,
+    rejected: dict[str, int],
+    as_of: str,
+    count: int,
+    top: int,
+) -> Plan:
+    if not rejected:
+        return Plan(spec.name, as_of, count, (), rejected, "placement", "the catalog has no offerings")
+    binding = max(rejected, key=lambda r: _STAGE[r])
+    hint = _RELAX_HINT[binding]
+    closest: tuple[Candidate, ...] = ()
+    best_latency: dict[str, float] = {}
+    if binding == "over_budget":
+        unbudgeted = spec.model_copy(update={"budget": spec.budget.model_copy(update={"monthly_usd": None})})
+        relaxed_sizer = _Sizer(unbudgeted, catalog, sizer.placement)
+        relaxed = [o for _, _, o in evaluate(unbudgeted, catalog, relaxed_sizer) if not isinstance(o, str)]
+        closest = tuple(heapq.nsmallest(max(top, 1), relaxed, key=lambda c: (c.monthly_usd_ceiling, _rank_key(c))))
+        if closest:
+            hint = f"raise budget.monthly_usd to at least {math.ceil(closest[0].monthly_usd_ceiling)}"
+    elif binding in ("ttft_slo_unreachable", "tpot_slo_unreachable", "latency_slo_unreachable"):
+        if math.isfinite(sizer.best_ttft):
+            best_latency["ttft_ms"] = round(sizer.best_ttft, 2)
+        if math.isfinite(sizer.best_tpot):
+            best_latency["tpot_ms"] = round(sizer.best_tpot, 2)
+        field_name = {"ttft_slo_unreachable": "ttft", "tpot_slo_unreachable": "tpot"}.get(binding)
+        if field_name and field_name + "_ms" in best_latency:
+            hint += f" (the fastest allowed stack reaches {best_latency[field_name + '_ms']} ms at batch 1)"
+    return Plan(spec.name, as_of, count, (), rejected, binding, hint, closest, best_latency)
+
+
+def all_candidates(spec: WorkloadSpec, catalog: Catalog) -> Iterable[Candidate]:
+    """Every feasible candidate, unranked (for tests and tooling)."""
+    sizer = _Sizer(spec, catalog, resolve_placement(spec, catalog))
+    return [o for _, _, o in evaluate(spec, catalog, sizer) if not isinstance(o, str)]

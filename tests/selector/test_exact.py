@@ -1,0 +1,147 @@
+"""The selector is exact: on random synthetic catalogs and workloads it picks what brute force picks.
+
+The brute force below shares only the replica-layout space and the platform price table with the
+selector; it re-derives replicas, nodes and costs from the definitions in ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from servestack.catalog.platform import platform_monthly_usd
+from servestack.selector import plan, replica_layouts
+from servestack.selector.plan import root_volume_gib
+from servestack.sizing import estimate
+from servestack.workload import WorkloadSpec
+from tests.selector.synthetic import ACCELERATORS, catalog_of, offering
+
+REGIONS = {"aws": ["us-east-1", "us-west-2"], "gcp": ["us-central1", "europe-west4"]}
+
+
+@st.composite
+def offerings(draw: Any) -> list[Any]:
+    rows = []
+    for i in range(draw(st.integers(1, 7))):
+        cloud = draw(st.sampled_from(["aws", "gcp"]))
+        acc = draw(st.sampled_from(sorted(ACCELERATORS)))
+        od = draw(st.floats(0.5, 60.0).map(lambda x: round(x, 3)))
+        rows.append(offering(
+            f"type-{i}",
+            acc,
+            draw(st.sampled_from([1, 2, 4, 8])),
+            cloud=cloud,
+            region=draw(st.sampled_from(REGIONS[cloud])),
+            zones=("a", "b", "c")[: draw(st.integers(1, 3))],
+            on_demand=od,
+            # Prices drawn from a few levels so exact ties happen and tie-breaking is exercised.
+            spot=draw(st.sampled_from([None, round(od * 0.3, 3), round(od * 0.5, 3)])),
+            y1=draw(st.sampled_from([None, round(od * 0.6, 3)])),
+            y3=draw(st.sampled_from([None, round(od * 0.4, 3)])),
+            multi_node=draw(st.sampled_from([None, "efa"])),
+        ))
+    return rows
+
+
+@st.composite
+def workloads(draw: Any) -> WorkloadSpec:
+    peak = draw(st.floats(0.2, 30.0))
+    return WorkloadSpec.model_validate({
+        "name": "w",
+        "model": {
+            "id": draw(st.sampled_from(["llama-3.1-8b", "mistral-7b", "llama-2-13b", "mixtral-8x7b", "llama-3.1-70b"])),
+            "precision": draw(st.sampled_from(["bf16", "fp8", "int4"])),
+            "max_context_tokens": 4096,
+        },
+        "traffic": {
+            "peak_requests_per_s": peak,
+            "avg_requests_per_s": peak * draw(st.floats(0.1, 1.0)),
+            "avg_input_tokens": draw(st.integers(64, 2000)),
+            "avg_output_tokens": draw(st.integers(16, 1000)),
+        },
+        "slo": {
+            "ttft_ms_p95": draw(st.sampled_from([None, 300.0, 2000.0])),
+            "tpot_ms_p95": draw(st.sampled_from([None, 20.0, 60.0, 200.0])),
+        },
+        "availability": {"min_replicas": draw(st.integers(1, 3)), "zones": draw(st.integers(1, 3))},
+        "pricing": {
+            "spot": draw(st.sampled_from(["never", "allowed", "only"])),
+            "commitment": draw(st.sampled_from(["none", "1y", "3y"])),
+        },
+        "budget": {"monthly_usd": draw(st.sampled_from([None, 5000.0, 50000.0, 500000.0]))},
+    })
+
+
+def _combos(spot: str, commitment: str) -> list[tuple[str, str]]:
+    if spot == "only":
+        return [("spot", "spot")]
+    bases = ["on_demand"] + ([commitment] if commitment != "none" else [])
+    bursts = ["on_demand", "spot"] if spot == "allowed" else ["on_demand"]
+    return [(b, u) for b in bases for u in bursts]
+
+
+def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
+    arch = spec.model.resolved_architecture()
+    assert arch is not None
+    t, zones = spec.traffic, spec.availability.zones
+    floor = max(spec.availability.min_replicas, zones)
+    out = []
+    for o in rows:
+        if o.zones and len(o.zones) < zones:
+            continue
+        acc = ACCELERATORS[o.accelerator]
+        full = estimate(arch, spec.model.precision, acc, o.accelerators_per_node, 1, t.avg_input_tokens,
+                        t.avg_output_tokens, context_tokens=spec.model.context_tokens)
+        for layout in replica_layouts(o.accelerators_per_node, full.fits, o.multi_node_network is not None):
+            est = estimate(arch, spec.model.precision, acc, layout.tensor_parallel, layout.nodes_per_replica,
+                           t.avg_input_tokens, t.avg_output_tokens, context_tokens=spec.model.context_tokens,
+                           multi_node_network=o.multi_node_network is not None)
+            if not est.fits:
+                continue
+            op = est.operating_point(spec.slo.tpot_ms_p95, spec.slo.ttft_ms_p95)
+            if op is None:
+                continue
+            cap = op.requests_per_s
+            r_peak = max(floor, math.ceil(t.peak_requests_per_s / cap - 1e-9))
+            r_avg = max(floor, math.ceil(t.avg_requests_per_s / cap - 1e-9))
+
+            def nodes(r: int, layout: Any = layout) -> int:
+                if layout.nodes_per_replica > 1:
+                    return r * layout.nodes_per_replica
+                return math.ceil(r / (o.accelerators_per_node // layout.tensor_parallel))
+
+            n_min = max(nodes(floor), zones)
+            n_avg, n_peak = max(nodes(r_avg), n_min), max(nodes(r_peak), n_min)
+            vol = root_volume_gib(est.weights_gib)
+            for base, burst in _combos(spec.pricing.spot, spec.pricing.commitment):
+                pb, pu = o.price(base), o.price(burst)
+                if pb is None or pu is None:
+                    continue
+                expected = (n_min * pb + (n_avg - n_min) * pu) * 730 + platform_monthly_usd(o.cloud, zones, n_avg, vol)
+                ceiling = (n_min * pb + (n_peak - n_min) * pu) * 730 + platform_monthly_usd(o.cloud, zones, n_peak, vol)
+                if spec.budget.monthly_usd is not None and ceiling > spec.budget.monthly_usd:
+                    continue
+                out.append((round(expected, 6), round(ceiling, 6), o.cloud, o.region, o.instance_type,
+                            layout.tensor_parallel, layout.nodes_per_replica, base, burst))
+    return sorted(out)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=offerings(), spec=workloads())
+def test_selector_matches_brute_force(rows: list[Any], spec: WorkloadSpec) -> None:
+    result = plan(spec, catalog_of(*rows), top=3)
+    expected = brute_force(spec, rows)
+    if not expected:
+        assert not result.feasible, f"selector found {result.chosen} where brute force found nothing"
+        return
+    assert result.chosen is not None, f"brute force found {expected[0]}; selector rejected {result.rejected}"
+    c = result.chosen
+    got = (round(c.monthly_usd_expected, 6), round(c.monthly_usd_ceiling, 6), c.cloud, c.region, c.instance_type,
+           c.layout.tensor_parallel, c.layout.nodes_per_replica, c.pricing_base, c.pricing_burst)
+    assert got == expected[0]
+    # The listed candidates are the cheapest per (offering, layout), in objective order.
+    costs = [x.monthly_usd_expected for x in result.candidates]
+    assert costs == sorted(costs)
