@@ -16,10 +16,14 @@ def emit_json(payload: Any) -> None:
 
 
 def console() -> Any:
-    """A rich console on stdout, created on first use (rich costs ~60 ms to import)."""
+    """A rich console on stdout, created on first use (rich costs ~60 ms to import).
+
+    Piped output (CI logs, `| less`) gets a fixed wide layout instead of rich's 80-column fallback,
+    which would truncate every plan table.
+    """
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 180)
 
 
 def err_console() -> Any:

@@ -99,21 +99,28 @@ def _print_plan(result: Plan, budget: float | None) -> None:
     rows = result.candidates if result.feasible else result.closest
     if rows:
         table = Table(title=title if result.feasible else title + " - closest stacks over budget")
-        for col in ("#", "cloud", "region", "instance", "accel", "TP", "replicas min/avg/peak", "nodes min/peak",
-                    "pricing", "$/node-h", "expected/mo", "ceiling/mo", "tok/s/replica", "TTFT ms", "TPOT ms"):
-            table.add_column(col, justify="right" if col[0] in "#$TNte" else "left")
+        table.caption = (
+            "replicas/nodes: min/avg/peak and min/peak; pricing: always-on floor + burst above it; "
+            "$/mo max is the ceiling (every node group at max) that budgets compare against"
+        )
+        for col in ("#", "where", "instance", "accel", "replica", "replicas", "nodes", "pricing", "$/node-h",
+                    "$/mo exp", "$/mo max", "tok/s/rep", "TTFT/TPOT ms"):
+            right = col in ("#", "$/node-h", "$/mo exp", "$/mo max", "tok/s/rep")
+            table.add_column(col, no_wrap=True, justify="right" if right else "left")
         for i, c in enumerate(rows, 1):
             p = c.performance
-            accel = f"{c.accelerator} x{c.accelerators_per_node}"
-            tp = str(c.layout.tensor_parallel)
+            layout = f"TP{c.layout.tensor_parallel}"
             if c.layout.nodes_per_replica > 1:
-                tp += f" x{c.layout.nodes_per_replica} nodes"
+                layout += f" x {c.layout.nodes_per_replica} nodes"
+            elif c.layout.replicas_per_node > 1:
+                layout += f", {c.layout.replicas_per_node}/node"
             table.add_row(
-                "*" if (i == 1 and result.feasible) else str(i), c.cloud, c.region, c.instance_type, accel, tp,
+                "*" if (i == 1 and result.feasible) else str(i), f"{c.cloud}/{c.region}", c.instance_type,
+                f"{c.accelerator} x{c.accelerators_per_node}", layout,
                 f"{c.replicas_min}/{c.replicas_avg}/{c.replicas_peak}", f"{c.nodes_min}/{c.nodes_peak}",
-                c.pricing_base if c.pricing_base == c.pricing_burst else f"{c.pricing_base}+{c.pricing_burst}",
-                f"{c.hourly_usd_per_node:.3f}", _money(c.monthly_usd_expected), _money(c.monthly_usd_ceiling),
-                f"{p.output_tokens_per_s:,.0f}", f"{p.ttft_ms:,.0f}", f"{p.tpot_ms:,.1f}",
+                f"{c.pricing_base}+{c.pricing_burst}", f"{c.hourly_usd_per_node:.3f}",
+                _money(c.monthly_usd_expected), _money(c.monthly_usd_ceiling),
+                f"{p.output_tokens_per_s:,.0f}", f"{p.ttft_ms:,.0f} / {p.tpot_ms:,.1f}",
             )
         out.print(table)
     if result.rejected:

@@ -57,7 +57,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def spec_error_from_validation(exc: ValidationError) -> SpecError:
     """The first pydantic error, phrased as field / value / what is allowed."""
-    err: dict[str, Any] = exc.errors(include_url=False)[0]
+    err = exc.errors(include_url=False)[0]
     loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "literal["))))
     field = _field_path(loc)
     kind = err["type"]

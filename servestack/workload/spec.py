@@ -177,8 +177,15 @@ class Availability(_Strict):
     zones: PositiveInt = Field(default=1, description="Zones the floor is spread over.")
 
 
+CloudName = Literal["aws", "gcp"]
+
+
+def _all_clouds() -> list[CloudName]:
+    return ["aws", "gcp"]
+
+
 class Placement(_Strict):
-    clouds: list[Literal["aws", "gcp"]] = Field(default_factory=lambda: ["aws", "gcp"], min_length=1)
+    clouds: list[CloudName] = Field(default_factory=_all_clouds, min_length=1)
     regions: list[str] = Field(default_factory=list, description="Allowed regions; empty means any.")
     accelerators_allowed: list[str] = Field(default_factory=list, description="Empty means any.")
     accelerators_denied: list[str] = Field(default_factory=list)
@@ -233,6 +240,7 @@ class WorkloadSpec(_Strict):
         ):
             raise ValueError(
                 f"model.max_context_tokens ({self.model.context_tokens}) is shorter than "
-                f"avg_input_tokens + avg_output_tokens ({self.traffic.avg_input_tokens + self.traffic.avg_output_tokens})"
+                "avg_input_tokens + avg_output_tokens "
+                f"({self.traffic.avg_input_tokens + self.traffic.avg_output_tokens})"
             )
         return self

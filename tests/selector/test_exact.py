@@ -111,7 +111,7 @@ def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
             def nodes(r: int, layout: Any = layout) -> int:
                 if layout.nodes_per_replica > 1:
                     return r * layout.nodes_per_replica
-                return math.ceil(r / (o.accelerators_per_node // layout.tensor_parallel))
+                return math.ceil(r / layout.replicas_per_node)
 
             n_min = max(nodes(floor), zones)
             n_avg, n_peak = max(nodes(r_avg), n_min), max(nodes(r_peak), n_min)

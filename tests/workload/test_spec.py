@@ -52,7 +52,8 @@ def test_every_builtin_model_has_a_source_and_consistent_shape() -> None:
 def test_architecture_block_defaults_head_dim() -> None:
     spec = parse_spec(BASE.replace(
         "{id: llama-3.1-8b, precision: bf16}",
-        "{architecture: {params_b: 3, layers: 24, hidden_size: 3072, attention_heads: 24, kv_heads: 8, vocab_size: 32000}}",
+        "{architecture: {params_b: 3, layers: 24, hidden_size: 3072, attention_heads: 24, kv_heads: 8,"
+        " vocab_size: 32000}}",
     ))
     arch = spec.model.resolved_architecture()
     assert arch is not None and arch.head_dim == 128

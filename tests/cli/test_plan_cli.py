@@ -1,0 +1,128 @@
+"""`servestack plan` end to end: every example plans, bad input exits 2 with a message, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from servestack.catalog import load_catalog
+from servestack.cli import main
+from servestack.cli.plan_cmd import environment_kind
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def run_plan(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["plan", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_plans_within_budget(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(capsys, str(example), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    spec = yaml.safe_load(example.read_text())
+    assert doc["feasible"] and doc["chosen"] == doc["candidates"][0]
+    assert doc["chosen"]["monthly_usd_ceiling"] <= spec["budget"]["monthly_usd"]
+    catalog = load_catalog()
+    assert doc["catalog"] == {"as_of": catalog.as_of, "offerings": len(catalog.offerings)}
+    chosen = doc["chosen"]
+    offering = catalog.find_offering(chosen["cloud"], chosen["region"], chosen["instance_type"])
+    assert offering is not None and offering.accelerator == chosen["accelerator"]
+
+
+def test_405b_in_bf16_spans_nodes_over_a_multi_node_fabric(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(capsys, str(ROOT / "examples" / "llama-405b.yaml"), "--json")
+    chosen = json.loads(out)["chosen"]
+    assert code == 0 and chosen["nodes_per_replica"] >= 2
+    offering = load_catalog().find_offering(chosen["cloud"], chosen["region"], chosen["instance_type"])
+    assert offering is not None and offering.multi_node_network is not None
+
+
+def test_table_output_names_the_chosen_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(capsys, str(ROOT / "examples" / "chat-70b.yaml"))
+    assert code == 0 and "chosen:" in out and "rejected alternatives" in out
+
+
+def test_infeasible_budget_exits_1_with_the_constraint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = yaml.safe_load((ROOT / "examples" / "chat-70b.yaml").read_text())
+    spec["budget"]["monthly_usd"] = 100
+    path = tmp_path / "tight.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    code, out, _ = run_plan(capsys, str(path))
+    assert code == 1 and "over_budget" in out and "raise budget.monthly_usd" in out
+
+
+def test_unknown_accelerator_exits_2_with_did_you_mean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = yaml.safe_load((ROOT / "examples" / "chat-70b.yaml").read_text())
+    spec["placement"]["accelerators_allowed"] = ["H1000"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    code, _, err = run_plan(capsys, str(path))
+    assert code == 2 and "placement.accelerators_allowed[0]" in err and "did you mean" in err
+
+
+@pytest.mark.parametrize(("env", "kind", "expected"), [
+    ("dev", None, "dev"), ("dev-alice", None, "dev"), ("staging-eu", None, "staging"), ("prod", None, "prod"),
+    ("canary", None, "prod"), ("canary", "staging", "staging"),
+])
+def test_environment_kind_from_name(env: str, kind: str | None, expected: str) -> None:
+    assert environment_kind(env, kind) == expected
+
+
+def test_console_script_runs_without_traceback() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "servestack.cli", "plan", str(ROOT / "examples" / "nope.yaml")],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "does not exist" in proc.stderr
+
+
+# Random specs: a mixture of valid values and the kinds of mistakes people make.
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 100_000), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12), st.lists(st.text(max_size=6), max_size=3),
+)
+
+
+@st.composite
+def random_specs(draw: Any) -> dict[str, Any]:
+    base = yaml.safe_load((ROOT / "examples" / draw(st.sampled_from([p.name for p in EXAMPLES]))).read_text())
+    for _ in range(draw(st.integers(0, 3))):
+        section = draw(st.sampled_from(sorted(base)))
+        if isinstance(base[section], dict) and base[section] and draw(st.booleans()):
+            key = draw(st.sampled_from(sorted(base[section]) + ["unknown_key"]))
+            base[section][key] = draw(_values)
+        else:
+            base[section] = draw(_values)
+    return base
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=random_specs())
+def test_random_specs_exit_0_1_or_2_never_a_traceback(
+    spec: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    code = main(["plan", str(path), "--json"])  # an exception here fails the test: that is the point
+    out, err = capsys.readouterr()
+    assert code in (0, 1, 2)
+    if code == 2:
+        assert err.startswith("error: ") and " is not valid; " in err
+    else:
+        doc = json.loads(out)
+        assert doc["feasible"] is (code == 0)
+        if code == 1:
+            assert doc["binding_constraint"] in doc["rejected"]
