@@ -11,7 +11,6 @@ from servestack.selector.plan import (
     plan,
     pricing_combinations,
     replica_layouts,
-    size_candidate,
 )
 from servestack.selector.validate import ResolvedPlacement, resolve_placement
 
@@ -28,5 +27,4 @@ __all__ = [
     "pricing_combinations",
     "replica_layouts",
     "resolve_placement",
-    "size_candidate",
 ]

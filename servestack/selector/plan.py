@@ -3,7 +3,7 @@
 Objective: the lowest expected monthly cost. Constraints: the model fits, TTFT/TPOT SLOs hold at the
 replica's operating point, placement and pricing policy are honoured, and the ceiling (every node group
 at its maximum for 730 h) stays within the budget. Ties break deterministically on the ceiling and then
-on names (see `_rank_key`).
+on names (see `_Priced.rank_key`).
 
 The search space is every (offering, replica layout, pricing combination) the spec allows. A replica
 layout is how one model replica uses an instance type: `tensor_parallel` accelerators inside one node
@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -349,33 +349,28 @@ def _nodes_for(replicas: int, layout: Layout) -> int:
     return math.ceil(replicas / layout.replicas_per_node)
 
 
-def _rank_key(c: Candidate) -> tuple[Any, ...]:
-    return (
-        round(c.monthly_usd_expected, 6),
-        round(c.monthly_usd_ceiling, 6),
-        c.cloud,
-        c.region,
-        c.instance_type,
-        c.layout.tensor_parallel,
-        c.layout.nodes_per_replica,
-        c.pricing_base,
-        c.pricing_burst,
-    )
+@dataclass(frozen=True, slots=True)
+class _Sized:
+    """A layout sized for the traffic: everything about a candidate except its prices.
+
+    Shared by every offering with the same cloud, accelerator and node shape, so the per-offering
+    work in the hot loop is a handful of multiplications.
+    """
+
+    layout: Layout
+    perf: ReplicaPerformance
+    replicas_min: int
+    replicas_avg: int
+    replicas_peak: int
+    nodes_min: int
+    nodes_avg: int
+    nodes_peak: int
+    root_volume_gib: int
+    platform_expected: float
+    platform_ceiling: float
 
 
-def size_candidate(
-    spec: WorkloadSpec,
-    offering: Offering,
-    layout: Layout,
-    perf: ReplicaPerformance,
-    base: PricingMode,
-    burst: PricingMode,
-) -> Candidate | None:
-    """Replica and node counts and monthly cost of one alternative; None when a pricing mode is not offered."""
-    base_price = offering.price(base)
-    burst_price = offering.price(burst)
-    if base_price is None or burst_price is None:
-        return None
+def _size(spec: WorkloadSpec, cloud: str, layout: Layout, perf: ReplicaPerformance) -> _Sized:
     zones = spec.availability.zones
     floor = max(spec.availability.min_replicas, zones)
     replicas_peak = _replicas_for(spec.traffic.peak_requests_per_s, perf.requests_per_s, floor)
@@ -385,36 +380,70 @@ def size_candidate(
     nodes_avg = max(_nodes_for(replicas_avg, layout), nodes_min)
     nodes_peak = max(_nodes_for(replicas_peak, layout), nodes_min)
     volume = root_volume_gib(perf.weights_gib)
-    floor_hourly = nodes_min * base_price
-    expected = (floor_hourly + (nodes_avg - nodes_min) * burst_price) * HOURS_PER_MONTH + platform_monthly_usd(
-        offering.cloud, zones, nodes_avg, volume
+    return _Sized(
+        layout, perf, floor, replicas_avg, replicas_peak, nodes_min, nodes_avg, nodes_peak, volume,
+        platform_monthly_usd(cloud, zones, nodes_avg, volume), platform_monthly_usd(cloud, zones, nodes_peak, volume),
     )
-    ceiling = (floor_hourly + (nodes_peak - nodes_min) * burst_price) * HOURS_PER_MONTH + platform_monthly_usd(
-        offering.cloud, zones, nodes_peak, volume
-    )
-    return Candidate(
-        cloud=offering.cloud,
-        region=offering.region,
-        zones=zones,
-        instance_type=offering.instance_type,
-        accelerator=offering.accelerator,
-        accelerators_per_node=offering.accelerators_per_node,
-        layout=layout,
-        replicas_min=floor,
-        replicas_avg=replicas_avg,
-        replicas_peak=replicas_peak,
-        nodes_min=nodes_min,
-        nodes_avg=nodes_avg,
-        nodes_peak=nodes_peak,
-        pricing_base=base,
-        pricing_burst=burst,
-        hourly_usd_per_node=base_price,
-        hourly_usd_per_node_burst=burst_price,
-        monthly_usd_expected=expected,
-        monthly_usd_ceiling=ceiling,
-        root_volume_gib=volume,
-        performance=perf,
-    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    """The cheapest pricing combination of one (offering, layout) that passes the budget."""
+
+    offering: Offering
+    sized: _Sized
+    base: PricingMode
+    burst: PricingMode
+    base_price: float
+    burst_price: float
+    expected: float
+    ceiling: float
+
+    def rank_key(self) -> tuple[Any, ...]:
+        o, layout = self.offering, self.sized.layout
+        return (
+            round(self.expected, 6), round(self.ceiling, 6), o.cloud, o.region, o.instance_type,
+            layout.tensor_parallel, layout.nodes_per_replica, self.base, self.burst,
+        )
+
+    def candidate(self, zones: int) -> Candidate:
+        o, z = self.offering, self.sized
+        return Candidate(
+            cloud=o.cloud, region=o.region, zones=zones, instance_type=o.instance_type, accelerator=o.accelerator,
+            accelerators_per_node=o.accelerators_per_node, layout=z.layout, replicas_min=z.replicas_min,
+            replicas_avg=z.replicas_avg, replicas_peak=z.replicas_peak, nodes_min=z.nodes_min,
+            nodes_avg=z.nodes_avg, nodes_peak=z.nodes_peak, pricing_base=self.base, pricing_burst=self.burst,
+            hourly_usd_per_node=self.base_price, hourly_usd_per_node_burst=self.burst_price,
+            monthly_usd_expected=self.expected, monthly_usd_ceiling=self.ceiling,
+            root_volume_gib=z.root_volume_gib, performance=z.perf,
+        )
+
+
+def _price(
+    offering: Offering, z: _Sized, combos: list[tuple[PricingMode, PricingMode]], budget: float | None
+) -> _Priced | str:
+    """The cheapest combination within budget, else why none qualifies."""
+    best: _Priced | None = None
+    priced = False
+    floor_nodes = z.nodes_min
+    for base, burst in combos:
+        pb = offering.price(base)
+        pu = offering.price(burst)
+        if pb is None or pu is None:
+            continue
+        priced = True
+        floor_hourly = floor_nodes * pb
+        ceiling = (floor_hourly + (z.nodes_peak - floor_nodes) * pu) * HOURS_PER_MONTH + z.platform_ceiling
+        if budget is not None and ceiling > budget:
+            continue
+        expected = (floor_hourly + (z.nodes_avg - floor_nodes) * pu) * HOURS_PER_MONTH + z.platform_expected
+        if best is None or (round(expected, 6), round(ceiling, 6), base, burst) < (
+            round(best.expected, 6), round(best.ceiling, 6), best.base, best.burst
+        ):
+            best = _Priced(offering, z, base, burst, pb, pu, expected, ceiling)
+    if best is not None:
+        return best
+    return "over_budget" if priced else "pricing_not_offered"
 
 
 def _placement_reason(offering: Offering, placement: ResolvedPlacement) -> str | None:
@@ -429,63 +458,56 @@ def _placement_reason(offering: Offering, placement: ResolvedPlacement) -> str |
     return None
 
 
-def evaluate(
-    spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer
-) -> Iterator[tuple[Offering, Layout | None, Candidate | str]]:
-    """Every alternative the spec allows, each with its cheapest feasible candidate or its rejection reason.
+def evaluate(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer) -> Iterator[tuple[Offering, _Priced | str]]:
+    """Every alternative the spec allows, each with its cheapest feasible pricing or its rejection reason.
 
-    One row per (offering, layout); placement filters yield one row per offering with layout None.
+    One row per (offering, layout); placement filters yield one row per offering.
     """
     placement = sizer.placement
     combos = pricing_combinations(spec.pricing.spot, spec.pricing.commitment)
     budget = spec.budget.monthly_usd
     zones_needed = spec.availability.zones
+    shapes: dict[tuple[str, str, int, bool], list[_Sized | str]] = {}
     for offering in catalog.offerings:
         reason = _placement_reason(offering, placement)
         if reason is not None:
-            yield offering, None, reason
+            yield offering, reason
             continue
         if offering.zones and len(offering.zones) < zones_needed:
-            yield offering, None, "too_few_zones"
+            yield offering, "too_few_zones"
             continue
-        accelerator = catalog.accelerators[offering.accelerator]
         multi_node = offering.multi_node_network is not None
-        fits = sizer.fits_on_one_node(accelerator, offering.accelerators_per_node) if sizer.arch else True
-        for layout in replica_layouts(offering.accelerators_per_node, fits, multi_node):
-            perf = sizer.performance(accelerator, layout, multi_node)
-            if isinstance(perf, str):
-                yield offering, layout, perf
-                continue
-            best: Candidate | None = None
-            priced = False
-            for base, burst in combos:
-                cand = size_candidate(spec, offering, layout, perf, base, burst)
-                if cand is None:
-                    continue
-                priced = True
-                if budget is not None and cand.monthly_usd_ceiling > budget:
-                    continue
-                if best is None or _rank_key(cand) < _rank_key(best):
-                    best = cand
-            if best is not None:
-                yield offering, layout, best
-            elif not priced:
-                yield offering, layout, "pricing_not_offered"
-            else:
-                yield offering, layout, "over_budget"
+        key = (offering.cloud, offering.accelerator, offering.accelerators_per_node, multi_node)
+        sized = shapes.get(key)
+        if sized is None:
+            sized = shapes[key] = _shape(spec, catalog, sizer, key)
+        for z in sized:
+            yield offering, z if isinstance(z, str) else _price(offering, z, combos, budget)
+
+
+def _shape(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer, key: tuple[str, str, int, bool]) -> list[_Sized | str]:
+    cloud, accelerator_id, per_node, multi_node = key
+    accelerator = catalog.accelerators[accelerator_id]
+    fits = sizer.fits_on_one_node(accelerator, per_node) if sizer.arch else True
+    out: list[_Sized | str] = []
+    for layout in replica_layouts(per_node, fits, multi_node):
+        perf = sizer.performance(accelerator, layout, multi_node)
+        out.append(perf if isinstance(perf, str) else _size(spec, cloud, layout, perf))
+    return out
 
 
 def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5) -> Plan:
     """Rank the feasible stacks for `spec` on `catalog` (cheapest expected monthly cost first)."""
     sizer = _Sizer(spec, catalog, resolve_placement(spec, catalog))
-    feasible: list[Candidate] = []
+    feasible: list[_Priced] = []
     rejected: Counter[str] = Counter()
-    for _offering, _layout, outcome in evaluate(spec, catalog, sizer):
+    for _offering, outcome in evaluate(spec, catalog, sizer):
         if isinstance(outcome, str):
             rejected[outcome] += 1
         else:
             feasible.append(outcome)
-    ranked = tuple(heapq.nsmallest(max(top, 1), feasible, key=_rank_key))
+    zones = spec.availability.zones
+    ranked = tuple(p.candidate(zones) for p in heapq.nsmallest(max(top, 1), feasible, key=_Priced.rank_key))
     ordered_rejections = dict(sorted(rejected.items(), key=lambda kv: (_STAGE[kv[0]], kv[0])))
     as_of, count = catalog.as_of, len(catalog.offerings)
     if ranked:
@@ -511,8 +533,9 @@ def _infeasible(
     if binding == "over_budget":
         unbudgeted = spec.model_copy(update={"budget": spec.budget.model_copy(update={"monthly_usd": None})})
         relaxed_sizer = _Sizer(unbudgeted, catalog, sizer.placement)
-        relaxed = [o for _, _, o in evaluate(unbudgeted, catalog, relaxed_sizer) if not isinstance(o, str)]
-        closest = tuple(heapq.nsmallest(max(top, 1), relaxed, key=lambda c: (c.monthly_usd_ceiling, _rank_key(c))))
+        relaxed = [o for _, o in evaluate(unbudgeted, catalog, relaxed_sizer) if not isinstance(o, str)]
+        cheapest = heapq.nsmallest(max(top, 1), relaxed, key=lambda p: (round(p.ceiling, 6), p.rank_key()))
+        closest = tuple(p.candidate(spec.availability.zones) for p in cheapest)
         if closest:
             hint = f"raise budget.monthly_usd to at least {math.ceil(closest[0].monthly_usd_ceiling)}"
     elif binding in ("ttft_slo_unreachable", "tpot_slo_unreachable", "latency_slo_unreachable"):
@@ -526,7 +549,8 @@ def _infeasible(
     return Plan(spec.name, as_of, count, (), rejected, binding, hint, closest, best_latency)
 
 
-def all_candidates(spec: WorkloadSpec, catalog: Catalog) -> Iterable[Candidate]:
-    """Every feasible candidate, unranked (for tests and tooling)."""
+def all_candidates(spec: WorkloadSpec, catalog: Catalog) -> list[Candidate]:
+    """Every feasible candidate (the cheapest pricing per offering and layout), unranked."""
     sizer = _Sizer(spec, catalog, resolve_placement(spec, catalog))
-    return [o for _, _, o in evaluate(spec, catalog, sizer) if not isinstance(o, str)]
+    zones = spec.availability.zones
+    return [o.candidate(zones) for _, o in evaluate(spec, catalog, sizer) if not isinstance(o, str)]
