@@ -1,0 +1,121 @@
+"""Published throughput measurements the performance model is calibrated and checked against.
+
+`CALIBRATION` chose the efficiency constants of `servestack.sizing.model`; `HOLDOUT` was never used to
+choose them and only measures the error (tests/sizing/test_calibration.py). Each point is one published
+system: `replicas` independent copies of a replica of `accelerators` devices (tensor parallel in one node);
+`measured_output_tokens_per_s` is the whole system's output tokens/s. `batch` is set for static-batching
+measurements taken at a fixed batch size; otherwise the figure is the saturated (max-load) throughput.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CalibrationPoint", "CALIBRATION", "HOLDOUT"]
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationPoint:
+    model: str
+    precision: str
+    accelerator: str
+    accelerators: int
+    """Devices per replica (tensor parallel)."""
+    replicas: int
+    input_tokens: int
+    output_tokens: int
+    measured_output_tokens_per_s: float
+    """Output tokens/s of all replicas together."""
+    source: str
+    date: str
+    batch: int | None = None
+    """Fixed batch of a static-batching measurement; None for saturated in-flight batching."""
+    note: str = ""
+
+
+_TRT_V1 = (
+    "TensorRT-LLM perf-overview, 'Total Output Throughput' (trtllm-bench, max load), "
+    "github.com/NVIDIA/TensorRT-LLM docs/source/performance/perf-overview.md @ 00f37686"
+)
+_TRT_V1_DATE = "2025 (TensorRT-LLM 1.0 docs)"
+_TRT_V05 = (
+    "TensorRT-LLM performance.md (release/0.5.0): static batching, H100/L40S FP8 with FP8 KV, A100 FP16; "
+    "github.com/NVIDIA/TensorRT-LLM/blob/release/0.5.0/docs/source/performance.md"
+)
+_TRT_V05_DATE = "2023-10 (TensorRT-LLM 0.5.0)"
+_MLPERF41 = "MLPerf Inference v4.1 closed, Offline, github.com/mlcommons/inference_results_v4.1 "
+_MLPERF41_DATE = "2024-08-28"
+# MLPerf llama2-70b (OpenOrca): mean output = tokens/s / samples/s from the logs (~290); mean input ~294
+# tokens per the MLCommons reference description (approximate).
+_L2_IN, _L2_OUT = 294, 290
+# MLPerf mixtral-8x7b (OpenOrca + GSM8K + MBXP): mean output 146 from the logs; mean input assumed ~200.
+_MX_IN, _MX_OUT = 200, 146
+
+_LENGTHS = ((128, 128), (128, 2048), (128, 4096), (500, 2000), (1000, 1000), (1000, 2000), (2048, 128),
+            (2048, 2048), (5000, 500), (20000, 2000))
+
+
+def _trt_v1(model: str, acc: str, tp: int, values: tuple[float, ...], take: tuple[int, ...]) -> list[CalibrationPoint]:
+    return [
+        CalibrationPoint(model, "fp8", acc, tp, 1, _LENGTHS[i][0], _LENGTHS[i][1], values[i], _TRT_V1, _TRT_V1_DATE)
+        for i in take
+    ]
+
+
+_ALL = tuple(range(10))
+_L31_8B_H100 = (28312, 22714, 14325, 17660, 15220, 13899, 3450, 9305, 3459, 1351)
+_L31_8B_H200 = (27911, 26221, 18027, 20770, 17744, 16828, 3538, 12194, 3902, 1804)
+_L33_70B_H100_TP2 = (6378, 6651, 4199, 5222, 4205, 4146, 762, 3082, 898, 437)
+_L33_70B_H200_TP1 = (3803, 4336, 2872, 3666, 2909, 2994, 442, 2003, 566, 283)
+_L31_405B_H100_TP8 = (3627, 4340, 3116, 3994, 2919, 2895, 453, 2296, 610, 345)
+_L31_405B_H200_TP8 = (3814, 5348, 4741, 4724, 3330, 3722, 456, 2948, 650, 505)
+
+
+def _v05(model: str, precision: str, acc: str, rows: tuple[tuple[int, int, int, float], ...]) -> list[CalibrationPoint]:
+    return [
+        CalibrationPoint(model, precision, acc, 1, 1, i, o, v, _TRT_V05, _TRT_V05_DATE, batch=b)
+        for b, i, o, v in rows
+    ]
+
+
+CALIBRATION: tuple[CalibrationPoint, ...] = (
+    # Llama 3.3 70B has the Llama 3.1 70B architecture.
+    *_trt_v1("llama-3.1-8b", "H100", 1, _L31_8B_H100, _ALL),
+    *_trt_v1("llama-3.1-70b", "H100", 2, _L33_70B_H100_TP2, _ALL),
+    CalibrationPoint("llama-2-70b", "fp8", "H100", 2, 4, _L2_IN, _L2_OUT, 24524.9,
+                     _MLPERF41 + "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/llama2-70b-99.9",
+                     _MLPERF41_DATE, note="8 GPUs as 4 x TP2 (NVIDIA's H100 llama2-70b configuration)"),
+    CalibrationPoint("llama-2-70b", "fp8", "MI300X", 1, 1, _L2_IN, _L2_OUT, 3062.72,
+                     _MLPERF41 + "closed/AMD/results/1xMI300X_2xEPYC-9374F/llama2-70b-99.9", _MLPERF41_DATE),
+    CalibrationPoint("mixtral-8x7b", "fp8", "H100", 1, 8, _MX_IN, _MX_OUT, 52415.9,
+                     _MLPERF41 + "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/mixtral-8x7b", _MLPERF41_DATE,
+                     note="replica layout not stated in the summary; modelled as 8 x TP1"),
+    *_v05("llama-2-7b", "fp8", "H100", ((64, 128, 128, 9193), (64, 128, 2048, 5367), (64, 2048, 128, 2058),
+                                        (32, 2048, 2048, 2230))),
+    *_v05("llama-2-7b", "fp8", "L40S", ((64, 128, 128, 3240), (64, 128, 2048, 1622), (32, 2048, 128, 581),
+                                        (16, 2048, 2048, 531))),
+    *_v05("llama-2-7b", "fp16", "A100-80GB", ((64, 128, 128, 3486), (32, 128, 2048, 1459), (32, 2048, 128, 529),
+                                              (16, 2048, 2048, 592))),
+)
+
+HOLDOUT: tuple[CalibrationPoint, ...] = (
+    *_trt_v1("llama-3.1-8b", "H200", 1, _L31_8B_H200, _ALL),
+    *_trt_v1("llama-3.1-70b", "H200", 1, _L33_70B_H200_TP1, _ALL),
+    *_trt_v1("llama-3.1-405b", "H100", 8, _L31_405B_H100_TP8, _ALL),
+    *_trt_v1("llama-3.1-405b", "H200", 8, _L31_405B_H200_TP8, _ALL),
+    CalibrationPoint("llama-2-70b", "fp8", "H200", 1, 8, _L2_IN, _L2_OUT, 31302.7,
+                     _MLPERF41 + "closed/NVIDIA/results/H200-SXM-141GBx8_TRT/llama2-70b-99", _MLPERF41_DATE,
+                     note="8 GPUs as 8 x TP1"),
+    CalibrationPoint("llama-2-70b", "fp8", "MI300X", 1, 8, _L2_IN, _L2_OUT, 23514.8,
+                     _MLPERF41 + "closed/AMD/results/8xMI300X_2xEPYC-9374F/llama2-70b-99", _MLPERF41_DATE,
+                     note="8 GPUs as 8 x TP1 (one model copy per GPU)"),
+    CalibrationPoint("mixtral-8x7b", "fp8", "H200", 1, 8, _MX_IN, _MX_OUT, 59022.3,
+                     _MLPERF41 + "closed/NVIDIA/results/H200-SXM-141GBx8_TRT/mixtral-8x7b", _MLPERF41_DATE,
+                     note="modelled as 8 x TP1"),
+    *_v05("gpt-j-6b", "fp8", "H100", ((64, 128, 128, 10907), (64, 128, 2048, 6179), (64, 2048, 128, 2229),
+                                      (64, 2048, 2048, 2980))),
+    *_v05("gpt-j-6b", "fp8", "L40S", ((64, 128, 128, 3630), (64, 128, 2048, 1859), (32, 2048, 128, 616),
+                                      (32, 2048, 2048, 757))),
+    *_v05("gpt-j-6b", "fp16", "A100-80GB", ((64, 128, 128, 3679), (32, 128, 2048, 1558), (32, 2048, 128, 526),
+                                            (16, 2048, 2048, 650))),
+)

@@ -1,0 +1,69 @@
+"""Accuracy against published measurements the constants were not chosen on, and accelerator ordering."""
+
+from __future__ import annotations
+
+import pytest
+
+from servestack.catalog.types import Accelerator
+from servestack.sizing import estimate
+from servestack.sizing.calibration import evaluate, markdown_table, median_abs_error
+from servestack.sizing.calibration_data import CALIBRATION, HOLDOUT
+from servestack.workload import KNOWN_MODELS
+
+
+def test_holdout_is_disjoint_from_calibration() -> None:
+    assert not set(CALIBRATION) & set(HOLDOUT)
+    assert len(HOLDOUT) >= 20
+
+
+def test_every_point_has_source_and_date() -> None:
+    for p in (*CALIBRATION, *HOLDOUT):
+        assert p.source and p.date and p.model in KNOWN_MODELS
+
+
+def test_holdout_median_error_under_25_percent(accelerators: dict[str, Accelerator]) -> None:
+    rows = evaluate(HOLDOUT, accelerators)
+    assert all(r.predicted_output_tokens_per_s > 0 for r in rows), "every holdout system must fit"
+    assert median_abs_error(rows) < 0.25, markdown_table(rows)
+
+
+def test_calibration_median_error_under_15_percent(accelerators: dict[str, Accelerator]) -> None:
+    assert median_abs_error(evaluate(CALIBRATION, accelerators)) < 0.15
+
+
+def test_measured_ordering_is_reproduced(accelerators: dict[str, Accelerator]) -> None:
+    # Pairs measured on the same model, lengths and replica layout: the model must rank them the same way.
+    rows = evaluate(HOLDOUT, accelerators)
+    by_key: dict[tuple[str, str, int, int, int, int | None], dict[str, tuple[float, float]]] = {}
+    for r in rows:
+        p = r.point
+        key = (p.model, p.precision, p.input_tokens, p.output_tokens, p.accelerators * p.replicas, p.batch)
+        by_key.setdefault(key, {})[p.accelerator] = (p.measured_output_tokens_per_s, r.predicted_output_tokens_per_s)
+    compared = 0
+    for accs in by_key.values():
+        names = sorted(accs)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                (ma, pa), (mb, pb) = accs[a], accs[b]
+                if abs(ma / mb - 1) < 0.10:
+                    continue  # too close to call in the measurement itself
+                assert (ma > mb) == (pa > pb), (a, b, accs)
+                compared += 1
+    assert compared >= 5
+
+
+@pytest.mark.parametrize(("model", "precision", "count"), [
+    ("llama-2-70b", "fp8", 4),
+    ("llama-3.1-8b", "bf16", 1),
+])
+def test_published_accelerator_ordering(accelerators: dict[str, Accelerator], model: str, precision: str,
+                                        count: int) -> None:
+    # MLPerf / vendor results rank these parts B200 > H200 > H100 > A100-80GB > L40S > L4 for Llama-class models.
+    order = ["B200", "H200", "H100", "A100-80GB", "L40S", "L4"]
+    arch = KNOWN_MODELS[model]
+    tps = []
+    for acc in order:
+        est = estimate(arch, precision, accelerators[acc], count, 1, 1000, 300)
+        assert est.fits, (acc, est.reason)
+        tps.append(est.output_tokens_per_s)
+    assert tps == sorted(tps, reverse=True), dict(zip(order, tps, strict=True))
