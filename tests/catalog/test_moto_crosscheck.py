@@ -1,0 +1,84 @@
+"""AWS instance facts and regional availability against moto's EC2 catalogue (an independent source)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from servestack.catalog import load_catalog
+
+boto3 = pytest.importorskip("boto3")
+moto = pytest.importorskip("moto")
+
+# moto names the GPU as EC2 does; map to canonical ids.
+EC2_GPU_NAMES = {"T4": "T4", "A10G": "A10G", "L4": "L4", "L40S": "L40S", "A100": "A100-40GB", "H100": "H100",
+                 "H200": "H200"}
+
+
+@pytest.fixture(scope="module")
+def ec2_types() -> Iterator[dict[str, Any]]:
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    try:
+        with moto.mock_aws():
+            client = boto3.client("ec2", region_name="us-east-1")
+            names = sorted({it.instance_type for it in load_catalog().instance_types("aws")})
+            described = client.describe_instance_types(InstanceTypes=names)["InstanceTypes"]
+            yield {d["InstanceType"]: d for d in described}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_aws_facts_match_moto(ec2_types: dict[str, Any]) -> None:
+    cat = load_catalog()
+    for facts in cat.instance_types("aws"):
+        d = ec2_types.get(facts.instance_type)
+        assert d is not None, f"moto does not know {facts.instance_type}"
+        where = facts.instance_type
+        assert d["VCpuInfo"]["DefaultVCpus"] == facts.vcpus, where
+        assert d["MemoryInfo"]["SizeInMiB"] / 1024 == pytest.approx(facts.memory_gib, rel=0.02), where
+        gpus = d.get("GpuInfo", {}).get("Gpus", [])
+        assert len(gpus) == 1, where
+        name = EC2_GPU_NAMES[gpus[0]["Name"]]
+        # EC2 calls both A100 variants "A100"; the memory size tells them apart.
+        if name == "A100-40GB" and gpus[0]["MemoryInfo"]["SizeInMiB"] > 60 * 1024:
+            name = "A100-80GB"
+        assert name == facts.accelerator, where
+        assert gpus[0]["Count"] == facts.accelerators_per_node, where
+        # EC2 reports usable MiB (e.g. 22888 MiB for a 24 GB L4); the catalog keeps the datasheet size.
+        assert gpus[0]["MemoryInfo"]["SizeInMiB"] / 1024 == pytest.approx(facts.accelerator_memory_gib, rel=0.10), where
+        assert bool(d["NetworkInfo"].get("EfaSupported")) or facts.multi_node_network is None, where
+
+
+def test_every_aws_row_is_offered_in_its_region() -> None:
+    cat = load_catalog()
+    rows = cat.filter(cloud="aws")
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    missing = []
+    try:
+        with moto.mock_aws():
+            for region in sorted({o.region for o in rows}):
+                client = boto3.client("ec2", region_name=region)
+                offered: set[str] = set()
+                paginator = client.get_paginator("describe_instance_type_offerings")
+                for page in paginator.paginate(LocationType="region"):
+                    offered |= {o["InstanceType"] for o in page["InstanceTypeOfferings"]}
+                if not offered:
+                    pytest.skip(f"moto has no instance-type offering data for {region}")
+                here = [o.instance_type for o in rows if o.region == region]
+                missing += [f"{t} in {region}" for t in here if t not in offered]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert not missing, missing
