@@ -1,0 +1,21 @@
+"""Generated artifacts: the stack config `servestack plan --write` records."""
+
+from servestack.generate.stack_config import (
+    GENERATED_KEY,
+    GPU_MEMORY_UTILIZATION,
+    EditedConfigError,
+    WriteResult,
+    owned_stack_config,
+    stack_file_path,
+    write_stack_config,
+)
+
+__all__ = [
+    "GENERATED_KEY",
+    "GPU_MEMORY_UTILIZATION",
+    "EditedConfigError",
+    "WriteResult",
+    "owned_stack_config",
+    "stack_file_path",
+    "write_stack_config",
+]

@@ -1,0 +1,402 @@
+"""The stack config `plan --write` records: which keys servestack owns, and writing them without losing edits.
+
+`owned_stack_config` is a pure function of (spec, chosen candidate, environment kind). `write_stack_config`
+merges those keys into `<stackConfigDir>/Pulumi.<env>.yaml` with a round-trip YAML parser, so comments,
+key order and every key a person added stay as they were.
+
+Edit detection: `servestack:generated` maps each owned key to a short hash of the value servestack last
+wrote. A present value whose hash differs from that record (or that has no record at all) was written by
+a person; replacing it with a different value needs `force`. Refusal raises `EditedConfigError` (exit 1:
+the input is valid, the write is refused to protect a person's edit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from servestack.errors import ConfigError, ServestackError, SpecError
+from servestack.workload import WorkloadSpec
+
+__all__ = [
+    "owned_stack_config",
+    "write_stack_config",
+    "WriteResult",
+    "EditedConfigError",
+    "GENERATED_KEY",
+    "GPU_MEMORY_UTILIZATION",
+    "stack_file_path",
+]
+
+GENERATED_KEY = "servestack:generated"
+GPU_MEMORY_UTILIZATION = 0.90
+"""vLLM's default `--gpu-memory-utilization`; the sizing model budgets KV cache with the same fraction."""
+
+_DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_KINDS = ("dev", "staging", "prod")
+_PRICING = ("on_demand", "spot", "1y", "3y")
+_REQUIRED_CANDIDATE_KEYS = (
+    "cloud", "region", "zones", "instance_type", "accelerator", "accelerators_per_node", "tensor_parallel",
+    "nodes_per_replica", "replicas_min", "replicas_avg", "replicas_peak", "nodes_min", "nodes_avg", "nodes_peak",
+    "pricing_base", "pricing_burst", "root_volume_gib",
+)
+_HEADER = (
+    "Stack config of this Pulumi project. `servestack plan --write` owns the servestack:environment,\n"
+    "budgetMonthlyUsd, workload, deployment and tags keys and the provider region; servestack:generated\n"
+    "records what it last wrote so a value you edit is never replaced without --force. Add any other key."
+)
+
+
+class EditedConfigError(ServestackError):
+    """`plan --write` would replace values a person edited (exit 1); `keys` lists them."""
+
+    exit_code = 1
+
+    def __init__(self, path: Path, keys: list[str]) -> None:
+        self.path = path
+        self.keys = keys
+        super().__init__(
+            f"{path}: {', '.join(keys)} {'was' if len(keys) == 1 else 'were'} edited by hand and would be replaced; "
+            "keep the edit (and skip --write), or pass --force to replace "
+            f"{'it' if len(keys) == 1 else 'them'}"
+        )
+
+
+@dataclass
+class WriteResult:
+    """What a write did, key by key (fully qualified config keys)."""
+
+    path: Path
+    created: bool = False
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    forced: list[str] = field(default_factory=list)
+    """Keys a person had edited that `force` replaced (also listed in `changed`)."""
+    kept: list[str] = field(default_factory=list)
+    """Keys servestack no longer writes but a person edited, so they stay."""
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.created or self.added or self.changed or self.removed)
+
+    def summary(self) -> str:
+        """A few lines for people: what the write did to the stack file."""
+        verb = "created" if self.created else ("updated" if self.changed_anything else "unchanged")
+        lines = [f"{self.path}: {verb}"]
+        for label, keys in (("added", self.added), ("changed", self.changed), ("removed", self.removed),
+                            ("replaced edits (--force)", self.forced), ("kept (edited by hand)", self.kept),
+                            ("unchanged", self.unchanged)):
+            if keys:
+                lines.append(f"  {label}: {', '.join(keys)}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": str(self.path), "created": self.created, "added": self.added, "changed": self.changed,
+                "unchanged": self.unchanged, "removed": self.removed, "forced": self.forced, "kept": self.kept}
+
+
+# ---- the owned keys -----------------------------------------------------------------------------------------
+
+def _num(value: float) -> float | int:
+    """Whole numbers as ints, so the YAML reads `12`, not `12.0`."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _workload(spec: WorkloadSpec, weights_gib: float | None) -> dict[str, Any]:
+    m = spec.model
+    model: dict[str, Any] = {}
+    if m.id is not None:
+        model["id"] = m.id
+    elif m.architecture is not None:
+        a = m.architecture
+        arch: dict[str, Any] = {
+            "paramsB": _num(a.params_b), "layers": a.layers, "hiddenSize": a.hidden_size,
+            "attentionHeads": a.attention_heads, "kvHeads": a.kv_heads, "vocabSize": a.vocab_size,
+        }
+        if a.head_dim is not None:
+            arch["headDim"] = a.head_dim
+        if a.experts > 1:
+            arch.update({"experts": a.experts, "activeExperts": a.active_experts})
+            if a.active_params_b is not None:
+                arch["activeParamsB"] = _num(a.active_params_b)
+        model["architecture"] = arch
+    elif m.measured is not None:
+        model["measured"] = {"memoryGib": _num(m.measured.memory_gib)}
+    model["precision"] = m.precision
+    model["maxContextTokens"] = m.context_tokens
+    if weights_gib is not None:
+        model["weightsGib"] = _num(round(weights_gib, 2))
+    t = spec.traffic
+    traffic = {
+        "peakRequestsPerS": _num(t.peak_requests_per_s),
+        "avgRequestsPerS": _num(t.avg_requests_per_s),
+        "avgInputTokens": t.avg_input_tokens,
+        "avgOutputTokens": t.avg_output_tokens,
+    }
+    slo: dict[str, Any] = {}
+    for src, dst in (("ttft_ms_p95", "ttftMsP95"), ("tpot_ms_p95", "tpotMsP95"), ("latency_ms_p95", "latencyMsP95")):
+        value = getattr(spec.slo, src)
+        if value is not None:
+            slo[dst] = _num(value)
+    return {"name": spec.name, "model": model, "traffic": traffic, "slo": slo}
+
+
+def _deployment(c: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [k for k in _REQUIRED_CANDIDATE_KEYS if c.get(k) is None]
+    if missing:
+        raise ValueError(f"candidate is missing {', '.join(missing)}; the selector must provide them")
+    for key in ("pricing_base", "pricing_burst"):
+        if c[key] not in _PRICING:
+            raise ValueError(f"candidate {key}: {c[key]!r} is not one of {', '.join(_PRICING)}")
+    ints = ("zones", "accelerators_per_node", "tensor_parallel", "nodes_per_replica", "replicas_min", "replicas_avg",
+            "replicas_peak", "nodes_min", "nodes_avg", "nodes_peak", "root_volume_gib")
+    as_int = {k: int(c[k]) for k in ints}
+    return {
+        "cloud": str(c["cloud"]),
+        "region": str(c["region"]),
+        "zones": as_int["zones"],
+        "instanceType": str(c["instance_type"]),
+        "accelerator": str(c["accelerator"]),
+        "acceleratorsPerNode": as_int["accelerators_per_node"],
+        "tensorParallel": as_int["tensor_parallel"],
+        "nodesPerReplica": as_int["nodes_per_replica"],
+        "replicasMin": as_int["replicas_min"],
+        "replicasAvg": as_int["replicas_avg"],
+        "replicasPeak": as_int["replicas_peak"],
+        "nodesMin": as_int["nodes_min"],
+        "nodesAvg": as_int["nodes_avg"],
+        "nodesPeak": as_int["nodes_peak"],
+        "pricingBase": str(c["pricing_base"]),
+        "pricingBurst": str(c["pricing_burst"]),
+        "rootVolumeGib": as_int["root_volume_gib"],
+        "gpuMemoryUtilization": GPU_MEMORY_UTILIZATION,
+    }
+
+
+def owned_stack_config(
+    spec: WorkloadSpec, candidate: Mapping[str, Any], kind: str, gcp_project: str | None = None
+) -> dict[str, Any]:
+    """The config keys servestack owns for one stack, fully qualified, in the order they are written.
+
+    `candidate` is the plan JSON CANDIDATE plus the extra selector fields (zones, nodes_per_replica,
+    replicas_avg, nodes_avg, root_volume_gib). `gcp_project`, when given, is written as `gcp:project`
+    (the spec does not name one; otherwise the user sets it).
+    """
+    if kind not in _KINDS:
+        raise SpecError("--kind", kind, f"allowed: {', '.join(_KINDS)}")
+    estimate = candidate.get("estimate") or {}
+    weights = estimate.get("weights_gib") if isinstance(estimate, Mapping) else None
+    owned: dict[str, Any] = {"servestack:environment": kind}
+    if spec.budget.monthly_usd is not None:
+        owned["servestack:budgetMonthlyUsd"] = _num(spec.budget.monthly_usd)
+    owned["servestack:workload"] = _workload(spec, float(weights) if weights is not None else None)
+    deployment = _deployment(candidate)
+    owned["servestack:deployment"] = deployment
+    owner = getattr(spec, "owner", None)
+    if owner is not None:
+        tags = {}
+        team = getattr(owner, "team", None)
+        cost_center = getattr(owner, "cost_center", None)
+        if team:
+            tags["team"] = str(team)
+        if cost_center:
+            tags["cost-center"] = str(cost_center)
+        if tags:
+            owned["servestack:tags"] = tags
+    if deployment["cloud"] == "aws":
+        owned["aws:region"] = deployment["region"]
+    elif deployment["cloud"] == "gcp":
+        owned["gcp:region"] = deployment["region"]
+        if gcp_project:
+            owned["gcp:project"] = gcp_project
+    return owned
+
+
+# ---- writing --------------------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """ruamel's round-trip types as plain Python, for comparison and hashing."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _num(float(value))
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _hash(value: Any) -> str:
+    canonical = json.dumps(_plain(value), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _to_yaml_node(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        node = CommentedMap()
+        for k, v in value.items():
+            node[k] = _to_yaml_node(v)
+        return node
+    if isinstance(value, (list, tuple)):
+        return CommentedSeq([_to_yaml_node(v) for v in value])
+    return value
+
+
+def _merge_into(node: Any, value: Any) -> Any:
+    """`value` written over `node`, updating nested maps in place so comments on untouched lines survive."""
+    if isinstance(node, CommentedMap) and isinstance(value, Mapping):
+        for key in [k for k in node if k not in value]:
+            del node[key]
+        for key, v in value.items():
+            node[key] = _merge_into(node[key], v) if key in node else _to_yaml_node(v)
+        return node
+    return _to_yaml_node(value)
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def stack_file_path(project_dir: Path, env: str) -> Path:
+    """Where Pulumi reads stack `env`'s config: `<stackConfigDir>/Pulumi.<env>.yaml` of the project."""
+    if not _DNS_1123_LABEL.match(env):
+        raise SpecError("--env", env, "a stack name is a DNS-1123 label: lower-case letters, digits and '-', 1-63")
+    directory = Path(project_dir).resolve()
+    project_file = directory / "Pulumi.yaml"
+    if not project_file.is_file():
+        raise ConfigError(
+            f"{directory}: no Pulumi.yaml here; `plan --write` writes the stack config of the Pulumi project in "
+            "the current directory (or --project-dir); run it from the project (servestack's own has one)"
+        )
+    try:
+        data = YAML(typ="safe", pure=True).load(project_file.read_text(encoding="utf-8")) or {}
+    except YAMLError:
+        raise ConfigError(f"{project_file}: malformed YAML; fix the project file first") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{project_file}: expected a YAML mapping")
+    config_dir = data.get("stackConfigDir") or "."
+    return (directory / str(config_dir) / f"Pulumi.{env}.yaml").resolve()
+
+
+def write_stack_config(project_dir: Path, env: str, owned: Mapping[str, Any], force: bool = False) -> WriteResult:
+    """Merge `owned` (from `owned_stack_config`) into the stack file of `env`; see the module doc for the rules.
+
+    Raises `SpecError` for a bad stack name, `ConfigError` without a Pulumi.yaml or with an unreadable
+    stack file, and `EditedConfigError` when a hand-edited value would change and `force` is False.
+    Nothing is written when it raises.
+    """
+    path = stack_file_path(project_dir, env)
+    y = _yaml()
+    result = WriteResult(path=path)
+    if path.is_file():
+        try:
+            doc = y.load(path.read_text(encoding="utf-8"))
+        except YAMLError as exc:
+            raise ConfigError(f"{path}: cannot be parsed as YAML ({exc.__class__.__name__}); fix it first") from None
+        if doc is None:
+            doc = CommentedMap()
+        if not isinstance(doc, CommentedMap):
+            raise ConfigError(f"{path}: expected a YAML mapping with a 'config' key")
+    else:
+        doc = CommentedMap()
+        doc.yaml_set_start_comment(_HEADER)
+        result.created = True
+    config = doc.get("config")
+    if config is None:
+        config = CommentedMap()
+        doc["config"] = config
+    if not isinstance(config, CommentedMap):
+        raise ConfigError(f"{path}: 'config' must be a mapping of key to value")
+
+    recorded_node = config.get(GENERATED_KEY)
+    recorded: dict[str, str] = (
+        {str(k): str(v) for k, v in recorded_node.items()} if isinstance(recorded_node, Mapping) else {}
+    )
+
+    def edited(key: str) -> bool:
+        return recorded.get(key) != _hash(config[key])
+
+    conflicts: list[str] = []
+    plan: list[tuple[str, str]] = []  # (key, action)
+    for key, value in owned.items():
+        if key == GENERATED_KEY:
+            raise ValueError(f"{GENERATED_KEY} is servestack's own record, not an owned value")
+        if key not in config:
+            plan.append((key, "add"))
+        elif _hash(config[key]) == _hash(value):
+            plan.append((key, "same"))
+        elif edited(key):
+            conflicts.append(key)
+            plan.append((key, "force"))
+        else:
+            plan.append((key, "change"))
+    stale = [k for k in recorded if k not in owned]
+    for key in stale:
+        if key not in config:
+            plan.append((key, "forget"))
+        elif edited(key):
+            plan.append((key, "keep"))
+        else:
+            plan.append((key, "remove"))
+    if conflicts and not force:
+        raise EditedConfigError(path, conflicts)
+
+    new_record: dict[str, str] = {}
+    for key, action in plan:
+        if action in ("add", "change", "force", "same"):
+            value = owned[key]
+            if action != "same":
+                if key in config:
+                    config[key] = _merge_into(config[key], value)
+                else:
+                    config[key] = _to_yaml_node(value)
+            new_record[key] = _hash(value)
+            {"add": result.added, "change": result.changed, "force": result.changed, "same": result.unchanged}[
+                action
+            ].append(key)
+            if action == "force":
+                result.forced.append(key)
+        elif action == "remove":
+            del config[key]
+            result.removed.append(key)
+        elif action == "keep":
+            result.kept.append(key)
+
+    record_node = CommentedMap()
+    for key in sorted(new_record):
+        record_node[key] = new_record[key]
+    if recorded != new_record or GENERATED_KEY not in config:
+        if GENERATED_KEY in config:
+            config[GENERATED_KEY] = _merge_into(config[GENERATED_KEY], record_node)
+        else:
+            config[GENERATED_KEY] = record_node
+
+    if result.changed_anything or recorded != new_record:
+        buffer = io.StringIO()
+        y.dump(doc, buffer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+        tmp.replace(path)
+    return result
