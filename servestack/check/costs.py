@@ -1,0 +1,78 @@
+"""The cost breakdown `check` prints and `cost diff` compares: one line per priced resource plus totals.
+
+Prices come from `servestack.costing` over the preview graph (catalog prices, each with its source);
+this module only reshapes its report into plain records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from servestack.preview.model import PreviewResult
+
+__all__ = ["CostLine", "CostSummary", "cost_summary", "summary_from_lines"]
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """Monthly USD of one priced item of a resource (a node group has `compute` and `volumes` items).
+
+    `expected` is at average load, `ceiling` with every group at its maximum; both None when the price is
+    unknown (`unknown_reason` says why: usage-priced, or an input the preview cannot know).
+    """
+
+    urn: str
+    type: str
+    name: str
+    item: str
+    expected: float | None
+    ceiling: float | None
+    detail: str = ""
+    unknown_reason: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.urn, self.item)
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    """Totals of the known lines (USD/month); unknown lines are listed in `lines` and `notes`, never summed."""
+
+    expected: float | None
+    ceiling: float | None
+    lines: list[CostLine] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def summary_from_lines(lines: Iterable[CostLine], notes: Iterable[str] = ()) -> CostSummary:
+    """Totals as the sum of the known lines (None when no line is priced)."""
+    lines = list(lines)
+    exp = [ln.expected for ln in lines if ln.expected is not None]
+    ceil = [ln.ceiling for ln in lines if ln.ceiling is not None]
+    return CostSummary(sum(exp) if exp else None, sum(ceil) if ceil else None, lines, list(notes))
+
+
+def cost_summary(preview: PreviewResult) -> CostSummary:
+    """Price the preview graph with `servestack.costing` and the bundled catalog."""
+    from servestack.costing import cost_resources
+
+    report = cost_resources(preview.resources, stack_config=preview.config)
+    lines = [
+        CostLine(
+            urn=ln.urn,
+            type=ln.type,
+            name=ln.name,
+            item=ln.item,
+            expected=ln.expected,
+            ceiling=ln.ceiling,
+            detail=ln.detail,
+            unknown_reason=ln.unknown_reason,
+        )
+        for ln in report.lines
+    ]
+    notes = [f"{ln.name} ({ln.item}): {ln.unknown_reason}" for ln in report.unknowns]
+    return CostSummary(expected=report.expected, ceiling=report.ceiling, lines=lines, notes=notes)

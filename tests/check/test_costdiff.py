@@ -1,0 +1,122 @@
+"""Cost diff: pairing by resource, stack selection from git, and the pull-request Markdown."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from servestack.check.costdiff import CostDiff, cost_diff, diff_env, render_markdown
+from servestack.check.costs import CostLine, CostSummary, summary_from_lines
+from servestack.errors import SpecError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DISK_USD_PER_GIB = 0.08  # test price, not a catalog fact
+
+
+def line(name: str, expected: float | None, ceiling: float | None, item: str = "storage") -> CostLine:
+    return CostLine(f"urn:pulumi:dev::p::t::{name}", "test:index:Disk", name, item, expected, ceiling)
+
+
+def test_pairs_items_by_urn_and_item_and_totals_deltas() -> None:
+    before = summary_from_lines([line("a", 10, 20), line("b", 5, 5), line("a", 1, 1, "volumes")])
+    after = summary_from_lines([line("a", 12, 30), line("c", 7, 7), line("a", 1, 1, "volumes")])
+    env = diff_env("dev", before, after, 100, 50)
+    rows = {(r.name, r.item): (r.delta_expected, r.delta_ceiling) for r in env.resources}
+    assert rows == {
+        ("a", "storage"): (2, 10),
+        ("b", "storage"): (-5, -5),
+        ("a", "volumes"): (0, 0),
+        ("c", "storage"): (7, 7),
+    }
+    assert (env.delta_expected, env.delta_ceiling) == (4, 12)
+
+
+def test_new_stack_and_unknown_prices() -> None:
+    env = diff_env("prod", None, summary_from_lines([line("a", 3, 4)]))
+    assert env.delta_ceiling == 4
+    unknown = diff_env("dev", CostSummary(None, None), summary_from_lines([line("a", 3, 4)]))
+    assert unknown.delta_expected is None
+
+
+def test_markdown_table_lists_changed_resources_and_flags_budget() -> None:
+    before = summary_from_lines([line("gpu", 1000, 2000), line("same", 5, 5)])
+    after = summary_from_lines([line("gpu", 1500, 3000), line("same", 5, 5)])
+    md = render_markdown(CostDiff("main", [diff_env("prod", before, after, 2500, 2500)]))
+    assert "| prod | $1,005.00 | $1,505.00 | +$500.00 | $2,005.00 | $3,005.00 | +$1,000.00 | $2,500.00 ⚠️" in md
+    assert "`gpu` storage" in md and "1 other priced resource(s) unchanged." in md
+    assert "`same`" not in md
+    assert "No stack changed." in render_markdown(CostDiff("main", []))
+
+
+# -- against git ------------------------------------------------------------------------------------
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def _price(project: Path, stack: str) -> tuple[CostSummary, float | None]:
+    # Prices the fixture program's disk from the real offline preview of that side.
+    from servestack.preview import run_preview
+
+    result = run_preview(project, stack)
+    disks = [r for r in result.resources if r.type == "test:index:Disk"]
+    lines = [CostLine(r.urn, r.type, r.name, "storage", *[r.inputs["size"] * DISK_USD_PER_GIB] * 2) for r in disks]
+    return summary_from_lines(lines), None
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    project = repo / "infra"
+    shutil.copytree(FIXTURES / "project", project)
+    (project / "Pulumi.yaml").write_text((project / "Pulumi.yaml").read_text() + "stackConfigDir: stacks\n")
+    (project / "stacks").mkdir()
+    (project / "Pulumi.dev.yaml").rename(project / "stacks" / "Pulumi.dev.yaml")
+    (project / "stacks" / "Pulumi.prod.yaml").write_text("config:\n  tiny:diskSize: 100\n")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".")
+    _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "base")
+    return project
+
+
+def test_changed_stack_only_by_default(repo: Path) -> None:
+    (repo / "stacks" / "Pulumi.prod.yaml").write_text("config:\n  tiny:diskSize: 150\n")
+    diff = cost_diff(repo, "main", price=_price)
+    assert [e.stack for e in diff.environments] == ["prod"]
+    [env] = diff.environments
+    assert env.before is not None and env.after is not None
+    assert env.before.expected == pytest.approx(100 * DISK_USD_PER_GIB)
+    assert env.delta_expected == pytest.approx(50 * DISK_USD_PER_GIB)
+    doc = json.loads(json.dumps(diff.to_json()))
+    assert doc["environments"][0]["resources"][0]["name"] == "disk"
+
+
+def test_new_stack_and_explicit_stack(repo: Path) -> None:
+    (repo / "stacks" / "Pulumi.staging.yaml").write_text("config:\n  tiny:diskSize: 20\n")
+    diff = cost_diff(repo, "main", price=_price)
+    [env] = diff.environments
+    assert env.stack == "staging" and env.before is None and env.after is not None
+    unchanged = cost_diff(repo, "main", ["dev"], price=_price)
+    assert unchanged.environments[0].delta_expected == 0
+
+
+def test_program_change_reprices_every_stack(repo: Path) -> None:
+    main_py = repo / "__main__.py"
+    main_py.write_text(main_py.read_text().replace("or 10", "or 12"))
+    assert [e.stack for e in cost_diff(repo, "main", price=_price).environments] == ["dev", "prod"]
+
+
+def test_bad_ref_and_stack_name_the_flag(repo: Path) -> None:
+    with pytest.raises(SpecError) as err:
+        cost_diff(repo, "no-such-branch", price=_price)
+    assert err.value.field == "--base"
+    with pytest.raises(SpecError) as err:
+        cost_diff(repo, "main", ["qa"], price=_price)
+    assert err.value.field == "-s" and "dev" in err.value.allowed
