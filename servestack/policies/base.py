@@ -1,0 +1,183 @@
+"""The shape every rule has: pure functions from resources to one of three outcomes.
+
+A rule never imports `pulumi_policy`; `servestack.policies.adapter` wraps rules into CrossGuard policies
+and `servestack.policies.packs` chooses which rules a pack holds and at which level.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from servestack.costing.resources import Resource, is_unknown
+
+__all__ = [
+    "Level",
+    "LEVELS",
+    "Outcome",
+    "StackSettings",
+    "RuleContext",
+    "ResourceRule",
+    "StackRule",
+    "Rule",
+    "passed",
+    "violation",
+    "not_applicable",
+]
+
+Level = Literal["advisory", "mandatory", "remediate", "disabled"]
+LEVELS: tuple[Level, ...] = ("advisory", "mandatory", "remediate", "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """pass, violation (one or more messages, each optionally naming a resource URN), or not applicable."""
+
+    status: Literal["pass", "violation", "not_applicable"]
+    messages: tuple[tuple[str, str | None], ...] = ()
+    reason: str | None = None
+
+    @property
+    def violated(self) -> bool:
+        return self.status == "violation"
+
+    @property
+    def texts(self) -> list[str]:
+        return [m for m, _ in self.messages]
+
+
+def passed() -> Outcome:
+    return Outcome("pass")
+
+
+def violation(*messages: str | tuple[str, str | None]) -> Outcome:
+    """A violation; each message is a string, or (message, urn) in a stack rule."""
+    items = tuple(m if isinstance(m, tuple) else (m, None) for m in messages)
+    if not items:
+        raise ValueError("a violation needs at least one message")
+    return Outcome("violation", messages=items)
+
+
+def not_applicable(reason: str) -> Outcome:
+    return Outcome("not_applicable", reason=reason)
+
+
+def _parse(value: Any) -> Any:
+    # Pulumi hands config to programs and analyzers as strings; objects and numbers are JSON text.
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class StackSettings:
+    """What the stack's own config says (servestack keys and the provider region), when it is available.
+
+    CrossGuard hands a policy only the policy-pack config; the Pulumi engine additionally passes the stack's
+    config to a Python policy pack in the `PULUMI_CONFIG` environment variable, which pulumi_policy loads
+    into the Pulumi runtime config before each analysis (see `adapter.stack_settings_from_runtime`).
+    """
+
+    environment: str | None = None
+    budget_monthly_usd: float | None = None
+    cloud: str | None = None
+    accelerator: str | None = None
+    instance_type: str | None = None
+    exposure: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """Every fully qualified key (`servestack:environment`, `aws:region`, ...) with parsed values."""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> StackSettings:
+        """From fully qualified stack config keys; values may be Pulumi's strings or parsed values."""
+        values = {str(k): _parse(v) for k, v in config.items()}
+        deployment = values.get("servestack:deployment")
+        if not isinstance(deployment, Mapping):
+            deployment = {}
+        budget = values.get("servestack:budgetMonthlyUsd")
+        env = values.get("servestack:environment")
+        exposure = values.get("servestack:exposure")
+        return cls(
+            environment=env if isinstance(env, str) else None,
+            budget_monthly_usd=float(budget) if isinstance(budget, int | float) and not isinstance(budget, bool)
+            else None,
+            cloud=_str_or_none(deployment.get("cloud")),
+            accelerator=_str_or_none(deployment.get("accelerator")),
+            instance_type=_str_or_none(deployment.get("instanceType")),
+            exposure=exposure if isinstance(exposure, str) else None,
+            values=values,
+        )
+
+    def region(self, cloud: str) -> str | None:
+        value = self.values.get(f"{cloud}:region")
+        return value if isinstance(value, str) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """The policy's config (pack defaults merged with `--policy-pack-config`) and the stack's settings."""
+
+    config: Mapping[str, Any] = field(default_factory=dict)
+    stack: StackSettings = field(default_factory=StackSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleBase:
+    id: str
+    """Stable id, never reused (SSB = budget family, SSG = guardrail family)."""
+    name: str
+    """Kebab-case policy name: what `--policy-pack-config` keys on."""
+    description: str
+    config_schema: Mapping[str, Mapping[str, Any]]
+    """JSON-schema properties of the rule's config (without enforcementLevel)."""
+    defaults: Mapping[str, Any]
+    """Config values used when the policy config leaves a key out."""
+
+    def context(self, config: Mapping[str, Any] | None, stack: StackSettings | None = None) -> RuleContext:
+        merged = dict(self.defaults)
+        if config:
+            merged.update({k: v for k, v in config.items() if k != "enforcementLevel"})
+        return RuleContext(config=merged, stack=stack or StackSettings())
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRule(_RuleBase):
+    """Judges one resource at a time; `resource_types` empty means every type is offered to it."""
+
+    resource_types: tuple[str, ...]
+    check: Callable[[Resource, RuleContext], Outcome]
+
+    def applies_to(self, resource_type: str) -> bool:
+        return not self.resource_types or resource_type in self.resource_types
+
+    def validate(self, resource: Resource, ctx: RuleContext) -> Outcome:
+        if not self.applies_to(resource.type):
+            return not_applicable(f"{self.name} does not judge {resource.type}")
+        return self.check(resource, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class StackRule(_RuleBase):
+    """Judges the whole resource graph (budgets, cross-resource relations)."""
+
+    check: Callable[[Sequence[Resource], RuleContext], Outcome]
+
+    def validate(self, resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
+        return self.check(resources, ctx)
+
+
+Rule = ResourceRule | StackRule
+
+
+def unknown_in(*values: object) -> bool:
+    """True when any of the values is a preview unknown (the rule is then not applicable)."""
+    return any(is_unknown(v) for v in values)

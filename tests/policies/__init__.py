@@ -1,0 +1,1 @@
+"""Policy rule and pack tests."""
