@@ -36,12 +36,15 @@ class PlatformPrices:
     system_node_per_hour: float
     system_node_root_volume_gib: int
     volume_per_gib_month: float
+    public_ipv4_per_hour: float
+    """Per public address held (AWS: the Elastic IP of each NAT gateway)."""
     sources: tuple[str, ...]
     as_of: str
 
     def nat_monthly_usd(self, zones: int, vms: int) -> float:
+        """NAT gateway hours, and on AWS the public IPv4 address each gateway holds."""
         if self.nat_per_zone:
-            return zones * self.nat_gateway_per_hour * HOURS_PER_MONTH
+            return zones * (self.nat_gateway_per_hour + self.public_ipv4_per_hour) * HOURS_PER_MONTH
         hourly = vms * self.nat_gateway_per_hour
         if self.nat_max_per_hour is not None:
             hourly = min(hourly, self.nat_max_per_hour)
@@ -68,10 +71,11 @@ def platform_prices(cloud: str) -> PlatformPrices:
             system_node_per_hour=float(c["system_node"]["usd_per_hour"]),
             system_node_root_volume_gib=int(c["system_node"]["root_volume_gib"]),
             volume_per_gib_month=float(c["volume_per_gib_month"]["usd"]),
+            public_ipv4_per_hour=float(c["public_ipv4_per_hour"]["usd"]),
             sources=tuple(
                 str(c[k]["source"])
                 for k in ("control_plane_per_hour", "nat_gateway_per_hour", "load_balancer_per_hour", "system_node",
-                          "volume_per_gib_month")
+                          "volume_per_gib_month", "public_ipv4_per_hour")
             ),
             as_of=str(raw["as_of"]),
         )

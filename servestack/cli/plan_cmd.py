@@ -27,6 +27,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--write", action="store_true", help="write the chosen stack to stacks/Pulumi.<env>.yaml")
     p.add_argument("--force", action="store_true", help="with --write: replace values a person edited")
     p.add_argument("--project-dir", default=".", help="Pulumi project directory for --write (default: .)")
+    p.add_argument("--gcp-project", default=None, help="with --write: the GCP project id (gcp:project) to deploy into")
     p.add_argument("--json", action="store_true", help="print the plan JSON contract")
     p.set_defaults(func=run)
 
@@ -75,12 +76,15 @@ def run(args: argparse.Namespace) -> int:
 def _write(spec: Any, chosen: Candidate, env: str, kind: str, args: argparse.Namespace, quiet: bool) -> int:
     from servestack.generate import owned_stack_config, write_stack_config
 
-    owned = owned_stack_config(spec, chosen.to_json(), kind)
+    owned = owned_stack_config(spec, chosen.to_json(), kind, gcp_project=args.gcp_project)
     outcome = write_stack_config(Path(args.project_dir), env, owned, force=args.force)
     if not quiet:
         from servestack.cli.output import console
 
-        console().print(outcome.summary())
+        out = console()
+        out.print(outcome.summary())
+        if chosen.cloud == "gcp" and args.gcp_project is None:
+            out.print(f"note: set the GCP project before deploying: pulumi config set gcp:project <id> -s {env}")
     return 0
 
 

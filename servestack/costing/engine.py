@@ -253,7 +253,7 @@ def _other_lines(r: Resource, groups: Sequence[NodeGroup], default_cloud: str | 
     if t in _REGISTRIES:
         return [_unknown(r, "registry", "registry storage and transfer are usage-priced", usage=True)]
     if t == "aws:ec2/eip:Eip":
-        return [_unknown(r, "public-ip", "public IPv4 address hours are not in the bundled price table")]
+        return [_hourly_line(r, "public-ip", platform_prices("aws").public_ipv4_per_hour, "public IPv4 address hour")]
     if t == "kubernetes:core/v1:PersistentVolumeClaim":
         return [_unknown(r, "storage", "the storage class decides the disk type and price of a claim")]
     if t in ("aws:ebs/volume:Volume", "gcp:compute/disk:Disk"):

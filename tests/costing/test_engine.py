@@ -143,8 +143,11 @@ def test_usage_priced_and_unpriced_extras() -> None:
     report = cost_resources(aws_stack(), stack_config={"aws:region": "us-east-1"})
     registry = [ln for ln in report.unknowns if ln.item == "registry"]
     assert registry and all(ln.usage_priced for ln in registry)
-    eips = [ln for ln in report.unknowns if ln.item == "public-ip"]
-    assert len(eips) == 2 and not any(ln.usage_priced for ln in eips)
+    assert not [ln for ln in report.unknowns if ln.item == "public-ip"]
+    eips = [ln for ln in report.lines if ln.item == "public-ip"]
+    # One Elastic IP per NAT gateway, each a public IPv4 address billed by the hour.
+    assert len(eips) == 2
+    assert all(ln.ceiling == pytest.approx(platform_prices("aws").public_ipv4_per_hour * 730) for ln in eips)
 
 
 def test_node_group_without_launch_template_uses_eks_default_disk() -> None:
@@ -214,4 +217,4 @@ def test_normalize_reads_policy_proxies() -> None:
 def test_report_dict_lists_unknowns() -> None:
     data = cost_resources(aws_stack(), region="us-east-1").as_dict()
     assert data["ceiling"] > 0
-    assert {u["item"] for u in data["unknowns"]} == {"registry", "public-ip"}
+    assert {u["item"] for u in data["unknowns"]} == {"registry"}
