@@ -2,9 +2,9 @@
 
 Order (first hit wins, per pack):
 1. `<project>/policies/<name>/` — a project that vendors (or customises) the packs, as servestack's own repo does;
-2. `servestack/packs/<name>/` — the packs shipped inside the installed distribution (package data), for a
-   platform team's program that merely uses pulumi-aws/gcp/kubernetes;
-3. `<source checkout>/policies/<name>/` — the repository next to an editable install.
+2. `<source checkout>/policies/<name>/` — the repository next to an editable install;
+3. the same pack files generated for the installed servestack into the user cache
+   (`servestack.policies.pack_files`), for a platform team's program that merely uses pulumi-aws/gcp/kubernetes.
 """
 
 from __future__ import annotations
@@ -24,14 +24,16 @@ def _is_pack(path: Path) -> bool:
 
 
 def installed_pack_dir(name: str) -> Path | None:
-    """The pack shipped with servestack (package data, else the source checkout of an editable install)."""
+    """The pack of the installed servestack: its source checkout's, else generated into the user cache."""
     import servestack
+    from servestack.policies.pack_files import materialize_pack
+    from servestack.policies.packs import BUDGET, GUARDRAILS
 
-    package = Path(servestack.__file__).resolve().parent
-    for candidate in (package / "packs" / name, package.parent / "policies" / name):
-        if _is_pack(candidate):
-            return candidate
-    return None
+    checkout = Path(servestack.__file__).resolve().parent.parent / "policies" / name
+    if _is_pack(checkout):
+        return checkout
+    spec = {p.directory: p for p in (BUDGET, GUARDRAILS)}.get(name)
+    return materialize_pack(spec) if spec is not None else None
 
 
 def find_pack(project_dir: Path, name: str) -> Path:

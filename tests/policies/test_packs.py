@@ -100,3 +100,26 @@ def test_servestack_shaped_stacks_pass_both_packs(graph: list, settings: Any) ->
                 outcomes = [("stack", run(rule, resources, settings=settings))]
             failures += [(rule.name, name, o.texts) for name, o in outcomes if o.violated]
     assert failures == []
+
+
+def test_repository_pack_directories_are_the_generated_files() -> None:
+    from servestack.policies.pack_files import REPO_REQUIREMENT, pack_files
+    from servestack.policies.packs import BUDGET, GUARDRAILS
+
+    root = Path(__file__).resolve().parents[2] / "policies"
+    for spec in (BUDGET, GUARDRAILS):
+        for name, text in pack_files(spec, REPO_REQUIREMENT).items():
+            assert (root / spec.directory / name).read_text() == text, f"policies/{spec.directory}/{name}"
+
+
+def test_materialized_pack_pins_the_installed_release(tmp_path: Path) -> None:
+    from servestack import __version__
+    from servestack.policies.pack_files import materialize_pack
+    from servestack.policies.packs import BUDGET
+
+    directory = materialize_pack(BUDGET, tmp_path)
+    assert (directory / "PulumiPolicy.yaml").is_file()
+    assert f"servestack=={__version__}" in (directory / "requirements.txt").read_text()
+    before = (directory / "__main__.py").stat().st_mtime_ns
+    assert materialize_pack(BUDGET, tmp_path) == directory
+    assert (directory / "__main__.py").stat().st_mtime_ns == before
