@@ -1,0 +1,368 @@
+"""The `servestack:*` stack configuration the Pulumi program reads, validated with pydantic.
+
+Pure data: no Pulumi provider import, so the CLI and tests can validate a stack file cheaply.
+`from_mapping` takes the keys without their `servestack:` prefix (the shape of `Pulumi.<env>.yaml`'s
+`config:` block after the namespace is stripped); `from_pulumi_config` reads the running stack.
+Every problem becomes a `ConfigError` naming the key (e.g. `servestack:deployment.nodesPeak`), the
+value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from servestack.errors import ConfigError, did_you_mean
+
+__all__ = [
+    "NAMESPACE",
+    "DEFAULT_IMAGE",
+    "HF_REPOS",
+    "DeploymentConfig",
+    "DeploymentPlan",
+    "WorkloadConfig",
+    "ModelConfig",
+    "CostTags",
+]
+
+NAMESPACE = "servestack"
+DEFAULT_IMAGE = "vllm/vllm-openai:v0.11.0"
+
+# Hugging Face repositories served for the built-in model ids (the instruction-tuned release of the
+# same architecture as servestack.workload.known_models; repo names from the model cards, as of 2026-11).
+HF_REPOS: dict[str, str] = {
+    "llama-2-7b": "meta-llama/Llama-2-7b-chat-hf",
+    "llama-2-13b": "meta-llama/Llama-2-13b-chat-hf",
+    "llama-2-70b": "meta-llama/Llama-2-70b-chat-hf",
+    "llama-3.1-8b": "meta-llama/Llama-3.1-8B-Instruct",
+    "llama-3.1-70b": "meta-llama/Llama-3.1-70B-Instruct",
+    "llama-3.1-405b": "meta-llama/Llama-3.1-405B-Instruct",
+    "mistral-7b": "mistralai/Mistral-7B-Instruct-v0.1",
+    "mixtral-8x7b": "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "qwen2.5-7b": "Qwen/Qwen2.5-7B-Instruct",
+    "qwen2.5-72b": "Qwen/Qwen2.5-72B-Instruct",
+    "gpt-j-6b": "EleutherAI/gpt-j-6b",
+}
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# A value valid as a Kubernetes label, a GCP label and an AWS tag at once.
+_LABEL_VALUE = re.compile(r"^[a-z0-9]([-_a-z0-9]{0,61}[a-z0-9])?$")
+_IMAGE_TAG = re.compile(r"^[^\s:@]+(:[0-9A-Za-z_.-]+)?(@sha256:[0-9a-f]{64})?$")
+
+Pricing = Literal["on_demand", "spot", "1y", "3y"]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, allow_inf_nan=False
+    )
+
+
+class ModelConfig(_Camel):
+    """`servestack:workload.model`: which model, at what precision and context length."""
+
+    id: str | None = None
+    architecture: dict[str, Any] | None = None
+    precision: Literal["fp16", "bf16", "fp8", "int8", "int4"] = "bf16"
+    max_context_tokens: int = Field(gt=0)
+    weights_gib: float | None = Field(default=None, gt=0)
+
+
+class WorkloadConfig(_Camel):
+    """`servestack:workload`: the spec's model/traffic/slo block (traffic and slo are informational here)."""
+
+    name: str
+    model: ModelConfig
+    traffic: dict[str, float] = Field(default_factory=dict)
+    slo: dict[str, float | None] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _dns(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError("must be a DNS-1123 label: lower-case letters, digits and '-', 1-63 characters")
+        return value
+
+
+class DeploymentPlan(_Camel):
+    """`servestack:deployment`: the chosen stack, as `servestack plan --write` records it."""
+
+    cloud: Literal["aws", "gcp"]
+    region: str = Field(min_length=1)
+    zones: int = Field(ge=1, le=6)
+    instance_type: str = Field(min_length=1)
+    accelerator: str = Field(min_length=1)
+    accelerators_per_node: int = Field(ge=1, le=16)
+    tensor_parallel: int = Field(ge=1)
+    nodes_per_replica: int = Field(ge=1)
+    replicas_min: int = Field(ge=1)
+    replicas_avg: int = Field(ge=1)
+    replicas_peak: int = Field(ge=1)
+    nodes_min: int = Field(ge=1)
+    nodes_avg: int = Field(ge=1)
+    nodes_peak: int = Field(ge=1)
+    pricing_base: Pricing
+    pricing_burst: Pricing
+    root_volume_gib: int = Field(ge=20, le=16384)
+    gpu_memory_utilization: float = Field(default=0.90, gt=0.0, le=0.99)
+
+    @field_validator(
+        "zones",
+        "accelerators_per_node",
+        "tensor_parallel",
+        "nodes_per_replica",
+        "replicas_min",
+        "replicas_avg",
+        "replicas_peak",
+        "nodes_min",
+        "nodes_avg",
+        "nodes_peak",
+        "root_volume_gib",
+        mode="before",
+    )
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        # Pulumi config numbers arrive as floats from JSON; accept 2.0, reject 2.5.
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            return int(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeploymentPlan:
+        if not self.replicas_min <= self.replicas_avg <= self.replicas_peak:
+            raise ValueError(
+                f"replicasMin <= replicasAvg <= replicasPeak must hold "
+                f"(got {self.replicas_min}, {self.replicas_avg}, {self.replicas_peak})"
+            )
+        if not self.nodes_min <= self.nodes_avg <= self.nodes_peak:
+            raise ValueError(
+                "nodesMin <= nodesAvg <= nodesPeak must hold "
+                f"(got {self.nodes_min}, {self.nodes_avg}, {self.nodes_peak})"
+            )
+        for replicas, nodes, label in (
+            (self.replicas_min, self.nodes_min, "Min"),
+            (self.replicas_peak, self.nodes_peak, "Peak"),
+        ):
+            if nodes != replicas * self.nodes_per_replica:
+                raise ValueError(
+                    f"nodes{label} ({nodes}) must equal replicas{label} ({replicas}) x nodesPerReplica "
+                    f"({self.nodes_per_replica})"
+                )
+        if self.tensor_parallel > self.accelerators_per_node * self.nodes_per_replica:
+            raise ValueError(
+                f"tensorParallel ({self.tensor_parallel}) exceeds the accelerators of one replica "
+                f"({self.accelerators_per_node} per node x {self.nodes_per_replica} nodes)"
+            )
+        if self.nodes_per_replica == 1 and self.tensor_parallel > self.accelerators_per_node:
+            raise ValueError("tensorParallel cannot exceed acceleratorsPerNode for single-node replicas")
+        return self
+
+    @property
+    def spans_nodes(self) -> bool:
+        """True when one replica needs more than one node (multi-node serving)."""
+        return self.nodes_per_replica > 1
+
+
+class CostTags(BaseModel):
+    """`servestack:tags`: cost-allocation tags from the spec's `owner` block."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    team: str = Field(pattern=_LABEL_VALUE.pattern)
+    cost_center: str = Field(alias="cost-center", pattern=_LABEL_VALUE.pattern)
+
+
+class DeploymentConfig(BaseModel):
+    """Everything the program reads from `servestack:*` config, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment: Literal["dev", "staging", "prod"]
+    budget_monthly_usd: float | None = Field(default=None, gt=0)
+    workload: WorkloadConfig
+    deployment: DeploymentPlan
+    tags: CostTags
+    existing_cluster_name: str | None = Field(default=None, min_length=1)
+    exposure: Literal["internal", "public"] = "internal"
+    tls_certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[-a-z]*:acm:")
+    tls_domain: str | None = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
+    image: str = DEFAULT_IMAGE
+    served_model: str | None = Field(default=None, min_length=3)
+    gcp_project: str | None = None
+    public_endpoint_cidrs: list[str] = Field(default_factory=list)
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        return check_image(value)
+
+    @model_validator(mode="after")
+    def _cross(self) -> DeploymentConfig:
+        if self.exposure == "public" and self.deployment.cloud == "aws" and not self.tls_certificate_arn:
+            raise _KeyError("tlsCertificateArn", None, "an ACM certificate ARN is required when exposure is public")
+        if self.exposure == "public" and self.deployment.cloud == "gcp" and not self.tls_domain:
+            raise _KeyError(
+                "tlsDomain", None, "a DNS name for the managed certificate is required when exposure is public"
+            )
+        if self.deployment.cloud == "gcp" and not self.gcp_project:
+            raise _KeyError("gcp:project", None, "set the GCP project (pulumi config set gcp:project <id>)")
+        if self.served_model is None and self.model_repository is None:
+            raise _KeyError(
+                "servedModel",
+                None,
+                "set a Hugging Face repository to serve (a pre-quantized checkpoint for int8/int4, or any "
+                "repository when the workload gives an architecture instead of a built-in id)",
+            )
+        return self
+
+    @property
+    def model_repository(self) -> str | None:
+        """The Hugging Face repository to serve: `servedModel`, else the built-in id's repository."""
+        if self.served_model is not None:
+            return self.served_model
+        model = self.workload.model
+        if model.precision in ("int8", "int4") or model.id is None:
+            return None
+        return HF_REPOS.get(model.id.lower())
+
+    @property
+    def cost_tags(self) -> dict[str, str]:
+        """The tags/labels every taggable resource carries."""
+        return {
+            "team": self.tags.team,
+            "environment": self.environment,
+            "cost-center": self.tags.cost_center,
+            "managed-by": "servestack",
+        }
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DeploymentConfig:
+        """Validate config keys given without the `servestack:` prefix (values parsed, not JSON strings).
+
+        `gcp:project` may be passed as `gcp:project` (provider key) and is folded in.
+        """
+        own = {k: v for k, v in values.items() if ":" not in k}
+        unknown = sorted(k for k in own if k not in _KEYS)
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(
+                f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, _KEYS)}; servestack reads: "
+                + ", ".join(sorted(_KEYS))
+            )
+        data: dict[str, Any] = {_KEYS[k]: v for k, v in own.items()}
+        if "gcp:project" in values and "gcp_project" not in data:
+            data["gcp_project"] = values["gcp:project"]
+        for required in ("environment", "workload", "deployment", "tags"):
+            if required not in data:
+                raise ConfigError(
+                    f"{NAMESPACE}:{required}: missing; run `servestack plan SPEC --env <env> --write` "
+                    f"or set it in stacks/Pulumi.<env>.yaml"
+                )
+        try:
+            return cls.model_validate(data)
+        except _KeyError as exc:
+            raise exc.as_config_error() from None
+        except ValidationError as exc:
+            raise _config_error(exc) from None
+
+    @classmethod
+    def from_pulumi_config(cls) -> DeploymentConfig:
+        """Read and validate the running stack's `servestack:*` config (and `gcp:project`)."""
+        import pulumi
+
+        cfg = pulumi.Config(NAMESPACE)
+        values: dict[str, Any] = {}
+        for key in _KEYS:
+            raw = cfg.get(key)
+            if raw is None:
+                continue
+            values[key] = _parse_value(key, raw) if key in _OBJECT_KEYS or key in _NUMBER_KEYS else raw
+        project = pulumi.Config("gcp").get("project")
+        if project:
+            values["gcp:project"] = project
+        return cls.from_mapping(values)
+
+
+def check_image(value: str) -> str:
+    """An image reference pinned to a version tag or digest; `latest` and untagged images are refused."""
+    ref = value.strip()
+    last = ref.rsplit("/", 1)[-1]
+    if not _IMAGE_TAG.match(last) or (":" not in last and "@" not in last):
+        raise ValueError(f"image {value!r} needs an explicit version tag or digest, e.g. {DEFAULT_IMAGE}")
+    if ":" in last and last.split(":", 1)[1].split("@")[0] == "latest":
+        raise ValueError(f"image {value!r} uses the mutable 'latest' tag; pin a version, e.g. {DEFAULT_IMAGE}")
+    return ref
+
+
+# stack-config key -> DeploymentConfig field
+_KEYS: dict[str, str] = {
+    "environment": "environment",
+    "budgetMonthlyUsd": "budget_monthly_usd",
+    "workload": "workload",
+    "deployment": "deployment",
+    "tags": "tags",
+    "existingClusterName": "existing_cluster_name",
+    "exposure": "exposure",
+    "tlsCertificateArn": "tls_certificate_arn",
+    "tlsDomain": "tls_domain",
+    "image": "image",
+    "servedModel": "served_model",
+    "publicEndpointCidrs": "public_endpoint_cidrs",
+}
+_FIELDS_TO_KEYS = {v: k for k, v in _KEYS.items()} | {"gcp_project": "gcp:project"}
+_OBJECT_KEYS = {"workload", "deployment", "tags", "publicEndpointCidrs"}
+_NUMBER_KEYS = {"budgetMonthlyUsd"}
+
+
+def _parse_value(key: str, raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{NAMESPACE}:{key}: {raw[:60]!r} is not valid ({exc.msg}); expected a YAML object or number"
+        ) from None
+
+
+class _KeyError(ValueError):
+    """A cross-field problem that belongs to one stack-config key."""
+
+    def __init__(self, key: str, value: object, allowed: str) -> None:
+        self.key, self.value, self.allowed = key, value, allowed
+        super().__init__(allowed)
+
+    def as_config_error(self) -> ConfigError:
+        full = self.key if ":" in self.key else f"{NAMESPACE}:{self.key}"
+        shown = "<missing>" if self.value is None else repr(self.value)
+        return ConfigError(f"{full}: {shown} is not valid; {self.allowed}")
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    err = exc.errors(include_url=False)[0]
+    ctx = err.get("ctx") or {}
+    inner = ctx.get("error")
+    if isinstance(inner, _KeyError):
+        return inner.as_config_error()
+    loc = [str(x) for x in err["loc"]]
+    field = loc[0] if loc else ""
+    head = _FIELDS_TO_KEYS.get(field, field)
+    head = head if ":" in head else f"{NAMESPACE}:{head}"
+    path = ".".join([head, *(_camel(x) for x in loc[1:])])
+    msg = str(err["msg"]).removeprefix("Value error, ").replace("Input should be", "allowed:")
+    if err["type"] == "missing":
+        return ConfigError(f"{path}: missing; this key is required")
+    if err["type"] == "extra_forbidden":
+        return ConfigError(f"{path}: unknown key")
+    value = err.get("input")
+    if isinstance(value, (dict, list)):
+        return ConfigError(f"{path}: {msg}")
+    return ConfigError(f"{path}: {value!r} is not valid; {msg}")
+
+
+def _camel(part: str) -> str:
+    return part if part == "cost-center" or not part.replace("_", "").isalnum() else to_camel(part)

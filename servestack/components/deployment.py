@@ -1,0 +1,404 @@
+"""`ModelDeployment`: one whole serving environment on one cloud, built from the stack config.
+
+Annotations are evaluated at import (no `from __future__ import annotations`): the component
+provider host reads them at runtime to infer the cross-language schema.
+"""
+
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from servestack.components._common import check_choice, check_positive, check_tags
+from servestack.components.config import DEFAULT_IMAGE, DeploymentConfig
+
+__all__ = ["ModelDeployment", "ModelDeploymentArgs", "model_deployment_args", "deploy_from_config"]
+
+
+class ModelDeploymentArgs(TypedDict):
+    """The chosen stack (as `servestack plan --write` records it) plus the user's deployment choices."""
+
+    cloud: str
+    """aws or gcp."""
+    region: str
+    """Cloud region."""
+    zones: int
+    """Zones the GPU nodes spread over."""
+    environment: str
+    """dev, staging or prod (prod turns on deletion protection)."""
+    tags: dict[str, str]
+    """Cost tags: team, environment, cost-center, managed-by."""
+    model: str
+    """Hugging Face repository to serve."""
+    served_model_name: str
+    """Model name clients use (the workload name)."""
+    precision: str
+    """fp16, bf16, fp8, int8 or int4."""
+    max_model_len: int
+    """Longest prompt + output, tokens."""
+    instance_type: str
+    """GPU instance (AWS) or machine (GCP) type."""
+    accelerator: str
+    """Canonical accelerator id."""
+    accelerators_per_node: int
+    """GPUs per node."""
+    tensor_parallel: int
+    """Tensor-parallel size of one replica."""
+    nodes_per_replica: int
+    """Nodes one replica spans."""
+    replicas_min: int
+    """Always-on replicas."""
+    replicas_peak: int
+    """Replicas at peak traffic (the autoscaler's maximum)."""
+    nodes_min: int
+    """GPU nodes of the always-on floor."""
+    nodes_avg: int
+    """GPU nodes expected at average traffic."""
+    nodes_peak: int
+    """GPU nodes at peak."""
+    pricing_base: str
+    """Pricing of the floor: on_demand, spot, 1y or 3y."""
+    pricing_burst: str
+    """Pricing of the nodes above the floor."""
+    root_volume_gib: int
+    """Node root/boot volume, GiB (holds the cached weights)."""
+    gpu_memory_utilization: NotRequired[float]
+    """Fraction of GPU memory vLLM may use (default 0.90)."""
+    weights_gib: NotRequired[float]
+    """Model weights, GiB (sizes the cache volume)."""
+    image: NotRequired[str]
+    """vLLM image with a version tag."""
+    exposure: NotRequired[str]
+    """internal (default) or public."""
+    tls_certificate_arn: NotRequired[str]
+    """AWS: ACM certificate for a public endpoint."""
+    tls_domain: NotRequired[str]
+    """GCP: DNS name for a public endpoint's managed certificate."""
+    existing_cluster_name: NotRequired[str]
+    """Adopt this cluster instead of creating one."""
+    gcp_project: NotRequired[str]
+    """GCP project id (GCP only)."""
+    public_endpoint_cidrs: NotRequired[list[str]]
+    """CIDRs allowed to reach the Kubernetes API publicly; private only when empty."""
+    hf_token: NotRequired[pulumi.Input[str]]
+    """Hugging Face token for gated models."""
+
+
+def model_deployment_args(cfg: DeploymentConfig, hf_token: pulumi.Input[str] | None = None) -> ModelDeploymentArgs:
+    """The component inputs of a validated stack config."""
+    d = cfg.deployment
+    model = cfg.model_repository
+    assert model is not None  # DeploymentConfig refuses configs without a servable repository
+    args: ModelDeploymentArgs = {
+        "cloud": d.cloud,
+        "region": d.region,
+        "zones": d.zones,
+        "environment": cfg.environment,
+        "tags": cfg.cost_tags,
+        "model": model,
+        "served_model_name": cfg.workload.name,
+        "precision": cfg.workload.model.precision,
+        "max_model_len": cfg.workload.model.max_context_tokens,
+        "instance_type": d.instance_type,
+        "accelerator": d.accelerator,
+        "accelerators_per_node": d.accelerators_per_node,
+        "tensor_parallel": d.tensor_parallel,
+        "nodes_per_replica": d.nodes_per_replica,
+        "replicas_min": d.replicas_min,
+        "replicas_peak": d.replicas_peak,
+        "nodes_min": d.nodes_min,
+        "nodes_avg": d.nodes_avg,
+        "nodes_peak": d.nodes_peak,
+        "pricing_base": d.pricing_base,
+        "pricing_burst": d.pricing_burst,
+        "root_volume_gib": d.root_volume_gib,
+        "gpu_memory_utilization": d.gpu_memory_utilization,
+        "image": cfg.image,
+        "exposure": cfg.exposure,
+        "public_endpoint_cidrs": list(cfg.public_endpoint_cidrs),
+    }
+    if cfg.workload.model.weights_gib is not None:
+        args["weights_gib"] = cfg.workload.model.weights_gib
+    if cfg.tls_certificate_arn:
+        args["tls_certificate_arn"] = cfg.tls_certificate_arn
+    if cfg.tls_domain:
+        args["tls_domain"] = cfg.tls_domain
+    if cfg.existing_cluster_name:
+        args["existing_cluster_name"] = cfg.existing_cluster_name
+    if cfg.gcp_project:
+        args["gcp_project"] = cfg.gcp_project
+    if hf_token is not None:
+        args["hf_token"] = hf_token
+    return args
+
+
+class ModelDeployment(pulumi.ComponentResource):
+    """A complete model-serving environment: cluster, GPU capacity, registry, vLLM, load balancer, autoscaling."""
+
+    cluster_name: pulumi.Output[str]
+    """Kubernetes cluster name."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig of the cluster (secret)."""
+    registry_url: pulumi.Output[str]
+    """Container registry for serving images."""
+    endpoint: pulumi.Output[str]
+    """Address of the OpenAI-compatible endpoint once the load balancer is provisioned."""
+    namespace: pulumi.Output[str]
+    """Namespace of the model server."""
+
+    def __init__(self, name: str, args: ModelDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("servestack:index:ModelDeployment", name, None, opts)
+        comp = "ModelDeployment"
+        cloud = check_choice(comp, "cloud", args.get("cloud"), ("aws", "gcp"))
+        environment = check_choice(comp, "environment", args.get("environment"), ("dev", "staging", "prod"))
+        tags = check_tags(comp, args.get("tags"))
+        zones = check_positive(comp, "zones", args.get("zones"))
+        nodes_min = check_positive(comp, "nodes_min", args.get("nodes_min"))
+        nodes_avg = check_positive(comp, "nodes_avg", args.get("nodes_avg"))
+        nodes_peak = check_positive(comp, "nodes_peak", args.get("nodes_peak"))
+        replicas_min = check_positive(comp, "replicas_min", args.get("replicas_min"))
+        replicas_peak = check_positive(comp, "replicas_peak", args.get("replicas_peak"))
+        span = check_positive(comp, "nodes_per_replica", args.get("nodes_per_replica"))
+        if not nodes_min <= nodes_avg <= nodes_peak:
+            raise ValueError(
+                f"{comp}: nodes_min <= nodes_avg <= nodes_peak must hold ({nodes_min}, {nodes_avg}, {nodes_peak})"
+            )
+        if replicas_peak < replicas_min:
+            raise ValueError(f"{comp}: replicas_peak={replicas_peak} is below replicas_min={replicas_min}")
+
+        gpu = _GpuCapacity(
+            nodes_min=nodes_min,
+            burst_desired=max(0, nodes_avg - nodes_min),
+            burst_max=nodes_peak - nodes_min,
+        )
+        if cloud == "aws":
+            kubeconfig, cluster_name, registry_url = self._aws(name, args, tags, zones, span, gpu)
+        else:
+            kubeconfig, cluster_name, registry_url = self._gcp(name, args, tags, zones, span, gpu, environment)
+
+        provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self))
+        kube = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider})
+
+        from servestack.components.kubernetes import (
+            ModelLoadBalancer,
+            ModelLoadBalancerArgs,
+            ModelServer,
+            ModelServerArgs,
+            NvidiaDevicePlugin,
+            ServingAddons,
+            ServingAutoscaler,
+        )
+
+        if cloud == "aws":
+            # The AL2023 NVIDIA AMI ships the driver but not the device plugin; GKE installs its own.
+            NvidiaDevicePlugin(f"{name}-device-plugin", {}, opts=kube)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={
+                "name": name,
+                "labels": {
+                    **tags,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+            opts=kube,
+        )
+        namespace = ns.metadata.apply(lambda m: m.name or name)
+        addons = ServingAddons(f"{name}-addons", {"leader_worker_set": span > 1}, opts=kube)
+        weights = args.get("weights_gib")
+        cache_gib = max(50, int(2 * weights) + 10) if weights is not None else 100
+        server_args: ModelServerArgs = {
+            "namespace": namespace,
+            "model": args["model"],
+            "served_model_name": args["served_model_name"],
+            "accelerator": args["accelerator"],
+            "accelerators_per_node": args["accelerators_per_node"],
+            "tensor_parallel": args["tensor_parallel"],
+            "nodes_per_replica": span,
+            "max_model_len": args["max_model_len"],
+            "replicas": replicas_min,
+            "image": args.get("image", DEFAULT_IMAGE),
+            "gpu_memory_utilization": args.get("gpu_memory_utilization", 0.90),
+            "precision": args["precision"],
+            "cache_size_gib": cache_gib,
+        }
+        if "hf_token" in args:
+            server_args["hf_token"] = args["hf_token"]
+        server = ModelServer(
+            f"{name}-server",
+            server_args,
+            opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[addons])),
+        )
+        lb_args: ModelLoadBalancerArgs = {
+            "namespace": namespace,
+            "selector": server.selector,
+            "cloud": cloud,
+            "exposure": args.get("exposure", "internal"),
+        }
+        if "tls_certificate_arn" in args:
+            lb_args["tls_certificate_arn"] = args["tls_certificate_arn"]
+        if "tls_domain" in args:
+            lb_args["tls_domain"] = args["tls_domain"]
+        lb = ModelLoadBalancer(f"{name}-lb", lb_args, opts=kube)
+        ServingAutoscaler(
+            f"{name}-autoscaler",
+            {
+                "namespace": namespace,
+                "target_name": server.workload_name,
+                "target_kind": "Deployment" if span == 1 else "LeaderWorkerSet",
+                "target_api_version": "apps/v1" if span == 1 else "leaderworkerset.x-k8s.io/v1",
+                "served_model_name": args["served_model_name"],
+                "min_replicas": replicas_min,
+                "max_replicas": replicas_peak,
+                "prometheus_url": "http://prometheus-server.servestack-monitoring.svc.cluster.local:80",
+            },
+            opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[addons, server])),
+        )
+        self.cluster_name = cluster_name
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.registry_url = registry_url
+        self.endpoint = lb.address
+        self.namespace = namespace
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "registry_url": self.registry_url,
+                "endpoint": self.endpoint,
+                "namespace": self.namespace,
+            }
+        )
+
+    def _aws(
+        self, name: str, args: ModelDeploymentArgs, tags: dict[str, str], zones: int, span: int, gpu: "_GpuCapacity"
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        from servestack.components.aws import (
+            ContainerRegistry,
+            EksCluster,
+            EksClusterArgs,
+            GpuNodeGroup,
+            GpuNodeGroupArgs,
+        )
+
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_args: EksClusterArgs = {"region": args["region"], "zone_count": zones, "tags": tags}
+        if "existing_cluster_name" in args:
+            cluster_args["existing_cluster_name"] = args["existing_cluster_name"]
+        if args.get("public_endpoint_cidrs"):
+            cluster_args["public_endpoint_cidrs"] = list(args.get("public_endpoint_cidrs", []))
+        cluster = EksCluster(f"{name}-cluster", cluster_args, opts=child)
+
+        def group(role: str, pricing: str, lo: int, want: int, hi: int) -> None:
+            group_args: GpuNodeGroupArgs = {
+                "cluster_name": cluster.cluster_name,
+                "subnet_ids": cluster.private_subnet_ids,
+                "instance_type": args["instance_type"],
+                "accelerator": args["accelerator"],
+                "accelerators_per_node": args["accelerators_per_node"],
+                "pricing": pricing,
+                "min_size": lo,
+                "desired_size": want,
+                "max_size": hi,
+                "root_volume_gib": args["root_volume_gib"],
+                "tags": tags,
+                "nodes_per_replica": span,
+            }
+            if span > 1:
+                group_args["security_group_ids"] = cluster.cluster_security_group_id.apply(lambda g: [g])
+            GpuNodeGroup(f"{name}-gpu-{role}", group_args, opts=child)
+
+        group("base", args["pricing_base"], gpu.nodes_min, gpu.nodes_min, gpu.nodes_min)
+        if gpu.burst_max > 0:
+            group("burst", args["pricing_burst"], 0, gpu.burst_desired, gpu.burst_max)
+        registry = ContainerRegistry(f"{name}-registry", {"tags": tags}, opts=child)
+        return cluster.kubeconfig, cluster.cluster_name, registry.repository_url
+
+    def _gcp(
+        self,
+        name: str,
+        args: ModelDeploymentArgs,
+        tags: dict[str, str],
+        zones: int,
+        span: int,
+        gpu: "_GpuCapacity",
+        environment: str,
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        from servestack.components.gcp import (
+            ArtifactRegistry,
+            GkeCluster,
+            GkeClusterArgs,
+            GpuNodePool,
+            GpuNodePoolArgs,
+        )
+
+        project = args.get("gcp_project")
+        if not project:
+            raise ValueError("ModelDeployment: gcp_project is required on gcp (set gcp:project)")
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_args: GkeClusterArgs = {
+            "project": project,
+            "region": args["region"],
+            "zone_count": zones,
+            "tags": tags,
+            "deletion_protection": environment == "prod",
+        }
+        if "existing_cluster_name" in args:
+            cluster_args["existing_cluster_name"] = args["existing_cluster_name"]
+        if args.get("public_endpoint_cidrs"):
+            cluster_args["public_endpoint_cidrs"] = list(args.get("public_endpoint_cidrs", []))
+        cluster = GkeCluster(f"{name}-cluster", cluster_args, opts=child)
+
+        def pool(role: str, pricing: str, lo: int, want: int, hi: int) -> None:
+            pool_args: GpuNodePoolArgs = {
+                "cluster": cluster.cluster_id,
+                "project": project,
+                "location": args["region"],
+                "node_locations": cluster.node_locations,
+                "zone_count": zones,
+                "machine_type": args["instance_type"],
+                "accelerator": args["accelerator"],
+                "accelerators_per_node": args["accelerators_per_node"],
+                "pricing": pricing,
+                "min_size": lo,
+                "desired_size": want,
+                "max_size": hi,
+                "disk_size_gb": args["root_volume_gib"],
+                "service_account": cluster.node_service_account,
+                "tags": tags,
+                "nodes_per_replica": span,
+            }
+            GpuNodePool(f"{name}-gpu-{role}", pool_args, opts=child)
+
+        pool("base", args["pricing_base"], gpu.nodes_min, gpu.nodes_min, gpu.nodes_min)
+        if gpu.burst_max > 0:
+            pool("burst", args["pricing_burst"], 0, gpu.burst_desired, gpu.burst_max)
+        registry = ArtifactRegistry(
+            f"{name}-registry", {"project": project, "location": args["region"], "tags": tags}, opts=child
+        )
+        return cluster.kubeconfig, cluster.cluster_name, registry.repository_url
+
+
+def deploy_from_config() -> ModelDeployment:
+    """What the program does: read `servestack:*` config, build the deployment, export its outputs.
+
+    Raises `ConfigError` (naming the key) before any resource is registered when the config is invalid.
+    """
+    cfg = DeploymentConfig.from_pulumi_config()
+    token = pulumi.Config("servestack").get_secret("hfTokenSecret")
+    deployment = ModelDeployment(cfg.workload.name, model_deployment_args(cfg, hf_token=token))
+    pulumi.export("clusterName", deployment.cluster_name)
+    pulumi.export("endpoint", deployment.endpoint)
+    pulumi.export("registryUrl", deployment.registry_url)
+    pulumi.export("namespace", deployment.namespace)
+    pulumi.export("kubeconfig", deployment.kubeconfig)
+    return deployment
+
+
+class _GpuCapacity:
+    """How the plan's node counts split into an always-on base group and a burst group."""
+
+    def __init__(self, *, nodes_min: int, burst_desired: int, burst_max: int) -> None:
+        self.nodes_min = nodes_min
+        self.burst_desired = burst_desired
+        self.burst_max = burst_max

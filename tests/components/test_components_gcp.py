@@ -1,0 +1,116 @@
+"""GCP components under the SDK's mock engine."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from servestack.components.gcp import ArtifactRegistry, GkeCluster, GpuNodePool, GpuNodePoolArgs
+
+TAGS = {"team": "search", "environment": "dev", "cost-center": "cc-2", "managed-by": "servestack"}
+
+Runner = Callable[..., Any]  # the run_pulumi fixture (conftest.py)
+
+
+def _pool_args(**overrides: Any) -> GpuNodePoolArgs:
+    args: dict[str, Any] = {
+        "cluster": "projects/p/locations/us-central1/clusters/c",
+        "project": "p",
+        "location": "us-central1",
+        "node_locations": ["us-central1-a", "us-central1-b"],
+        "zone_count": 2,
+        "machine_type": "g2-standard-8",
+        "accelerator": "L4",
+        "accelerators_per_node": 1,
+        "pricing": "spot",
+        "min_size": 0,
+        "desired_size": 2,
+        "max_size": 4,
+        "disk_size_gb": 100,
+        "service_account": "nodes@p.iam.gserviceaccount.com",
+        "tags": TAGS,
+    }
+    args.update(overrides)
+    return args  # type: ignore[return-value]
+
+
+def test_gpu_node_pool_inputs(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: GpuNodePool("burst", _pool_args()))
+    pool = g.one("gcp:container/nodePool:NodePool", "burst-pool")
+    assert pool.parent == g.one("servestack:index:GpuNodePool").urn, pool.urn
+    cfg = pool.inputs["nodeConfig"]
+    assert cfg["guestAccelerators"] == [
+        {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
+    ]
+    assert cfg["spot"] is True
+    assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
+    assert cfg["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
+    assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+    assert cfg["resourceLabels"] == {**TAGS, "servestack-pricing": "spot"}
+    assert cfg["diskSizeGb"] == 100
+    assert pool.inputs["autoscaling"]["totalMinNodeCount"] == 0
+    assert pool.inputs["autoscaling"]["totalMaxNodeCount"] == 4
+    assert pool.inputs["initialNodeCount"] == 1, "GKE counts initial nodes per zone: 2 desired over 2 zones"
+    assert pool.inputs["nodeLocations"] == ["us-central1-a", "us-central1-b"]
+
+
+def test_on_demand_pool_is_not_spot(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: GpuNodePool("base", _pool_args(pricing="1y", min_size=2, max_size=2)))
+    cfg = g.one("gcp:container/nodePool:NodePool").inputs["nodeConfig"]
+    assert cfg["spot"] is False
+    assert cfg["resourceLabels"]["servestack-pricing"] == "1y"
+
+
+def test_multi_node_pool_is_compact_in_one_zone(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: GpuNodePool(
+            "big",
+            _pool_args(
+                machine_type="a3-megagpu-8g",
+                accelerator="H100",
+                accelerators_per_node=8,
+                nodes_per_replica=2,
+                pricing="on_demand",
+                min_size=2,
+                desired_size=2,
+                max_size=2,
+            ),
+        )
+    )
+    pool = g.one("gcp:container/nodePool:NodePool")
+    assert pool.inputs["placementPolicy"] == {"type": "COMPACT"}
+    assert pool.inputs["nodeLocations"] == ["us-central1-a"]
+    assert pool.inputs["nodeConfig"]["guestAccelerators"][0]["type"] == "nvidia-h100-mega-80gb"
+
+
+def test_unknown_accelerator_is_refused(run_pulumi: Runner) -> None:
+    with pytest.raises(ValueError, match=r"accelerator='A10G' is not valid on GKE; allowed: T4, V100, L4"):
+        run_pulumi(lambda: GpuNodePool("x", _pool_args(accelerator="A10G")))
+
+
+def test_artifact_registry_is_immutable_with_cleanup(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ArtifactRegistry("images", {"project": "p", "location": "us-central1", "tags": TAGS}))
+    repo = g.one("gcp:artifactregistry/repository:Repository")
+    assert repo.parent == g.one("servestack:index:ArtifactRegistry").urn
+    assert repo.inputs["format"] == "DOCKER"
+    assert repo.inputs["dockerConfig"] == {"immutableTags": True}
+    assert [p["action"] for p in repo.inputs["cleanupPolicies"]] == ["DELETE", "KEEP"]
+    assert repo.inputs["labels"] == TAGS
+
+
+def test_gke_cluster_has_private_nodes_and_workload_identity(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: GkeCluster("prod", {"project": "acme", "region": "us-central1", "zone_count": 2, "tags": TAGS})
+    )
+    cluster = g.one("gcp:container/cluster:Cluster")
+    assert cluster.inputs["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert cluster.inputs["privateClusterConfig"]["enablePrivateEndpoint"] is True
+    assert cluster.inputs["workloadIdentityConfig"] == {"workloadPool": "acme.svc.id.goog"}
+    assert cluster.inputs["removeDefaultNodePool"] is True
+    assert cluster.inputs["deletionProtection"] is True
+    assert cluster.inputs["nodeLocations"] == ["us-central1-a", "us-central1-b"]
+    system = g.one("gcp:container/nodePool:NodePool", "prod-system")
+    assert system.inputs["nodeConfig"]["machineType"] == "e2-standard-4"
+    roles = sorted(m.inputs["role"] for m in g.of("gcp:projects/iAMMember:IAMMember"))
+    assert roles == ["roles/artifactregistry.reader", "roles/container.defaultNodeServiceAccount"]
+    assert g.one("gcp:compute/routerNat:RouterNat").parent == g.one("servestack:index:GkeCluster").urn

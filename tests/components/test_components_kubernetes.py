@@ -1,0 +1,216 @@
+"""Kubernetes components under the SDK's mock engine."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from servestack.components.kubernetes import (
+    ModelLoadBalancer,
+    ModelServer,
+    ModelServerArgs,
+    ServingAutoscaler,
+)
+
+Runner = Callable[..., Any]  # the run_pulumi fixture (conftest.py)
+
+
+def _server_args(**overrides: Any) -> ModelServerArgs:
+    args: dict[str, Any] = {
+        "namespace": "chat",
+        "model": "meta-llama/Llama-3.1-70B-Instruct",
+        "served_model_name": "chat-70b",
+        "accelerator": "L40S",
+        "accelerators_per_node": 4,
+        "tensor_parallel": 4,
+        "max_model_len": 8192,
+        "replicas": 2,
+        "precision": "fp8",
+    }
+    args.update(overrides)
+    return args  # type: ignore[return-value]
+
+
+def test_single_node_server_is_a_hardened_gpu_deployment(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ModelServer("chat", _server_args()))
+    dep = g.one("kubernetes:apps/v1:Deployment")
+    assert dep.parent == g.one("servestack:index:ModelServer").urn, dep.urn
+    pod = dep.inputs["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "vllm/vllm-openai:v0.11.0"
+    assert container["resources"]["limits"] == {"nvidia.com/gpu": "4"}
+    cmd = container["command"]
+    assert cmd[:3] == ["vllm", "serve", "meta-llama/Llama-3.1-70B-Instruct"]
+    assert cmd[cmd.index("--tensor-parallel-size") + 1] == "4"
+    assert cmd[cmd.index("--max-model-len") + 1] == "8192"
+    assert cmd[cmd.index("--gpu-memory-utilization") + 1] == "0.90"
+    assert cmd[cmd.index("--quantization") + 1] == "fp8"
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/health", probe
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert pod["nodeSelector"] == {"servestack.io/accelerator": "L40S"}
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert volumes["model-cache"]["ephemeral"]["volumeClaimTemplate"]["spec"]["resources"]["requests"] == {
+        "storage": "100Gi"
+    }
+    pdb = g.one("kubernetes:policy/v1:PodDisruptionBudget")
+    assert pdb.inputs["spec"]["selector"]["matchLabels"] == dep.inputs["spec"]["selector"]["matchLabels"]
+
+
+def test_single_replica_has_no_disruption_budget(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ModelServer("chat", _server_args(replicas=1)))
+    assert not g.of("kubernetes:policy/v1:PodDisruptionBudget")
+
+
+def test_multi_node_replica_is_a_leader_worker_set(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: ModelServer(
+            "big",
+            _server_args(
+                accelerator="H100",
+                accelerators_per_node=8,
+                tensor_parallel=16,
+                nodes_per_replica=2,
+                replicas=1,
+                precision="bf16",
+            ),
+        )
+    )
+    assert not g.of("kubernetes:apps/v1:Deployment")
+    lws = g.one("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet")
+    template = lws.inputs["spec"]["leaderWorkerTemplate"]
+    assert template["size"] == 2
+    leader = template["leaderTemplate"]["spec"]["containers"][0]
+    assert leader["resources"]["limits"] == {"nvidia.com/gpu": "8"}
+    assert "--pipeline-parallel-size 2" in leader["command"][2]
+    assert "--tensor-parallel-size 8" in leader["command"][2]
+    assert leader["startupProbe"]["httpGet"]["path"] == "/health"
+    worker = template["workerTemplate"]["spec"]
+    assert worker["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert worker["securityContext"]["runAsNonRoot"] is True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"image": "vllm/vllm-openai:latest"}, "mutable 'latest' tag"),
+        ({"image": "vllm/vllm-openai"}, "needs an explicit version tag"),
+        ({"tensor_parallel": 8}, "tensor_parallel=8 exceeds the GPUs of one replica"),
+        ({"gpu_memory_utilization": 1.5}, "gpu_memory_utilization=1.5 is not valid"),
+    ],
+)
+def test_bad_server_arguments(run_pulumi: Runner, overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="ModelServer: ") as info:
+        run_pulumi(lambda: ModelServer("chat", _server_args(**overrides)))
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "annotation", "value"),
+    [
+        ("aws", "service.beta.kubernetes.io/aws-load-balancer-scheme", "internal"),
+        ("gcp", "networking.gke.io/load-balancer-type", "Internal"),
+    ],
+)
+def test_load_balancer_is_internal_by_default(run_pulumi: Runner, cloud: str, annotation: str, value: str) -> None:
+    g = run_pulumi(lambda: ModelLoadBalancer("lb", {"namespace": "chat", "selector": {"a": "b"}, "cloud": cloud}))
+    svc = g.one("kubernetes:core/v1:Service")
+    assert svc.inputs["spec"]["type"] == "LoadBalancer"
+    assert svc.inputs["metadata"]["annotations"][annotation] == value
+
+
+def test_public_aws_load_balancer_terminates_tls(run_pulumi: Runner) -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    g = run_pulumi(
+        lambda: ModelLoadBalancer(
+            "lb",
+            {
+                "namespace": "c",
+                "selector": {"a": "b"},
+                "cloud": "aws",
+                "exposure": "public",
+                "tls_certificate_arn": arn,
+            },
+        )
+    )
+    svc = g.one("kubernetes:core/v1:Service")
+    ann = svc.inputs["metadata"]["annotations"]
+    assert ann["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] == arn
+    assert ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+    assert svc.inputs["spec"]["ports"][0]["port"] == 443
+
+
+def test_public_without_tls_is_refused(run_pulumi: Runner) -> None:
+    with pytest.raises(ValueError, match="exposure=public on aws needs tls_certificate_arn"):
+        run_pulumi(
+            lambda: ModelLoadBalancer("lb", {"namespace": "c", "selector": {}, "cloud": "aws", "exposure": "public"})
+        )
+
+
+def test_public_gcp_uses_a_managed_certificate(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: ModelLoadBalancer(
+            "lb",
+            {
+                "namespace": "c",
+                "selector": {"a": "b"},
+                "cloud": "gcp",
+                "exposure": "public",
+                "tls_domain": "chat.example.com",
+            },
+        )
+    )
+    cert = g.one("kubernetes:networking.gke.io/v1:ManagedCertificate")
+    assert cert.inputs["spec"]["domains"] == ["chat.example.com"]
+    ingress = g.one("kubernetes:networking.k8s.io/v1:Ingress")
+    assert ingress.inputs["metadata"]["annotations"]["kubernetes.io/ingress.allow-http"] == "false"
+    assert g.one("kubernetes:core/v1:Service").inputs["spec"]["type"] == "ClusterIP"
+
+
+def test_autoscaler_scales_on_waiting_requests_within_plan_bounds(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: ServingAutoscaler(
+            "scale",
+            {
+                "namespace": "chat",
+                "target_name": "chat",
+                "target_kind": "Deployment",
+                "target_api_version": "apps/v1",
+                "served_model_name": "chat-70b",
+                "min_replicas": 2,
+                "max_replicas": 5,
+                "kv_cache_usage_target": 0.8,
+            },
+        )
+    )
+    so = g.one("kubernetes:keda.sh/v1alpha1:ScaledObject")
+    spec = so.inputs["spec"]
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 5)
+    behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
+    queries = [t["metadata"]["query"] for t in spec["triggers"]]
+    assert "vllm:num_requests_waiting" in queries[0] and 'model_name="chat-70b"' in queries[0]
+    assert "kv_cache_usage_perc" in queries[1]
+    assert all(t["type"] == "prometheus" for t in spec["triggers"])
+
+
+def test_autoscaler_refuses_max_below_min(run_pulumi: Runner) -> None:
+    with pytest.raises(ValueError, match="max_replicas=1 is below min_replicas=2"):
+        run_pulumi(
+            lambda: ServingAutoscaler(
+                "s",
+                {
+                    "namespace": "c",
+                    "target_name": "c",
+                    "target_kind": "Deployment",
+                    "target_api_version": "apps/v1",
+                    "served_model_name": "m",
+                    "min_replicas": 2,
+                    "max_replicas": 1,
+                },
+            )
+        )
