@@ -11,6 +11,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from servestack.catalog.platform import platform_prices
 from servestack.components._common import (
     ACCELERATOR_LABEL,
     GPU_LABEL,
@@ -48,7 +49,9 @@ _NODE_POLICIES = (
     # Pull-only: nodes never push images (narrower than AmazonEC2ContainerRegistryReadOnly).
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
 )
-_SYSTEM_INSTANCE_TYPE = "m6i.large"
+# The system node group is sized from the same platform table the selector and costing price, so a
+# plan's ceiling and the costed ceiling of the stack it writes agree.
+_SYSTEM = platform_prices("aws")
 
 
 def capacity_type_for(pricing: str) -> str:
@@ -331,16 +334,26 @@ class EksCluster(pulumi.ComponentResource):
         # kube-system, KEDA and Prometheus run here so GPU nodes only host model servers.
         system_tags = {**tags, PRICING_LABEL: "on_demand"}
         system_role = _node_role(self, f"{name}-system", tags)
-        system_lt = _launch_template(self, f"{name}-system", root_volume_gib=50, device_name="/dev/xvda", tags=tags)
+        system_lt = _launch_template(
+            self,
+            f"{name}-system",
+            root_volume_gib=_SYSTEM.system_node_root_volume_gib,
+            device_name="/dev/xvda",
+            tags=tags,
+        )
         aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
             node_role_arn=system_role.arn,
             subnet_ids=subnet_ids,
-            instance_types=[_SYSTEM_INSTANCE_TYPE],
+            instance_types=[_SYSTEM.system_node_instance_type],
             capacity_type="ON_DEMAND",
             ami_type="AL2023_x86_64_STANDARD",
-            scaling_config={"min_size": 2, "desired_size": 2, "max_size": 3},
+            scaling_config={
+                "min_size": _SYSTEM.system_node_count,
+                "desired_size": _SYSTEM.system_node_count,
+                "max_size": _SYSTEM.system_node_count,
+            },
             launch_template={"id": system_lt.id, "version": system_lt.latest_version.apply(str)},
             labels={"servestack.io/pool": "system"},
             tags=system_tags,

@@ -11,6 +11,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
+from servestack.catalog.platform import platform_prices
 from servestack.components._common import (
     ACCELERATOR_LABEL,
     GPU_LABEL,
@@ -47,7 +48,9 @@ GKE_ACCELERATOR_TYPES: dict[str, str] = {
     "B200": "nvidia-b200",
 }
 _NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
-_SYSTEM_MACHINE_TYPE = "e2-standard-4"
+# The system node group is sized from the same platform table the selector and costing price, so a
+# plan's ceiling and the costed ceiling of the stack it writes agree.
+_SYSTEM = platform_prices("gcp")
 
 
 def gke_accelerator_type(accelerator: str, machine_type: str) -> str:
@@ -258,11 +261,15 @@ class GkeCluster(pulumi.ComponentResource):
             project=project,
             node_locations=zones,
             initial_node_count=1,
-            autoscaling={"total_min_node_count": 2, "total_max_node_count": 3, "location_policy": "BALANCED"},
+            autoscaling={
+                "total_min_node_count": _SYSTEM.system_node_count,
+                "total_max_node_count": _SYSTEM.system_node_count,
+                "location_policy": "BALANCED",
+            },
             management={"auto_repair": True, "auto_upgrade": True},
             node_config={
-                "machine_type": _SYSTEM_MACHINE_TYPE,
-                "disk_size_gb": 50,
+                "machine_type": _SYSTEM.system_node_instance_type,
+                "disk_size_gb": _SYSTEM.system_node_root_volume_gib,
                 "disk_type": "pd-balanced",
                 "service_account": node_sa,
                 "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
