@@ -82,11 +82,14 @@ def _program_environment(project: ProjectInfo) -> Iterator[None]:
         os.chdir(old_cwd)
         sys.path[:] = old_path
         root = str(project.directory)
+        # A project's virtualenv often lives inside the project (`.venv/`): its packages are libraries,
+        # not the program's modules, and dropping them would orphan classes the SDK still resolves.
+        installed = (sys.prefix, sys.exec_prefix)
         for name in set(sys.modules) - before:
             if name == "servestack" or name.startswith("servestack."):
                 continue
             file = getattr(sys.modules.get(name), "__file__", None) or ""
-            if file.startswith(root):
+            if file.startswith(root) and not file.startswith(installed):
                 del sys.modules[name]
 
 

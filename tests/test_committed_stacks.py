@@ -1,0 +1,72 @@
+"""The committed stacks are what `plan --write` makes from their examples, and the program builds them.
+
+If the catalog, the performance model or the selector changes the choice, this fails until the stacks
+are rewritten (`servestack plan examples/... --env ENV --write`), so a reviewer sees the change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from servestack.catalog import load_catalog
+from servestack.generate import owned_stack_config
+from servestack.preview import run_preview
+from servestack.selector import plan
+from servestack.workload import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+# stack name -> (example it is planned from, environment kind)
+COMMITTED = {"prod": ("chat-70b.yaml", "prod"), "dev": ("dev-7b-spot.yaml", "dev")}
+
+
+def _config(stack: str) -> dict[str, Any]:
+    doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    config: dict[str, Any] = doc["config"]
+    return config
+
+
+@pytest.mark.parametrize("stack", sorted(COMMITTED))
+def test_stack_is_what_plan_writes_today(stack: str) -> None:
+    example, kind = COMMITTED[stack]
+    spec = load_spec(ROOT / "examples" / example)
+    result = plan(spec, load_catalog())
+    assert result.chosen is not None
+    config = _config(stack)
+    owned = owned_stack_config(spec, result.chosen.to_json(), kind, gcp_project=config.get("gcp:project"))
+    assert {k: config.get(k) for k in owned} == owned
+
+
+@pytest.mark.parametrize("stack", sorted(COMMITTED))
+def test_offline_graph_matches_the_plan(stack: str) -> None:
+    dep = _config(stack)["servestack:deployment"]
+    graph = run_preview(ROOT, stack)
+    if dep["cloud"] == "aws":
+        groups = [r for r in graph.by_type("aws:eks/nodeGroup:NodeGroup") if r.inputs["instanceTypes"] != ["m6i.large"]]
+        assert groups and all(g.inputs["instanceTypes"] == [dep["instanceType"]] for g in groups)
+        mins = sum(g.inputs["scalingConfig"]["minSize"] for g in groups)
+        maxes = sum(g.inputs["scalingConfig"]["maxSize"] for g in groups)
+        regions = {graph.config.get("aws:region")}
+    else:
+        groups = [r for r in graph.by_type("gcp:container/nodePool:NodePool")
+                  if r.inputs["nodeConfig"].get("guestAccelerators")]
+        assert groups and all(g.inputs["nodeConfig"]["machineType"] == dep["instanceType"] for g in groups)
+        mins = sum(g.inputs["autoscaling"]["totalMinNodeCount"] for g in groups)
+        maxes = sum(g.inputs["autoscaling"]["totalMaxNodeCount"] for g in groups)
+        regions = {g.inputs["location"] for g in groups}
+    assert (mins, maxes) == (dep["nodesMin"], dep["nodesPeak"])
+    assert regions == {dep["region"]}
+    (scaler,) = graph.by_type("kubernetes:keda.sh/v1alpha1:ScaledObject")
+    spec = scaler.inputs["spec"]
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (dep["replicasMin"], dep["replicasPeak"])
+    assert graph.monthly_usd_ceiling == pytest.approx(plan_ceiling(stack), abs=0.01)
+
+
+def plan_ceiling(stack: str) -> float:
+    example, _ = COMMITTED[stack]
+    chosen = plan(load_spec(ROOT / "examples" / example), load_catalog()).chosen
+    assert chosen is not None
+    return chosen.monthly_usd_ceiling
