@@ -95,9 +95,13 @@ class CheckResult:
             "stack": self.stack,
             "passed": self.passed,
             "violations": [v.to_json() for v in self.violations],
-            "monthly_usd": {"expected": self.costs.expected, "ceiling": self.costs.ceiling},
+            "monthly_usd": {"expected": _cents(self.costs.expected), "ceiling": _cents(self.costs.ceiling)},
             "budget_usd": self.budget_usd,
         }
+
+
+def _cents(usd: float | None) -> float | None:
+    return None if usd is None else round(usd, 2)
 
 
 def _provider_parts(ref: str | None) -> tuple[str, str]:
@@ -254,6 +258,7 @@ def run_check(
             PackSummary(info.name, info.version, proc.pack_dir, len(info.policies))
             for info, proc in zip(infos, processes, strict=True)
         ],
-        notes=list(result.notes) + [n for n in costs.notes if n not in result.notes],
+        # The preview's own "not priced" notes repeat what the cost summary lists; keep the summary's.
+        notes=[n for n in result.notes if not n.startswith("not priced:")] + list(costs.notes),
         timings_s=timings,
     )

@@ -71,10 +71,13 @@ def _print(result: Any) -> None:
         table = Table(title="Monthly cost (USD)")
         table.add_column("resource", overflow="fold")
         table.add_column("type", overflow="fold")
+        table.add_column("item")
         table.add_column("expected", justify="right")
         table.add_column("ceiling", justify="right")
         for line in costs.lines:
-            table.add_row(escape(line.name), escape(line.type), _money(line.expected), _money(line.ceiling))
+            table.add_row(
+                escape(line.name), escape(line.type), line.item, _money(line.expected), _money(line.ceiling)
+            )
         out.print(table)
     budget = f", budget {_money(result.budget_usd)}" if result.budget_usd is not None else ""
     out.print(f"[bold]Monthly cost[/bold]: expected {_money(costs.expected)}, ceiling {_money(costs.ceiling)}{budget}")
