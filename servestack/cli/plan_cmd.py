@@ -26,7 +26,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--top", type=int, default=5, help="feasible candidates to show (default 5)")
     p.add_argument("--write", action="store_true", help="write the chosen stack to stacks/Pulumi.<env>.yaml")
     p.add_argument("--force", action="store_true", help="with --write: replace values a person edited")
-    p.add_argument("--project-dir", default=".", help="Pulumi project directory for --write (default: .)")
+    p.add_argument(
+        "-C", "--cwd", dest="project_dir", default=".", help="Pulumi project directory for --write (default: current)"
+    )
     p.add_argument("--gcp-project", default=None, help="with --write: the GCP project id (gcp:project) to deploy into")
     p.add_argument("--json", action="store_true", help="print the plan JSON contract")
     p.set_defaults(func=run)

@@ -126,3 +126,25 @@ def test_random_specs_exit_0_1_or_2_never_a_traceback(
         assert doc["feasible"] is (code == 0)
         if code == 1:
             assert doc["binding_constraint"] in doc["rejected"]
+
+
+def test_write_creates_merges_and_protects_edits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
+    example = str(ROOT / "examples" / "summarize-8b.yaml")
+    code, out, _ = run_plan(capsys, example, "--env", "dev-alice", "--write", "-C", str(tmp_path))
+    stack_file = tmp_path / "stacks" / "Pulumi.dev-alice.yaml"
+    assert code == 0 and "created" in out
+    config = yaml.safe_load(stack_file.read_text())["config"]
+    assert config["servestack:environment"] == "dev"
+    assert config["servestack:tags"] == {"team": "docs-ai", "cost-center": "cc-4200"}
+
+    # A person edits an owned value and adds a key of their own.
+    text = stack_file.read_text().replace("servestack:budgetMonthlyUsd: 40000", "servestack:budgetMonthlyUsd: 45000")
+    stack_file.write_text(text + "  team:oncall: alice\n")
+    code, _, err = run_plan(capsys, example, "--env", "dev-alice", "--write", "-C", str(tmp_path))
+    assert code == 1 and "servestack:budgetMonthlyUsd" in err
+    assert "45000" in stack_file.read_text()
+
+    code, _, _ = run_plan(capsys, example, "--env", "dev-alice", "--write", "--force", "-C", str(tmp_path))
+    config = yaml.safe_load(stack_file.read_text())["config"]
+    assert code == 0 and config["servestack:budgetMonthlyUsd"] == 40000 and config["team:oncall"] == "alice"

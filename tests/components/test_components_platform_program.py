@@ -45,3 +45,19 @@ def test_platform_program_previews_offline(run_pulumi: Runner, tmp_path: Path) -
     assert g.one("aws:ecr/repository:Repository").inputs["imageTagMutability"] == "IMMUTABLE"
     assert not g.of("aws:eks/cluster:Cluster"), "importing components must not drag in a cluster"
     assert pulumi.runtime.is_dry_run() is False
+
+
+def test_platform_program_through_servestack_preview(tmp_path: Path) -> None:
+    from servestack.preview import run_preview
+
+    (tmp_path / "__main__.py").write_text(PLATFORM_PROGRAM)
+    (tmp_path / "Pulumi.yaml").write_text("name: platform\nruntime: python\n")
+    (tmp_path / "Pulumi.staging.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  platform:clusterName: shared-gpu\n"
+    )
+    result = run_preview(tmp_path, "staging")
+    (group,) = result.by_type("aws:eks/nodeGroup:NodeGroup")
+    assert group.parent is not None and group.parent.endswith("servestack:index:GpuNodeGroup::inference")
+    assert ".dkr.ecr.us-east-1.amazonaws.com/" in result.outputs["registry"]
+    # g6.xlarge spot in us-east-1 is in the catalog, so the graph has a price.
+    assert result.monthly_usd_ceiling is not None and result.monthly_usd_ceiling > 0
