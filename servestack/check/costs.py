@@ -10,32 +10,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from servestack.costing import CostedResource
+
 if TYPE_CHECKING:
     from servestack.preview.model import PreviewResult
 
 __all__ = ["CostLine", "CostSummary", "cost_summary", "summary_from_lines"]
 
 
-@dataclass(frozen=True)
-class CostLine:
-    """Monthly USD of one priced item of a resource (a node group has `compute` and `volumes` items).
-
-    `expected` is at average load, `ceiling` with every group at its maximum; both None when the price is
-    unknown (`unknown_reason` says why: usage-priced, or an input the preview cannot know).
-    """
-
-    urn: str
-    type: str
-    name: str
-    item: str
-    expected: float | None
-    ceiling: float | None
-    detail: str = ""
-    unknown_reason: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.urn, self.item)
+CostLine = CostedResource
+"""Monthly USD of one priced item of a resource: the cost engine's own line."""
 
 
 @dataclass(frozen=True)
@@ -61,18 +45,6 @@ def cost_summary(preview: PreviewResult) -> CostSummary:
     from servestack.costing import cost_resources
 
     report = cost_resources(preview.resources, stack_config=preview.config)
-    lines = [
-        CostLine(
-            urn=ln.urn,
-            type=ln.type,
-            name=ln.name,
-            item=ln.item,
-            expected=ln.expected,
-            ceiling=ln.ceiling,
-            detail=ln.detail,
-            unknown_reason=ln.unknown_reason,
-        )
-        for ln in report.lines
-    ]
+    lines = list(report.lines)
     notes = [f"{ln.name} ({ln.item}): {ln.unknown_reason}" for ln in report.unknowns]
     return CostSummary(expected=report.expected, ceiling=report.ceiling, lines=lines, notes=notes)

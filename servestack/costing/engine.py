@@ -68,6 +68,11 @@ class CostedResource:
     def known(self) -> bool:
         return self.unknown_reason is None
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity of the line across two graphs of the same stack (for cost diffs)."""
+        return (self.urn, self.item)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "urn": self.urn,
