@@ -1,15 +1,18 @@
-"""AWS components: an EKS cluster in a private VPC, GPU managed node groups and an ECR registry.
+"""AWS components: an EKS cluster in a private VPC, GPU managed node groups, an ECR registry and the
+Kubernetes Cluster Autoscaler that grows EKS managed node groups (GKE autoscales node pools itself).
 
 Annotations are evaluated at import (no `from __future__ import annotations`): the component
 provider host reads them at runtime to infer the cross-language schema.
 """
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from servestack.catalog.platform import platform_prices
 from servestack.components._common import (
@@ -31,6 +34,10 @@ __all__ = [
     "GpuNodeGroupArgs",
     "ContainerRegistry",
     "ContainerRegistryArgs",
+    "ClusterAutoscaler",
+    "ClusterAutoscalerArgs",
+    "CLUSTER_AUTOSCALER_RELEASES",
+    "CLUSTER_AUTOSCALER_TAG_PREFIX",
     "GPU_AMI_TYPES",
     "capacity_type_for",
 ]
@@ -52,6 +59,27 @@ _NODE_POLICIES = (
 # The system node group is sized from the same platform table the selector and costing price, so a
 # plan's ceiling and the costed ceiling of the stack it writes agree.
 _SYSTEM = platform_prices("aws")
+_SYSTEM_POOL = {"servestack.io/pool": "system"}
+"""Node label of the system node group: cluster add-ons select it so they never take GPU capacity."""
+
+CLUSTER_AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
+# The autoscaler's minor version must match the cluster's. Chart -> app versions as the chart repository
+# https://kubernetes.github.io/autoscaler lists them (`helm search repo autoscaler/cluster-autoscaler
+# --versions`), as of 2025-12: chart 9.50.1 ships 1.33.0, chart 9.53.0 ships 1.34.2. The image tag is
+# pinned too, so the running binary does not depend on a chart's default.
+CLUSTER_AUTOSCALER_RELEASES: dict[str, tuple[str, str]] = {
+    "1.33": ("9.50.1", "v1.33.0"),
+    "1.34": ("9.53.0", "v1.34.2"),
+}
+_CA_CHART_REPO = "https://kubernetes.github.io/autoscaler"
+_CA_NAMESPACE = "kube-system"
+_CA_SERVICE_ACCOUNT = "cluster-autoscaler"
+# The autoscaler's AWS provider treats a node with this label and no allocatable GPU yet as still starting,
+# so it does not add a second node while the device plugin registers the first one's GPUs.
+_CA_GPU_LABEL = "k8s.amazonaws.com/accelerator"
+_DURATION = re.compile(r"^[1-9][0-9]*[smh]$")
+# A Kubernetes label value, short enough to also fit behind the `nvidia-` prefix of _CA_GPU_LABEL.
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,40}[A-Za-z0-9])?$")
 
 
 def capacity_type_for(pricing: str) -> str:
@@ -355,7 +383,7 @@ class EksCluster(pulumi.ComponentResource):
                 "max_size": _SYSTEM.system_node_count,
             },
             launch_template={"id": system_lt.id, "version": system_lt.latest_version.apply(str)},
-            labels={"servestack.io/pool": "system"},
+            labels=dict(_SYSTEM_POOL),
             tags=system_tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
         )
@@ -445,6 +473,8 @@ class GpuNodeGroup(pulumi.ComponentResource):
     """IAM role of the nodes."""
     launch_template_id: pulumi.Output[str]
     """Launch template of the nodes."""
+    autoscaling_group_name: pulumi.Output[str]
+    """Auto Scaling group EKS created for the node group (what the Cluster Autoscaler resizes)."""
 
     def __init__(self, name: str, args: GpuNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("servestack:index:GpuNodeGroup", name, None, opts)
@@ -463,6 +493,11 @@ class GpuNodeGroup(pulumi.ComponentResource):
             )
         if span > 1 and "security_group_ids" not in args:
             raise ValueError(f"{comp}: nodes_per_replica={span} needs security_group_ids for the EFA interface")
+        accelerator = args.get("accelerator")
+        if not isinstance(accelerator, str) or not _LABEL_VALUE.match(accelerator):
+            raise ValueError(
+                f"{comp}: accelerator={accelerator!r} is not valid; allowed: a canonical id such as L4, H100, A100-80GB"
+            )
 
         node_tags = {**tags, PRICING_LABEL: pricing}
         role = _node_role(self, name, tags)
@@ -483,6 +518,13 @@ class GpuNodeGroup(pulumi.ComponentResource):
             placement_group=placement,
             efa_security_group_ids=args.get("security_group_ids") if span > 1 else None,
         )
+        labels = {
+            GPU_LABEL: "true",
+            ACCELERATOR_LABEL: accelerator,
+            PRICING_LABEL: pricing,
+            "servestack.io/gpus-per-node": str(gpus),
+            _CA_GPU_LABEL: f"nvidia-{accelerator.lower()}",
+        }
         group = aws.eks.NodeGroup(
             f"{name}-ng",
             cluster_name=args["cluster_name"],
@@ -493,12 +535,7 @@ class GpuNodeGroup(pulumi.ComponentResource):
             ami_type=ami_type,
             scaling_config={"min_size": lo, "desired_size": want, "max_size": hi},
             launch_template={"id": lt.id, "version": lt.latest_version.apply(str)},
-            labels={
-                GPU_LABEL: "true",
-                ACCELERATOR_LABEL: args["accelerator"],
-                PRICING_LABEL: pricing,
-                "servestack.io/gpus-per-node": str(gpus),
-            },
+            labels=labels,
             taints=[{"key": GPU_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}],
             update_config={"max_unavailable": 1},
             tags=node_tags,
@@ -508,13 +545,48 @@ class GpuNodeGroup(pulumi.ComponentResource):
         self.node_group_name = group.node_group_name
         self.node_role_arn = role.arn
         self.launch_template_id = lt.id
+        self.autoscaling_group_name = group.resources.apply(_first_autoscaling_group)
+        if lo == 0:
+            # With no node to copy from, the autoscaler learns what a new node offers from ASG tags; EKS tags
+            # a managed node group's ASG for auto-discovery but copies none of the node group's own tags there.
+            for suffix, key, value in scale_from_zero_tags(labels, gpus):
+                aws.autoscaling.Tag(
+                    f"{name}-{suffix}",
+                    autoscaling_group_name=self.autoscaling_group_name,
+                    tag={"key": key, "value": value, "propagate_at_launch": False},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
         self.register_outputs(
             {
                 "node_group_name": self.node_group_name,
                 "node_role_arn": self.node_role_arn,
                 "launch_template_id": self.launch_template_id,
+                "autoscaling_group_name": self.autoscaling_group_name,
             }
         )
+
+
+def scale_from_zero_tags(labels: dict[str, str], gpus: int) -> list[tuple[str, str, str]]:
+    """(resource-name suffix, ASG tag key, value) telling the Cluster Autoscaler what a GPU node from zero offers:
+    its GPU count, its labels and the GPU taint (`value:Effect`, the autoscaler's taint tag format)."""
+    template = f"{CLUSTER_AUTOSCALER_TAG_PREFIX}/node-template"
+    tags = [
+        ("ca-gpus", f"{template}/resources/{GPU_TAINT_KEY}", str(gpus)),
+        ("ca-taint-gpu", f"{template}/taint/{GPU_TAINT_KEY}", "true:NoSchedule"),
+    ]
+    for key in sorted(labels):
+        suffix = "ca-label-" + re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
+        tags.append((suffix, f"{template}/label/{key}", labels[key]))
+    return tags
+
+
+def _first_autoscaling_group(resources: Sequence[Any] | None) -> str:
+    for resource in resources or []:
+        for asg in getattr(resource, "autoscaling_groups", None) or []:
+            name = getattr(asg, "name", None)
+            if name:
+                return str(name)
+    raise ValueError("GpuNodeGroup: EKS reported no Auto Scaling group for the node group (resources is empty)")
 
 
 class ContainerRegistryArgs(TypedDict):
@@ -584,3 +656,177 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.repository_url = repo.repository_url
         self.repository_arn = repo.arn
         self.register_outputs({"repository_url": self.repository_url, "repository_arn": self.repository_arn})
+
+
+class ClusterAutoscalerArgs(TypedDict):
+    """Inputs of the Kubernetes Cluster Autoscaler for an EKS cluster's managed node groups."""
+
+    cluster_name: pulumi.Input[str]
+    """EKS cluster whose managed node groups the autoscaler discovers (by the tags EKS puts on their ASGs)."""
+    region: pulumi.Input[str]
+    """AWS region of the cluster, e.g. us-east-1."""
+    tags: dict[str, str]
+    """Cost tags: team, environment, cost-center, managed-by."""
+    kubernetes_version: NotRequired[str]
+    """Kubernetes minor version of the cluster (the autoscaler's must match); 1.33 or 1.34 (default)."""
+    install_pod_identity_agent: NotRequired[bool]
+    """Install the eks-pod-identity-agent add-on (default true); false when the cluster already runs it."""
+    scale_down_delay: NotRequired[str]
+    """How long a node must stay unneeded, and how long after a scale-up, before it is removed (default 10m)."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """Kubeconfig of the cluster; the Kubernetes provider passed in opts (or the ambient one) when absent."""
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    """The Kubernetes Cluster Autoscaler on the system node group, with an EKS Pod Identity role that may only
+    describe scaling groups and resize or shrink the ones EKS tagged as owned by this cluster."""
+
+    role_arn: pulumi.Output[str]
+    """IAM role the autoscaler's service account assumes."""
+    service_account: pulumi.Output[str]
+    """Namespace/name of the autoscaler's Kubernetes service account."""
+    release_name: pulumi.Output[str]
+    """Name of the Helm release."""
+
+    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("servestack:index:ClusterAutoscaler", name, None, opts)
+        comp = "ClusterAutoscaler"
+        tags = check_tags(comp, args.get("tags"))
+        requested = args.get("kubernetes_version", _DEFAULT_K8S_VERSION)
+        version = check_choice(comp, "kubernetes_version", requested, CLUSTER_AUTOSCALER_RELEASES)
+        delay = args.get("scale_down_delay", "10m")
+        if not isinstance(delay, str) or not _DURATION.match(delay):
+            raise ValueError(f"{comp}: scale_down_delay={delay!r} is not valid; allowed: a duration like 90s, 10m, 1h")
+        chart_version, image_tag = CLUSTER_AUTOSCALER_RELEASES[version]
+        # Children wait for what the component waits for (the cluster and its system nodes).
+        depends_on = opts.depends_on if opts is not None and opts.depends_on is not None else None
+        aws_child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        kube_child = aws_child
+        if "kubeconfig" in args:
+            provider = k8s.Provider(
+                f"{name}-k8s", kubeconfig=args["kubeconfig"], opts=pulumi.ResourceOptions(parent=self)
+            )
+            kube_child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on)
+
+        cluster_name = pulumi.Output.from_input(args["cluster_name"])
+        region = pulumi.Output.from_input(args["region"])
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=_assume_role_policy("pods.eks.amazonaws.com"),
+            description="Cluster Autoscaler (EKS Pod Identity)",
+            tags=tags,
+            opts=aws_child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(partition, region, cluster_name).apply(
+                lambda v: json.dumps(cluster_autoscaler_policy(str(v[0]), str(v[1]), str(v[2])))
+            ),
+            opts=aws_child,
+        )
+        ready: list[pulumi.Resource] = []
+        if args.get("install_pod_identity_agent", True):
+            ready.append(
+                aws.eks.Addon(
+                    f"{name}-pod-identity-agent",
+                    cluster_name=cluster_name,
+                    addon_name="eks-pod-identity-agent",
+                    tags=tags,
+                    opts=aws_child,
+                )
+            )
+        ready.append(
+            aws.eks.PodIdentityAssociation(
+                f"{name}-pod-identity",
+                cluster_name=cluster_name,
+                namespace=_CA_NAMESPACE,
+                service_account=_CA_SERVICE_ACCOUNT,
+                role_arn=role.arn,
+                tags=tags,
+                opts=aws_child,
+            )
+        )
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="cluster-autoscaler",
+            chart="cluster-autoscaler",
+            version=chart_version,
+            repository_opts={"repo": _CA_CHART_REPO},
+            namespace=_CA_NAMESPACE,
+            values={
+                "cloudProvider": "aws",
+                "awsRegion": region,
+                "autoDiscovery": {"clusterName": cluster_name},
+                "fullnameOverride": "cluster-autoscaler",
+                "image": {"tag": image_tag},
+                "rbac": {"serviceAccount": {"create": True, "name": _CA_SERVICE_ACCOUNT}},
+                "nodeSelector": dict(_SYSTEM_POOL),
+                "extraArgs": {
+                    # Strings, not YAML booleans: the chart renders each entry as --key=value.
+                    "balance-similar-node-groups": "true",
+                    # kube-system DaemonSets (device plugin, pod identity agent) must not pin GPU nodes.
+                    "skip-nodes-with-system-pods": "false",
+                    # Fewest idle GPUs/CPU after the scale-up when more than one group fits a pod.
+                    "expander": "least-waste",
+                    "scale-down-delay-after-add": delay,
+                    "scale-down-unneeded-time": delay,
+                },
+            },
+            # The pod must start with the Pod Identity credentials the agent hands out for its service account.
+            opts=pulumi.ResourceOptions.merge(kube_child, pulumi.ResourceOptions(depends_on=ready)),
+        )
+        self.role_arn = role.arn
+        self.service_account = pulumi.Output.from_input(f"{_CA_NAMESPACE}/{_CA_SERVICE_ACCOUNT}")
+        self.release_name = release.name.apply(lambda n: n or "cluster-autoscaler")
+        self.register_outputs(
+            {"role_arn": self.role_arn, "service_account": self.service_account, "release_name": self.release_name}
+        )
+
+
+def cluster_autoscaler_policy(partition: str, region: str, cluster_name: str) -> dict[str, Any]:
+    """The autoscaler's IAM policy: read-only discovery, and resizing only ASGs EKS tagged for this cluster.
+
+    Actions follow the AWS provider README of kubernetes/autoscaler (cluster-autoscaler/cloudprovider/aws),
+    minus `ec2:GetInstanceTypesFromInstanceRequirements`, which only attribute-based mixed-instance groups need.
+    The autoscaling and EC2 Describe calls support no resource-level scoping, so they name `*`.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DiscoverScalingGroups",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "DescribeOwnNodegroups",
+                "Effect": "Allow",
+                "Action": ["eks:DescribeNodegroup"],
+                "Resource": f"arn:{partition}:eks:{region}:*:nodegroup/{cluster_name}/*",
+            },
+            {
+                "Sid": "ResizeOwnedGroups",
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        f"aws:ResourceTag/{CLUSTER_AUTOSCALER_TAG_PREFIX}/{cluster_name}": "owned",
+                        f"aws:ResourceTag/{CLUSTER_AUTOSCALER_TAG_PREFIX}/enabled": "true",
+                    }
+                },
+            },
+        ],
+    }

@@ -171,8 +171,9 @@ class ModelDeployment(pulumi.ComponentResource):
             burst_desired=max(0, nodes_avg - nodes_min),
             burst_max=nodes_peak - nodes_min,
         )
+        eks: pulumi.Resource | None = None
         if cloud == "aws":
-            kubeconfig, cluster_name, registry_url = self._aws(name, args, tags, zones, span, gpu)
+            eks, kubeconfig, cluster_name, registry_url = self._aws(name, args, tags, zones, span, gpu)
         else:
             kubeconfig, cluster_name, registry_url = self._gcp(name, args, tags, zones, span, gpu, environment)
 
@@ -192,6 +193,22 @@ class ModelDeployment(pulumi.ComponentResource):
         if cloud == "aws":
             # The AL2023 NVIDIA AMI ships the driver but not the device plugin; GKE installs its own.
             NvidiaDevicePlugin(f"{name}-device-plugin", {}, opts=kube)
+        if eks is not None and gpu.burst_max > 0:
+            # GKE grows node pools itself; on EKS nothing resizes the burst group's ASG without this.
+            from servestack.components.aws import ClusterAutoscaler, ClusterAutoscalerArgs
+
+            autoscaler_args: ClusterAutoscalerArgs = {
+                "cluster_name": cluster_name,
+                "region": args["region"],
+                "tags": tags,
+                # An adopted cluster's owner runs its add-ons; EKS refuses a second copy of one.
+                "install_pod_identity_agent": "existing_cluster_name" not in args,
+            }
+            ClusterAutoscaler(
+                f"{name}-cluster-autoscaler",
+                autoscaler_args,
+                opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[eks])),
+            )
         ns = k8s.core.v1.Namespace(
             f"{name}-ns",
             metadata={
@@ -272,7 +289,7 @@ class ModelDeployment(pulumi.ComponentResource):
 
     def _aws(
         self, name: str, args: ModelDeploymentArgs, tags: dict[str, str], zones: int, span: int, gpu: "_GpuCapacity"
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+    ) -> tuple[pulumi.Resource, pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
         from servestack.components.aws import (
             ContainerRegistry,
             EksCluster,
@@ -312,7 +329,7 @@ class ModelDeployment(pulumi.ComponentResource):
         if gpu.burst_max > 0:
             group("burst", args["pricing_burst"], 0, gpu.burst_desired, gpu.burst_max)
         registry = ContainerRegistry(f"{name}-registry", {"tags": tags}, opts=child)
-        return cluster.kubeconfig, cluster.cluster_name, registry.repository_url
+        return cluster, cluster.kubeconfig, cluster.cluster_name, registry.repository_url
 
     def _gcp(
         self,

@@ -30,6 +30,7 @@ class Recorded:
     custom: bool
     provider: str
     inputs: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
 
 
 class RecordingMonitor(pmocks.MockMonitor):
@@ -49,6 +50,7 @@ class RecordingMonitor(pmocks.MockMonitor):
                     custom=request.custom,
                     provider=request.provider,
                     inputs=rpc.deserialize_properties(request.object),
+                    dependencies=list(request.dependencies),
                 )
             )
         return response
@@ -79,6 +81,7 @@ class ServestackMocks(pmocks.Mocks):
             state["repositoryUrl"] = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}"
         if args.typ == "aws:eks/nodeGroup:NodeGroup":
             state["nodeGroupName"] = name
+            state["resources"] = [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]
         if args.typ == "gcp:container/cluster:Cluster":
             state["endpoint"] = "10.0.0.2"
             state["masterAuth"] = {"clusterCaCertificate": "Q0E="}
@@ -91,6 +94,8 @@ class ServestackMocks(pmocks.Mocks):
             region = "us-east-1"
             names = [f"{region}{c}" for c in _AZS[region]]
             return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(len(names))], "id": region}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
         if args.token == "gcp:compute/getZones:getZones":
             region = args.args.get("region", "us-central1")
             return {"names": [f"{region}-{c}" for c in "fcab"], "id": region}

@@ -2,12 +2,20 @@
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
-from servestack.components.aws import ContainerRegistry, EksCluster, GpuNodeGroup, GpuNodeGroupArgs
+from servestack.components.aws import (
+    CLUSTER_AUTOSCALER_RELEASES,
+    ClusterAutoscaler,
+    ContainerRegistry,
+    EksCluster,
+    GpuNodeGroup,
+    GpuNodeGroupArgs,
+)
 
 TAGS = {"team": "ml", "environment": "prod", "cost-center": "cc-1", "managed-by": "servestack"}
 
@@ -100,6 +108,7 @@ def test_multi_node_replica_gets_efa_and_a_placement_group(run_pulumi: Runner) -
         ({"root_volume_gib": 8}, "root_volume_gib=8 is not valid"),
         ({"tags": {"team": "x"}}, "tags lack environment, cost-center, managed-by"),
         ({"nodes_per_replica": 2}, "needs security_group_ids"),
+        ({"accelerator": "L40S GPU"}, "accelerator='L40S GPU' is not valid"),
     ],
 )
 def test_bad_arguments_are_named(run_pulumi: Runner, overrides: dict[str, Any], message: str) -> None:
@@ -162,3 +171,171 @@ def test_adopting_a_cluster_creates_no_network(run_pulumi: Runner) -> None:
     assert [r.type for r in g] == ["servestack:index:EksCluster"]
     assert outputs["subnets"] == ["subnet-a", "subnet-b"]
     assert outputs["kubeconfig"]["users"][0]["user"]["exec"]["args"][3] == "shared"
+
+
+# ---- Cluster Autoscaler (EKS managed node groups do not grow by themselves) ----------------------------------
+
+
+def _autoscaler(**overrides: Any) -> Callable[[], None]:
+    def body() -> None:
+        args: dict[str, Any] = {"cluster_name": "prod-eks", "region": "us-west-2", "tags": TAGS, **overrides}
+        ClusterAutoscaler("ca", args)  # type: ignore[arg-type]
+
+    return body
+
+
+def test_cluster_autoscaler_release_targets_the_system_pool(run_pulumi: Runner) -> None:
+    g = run_pulumi(_autoscaler())
+    comp = g.one("servestack:index:ClusterAutoscaler", "ca")
+    release = g.one("kubernetes:helm.sh/v3:Release", "ca-release")
+    assert release.parent == comp.urn, release.urn
+    assert release.inputs["chart"] == "cluster-autoscaler"
+    assert release.inputs["repositoryOpts"] == {"repo": "https://kubernetes.github.io/autoscaler"}
+    # The autoscaler's minor version matches the cluster's (EKS 1.34 by default).
+    assert release.inputs["version"] == CLUSTER_AUTOSCALER_RELEASES["1.34"][0]
+    values = release.inputs["values"]
+    assert values["image"]["tag"].startswith("v1.34."), release.urn
+    assert values["nodeSelector"] == {"servestack.io/pool": "system"}, "must never land on GPU nodes"
+    assert "tolerations" not in values and "affinity" not in values
+    assert values["autoDiscovery"] == {"clusterName": "prod-eks"}
+    assert (values["cloudProvider"], values["awsRegion"]) == ("aws", "us-west-2")
+    extra = values["extraArgs"]
+    assert extra["balance-similar-node-groups"] == "true"
+    assert extra["skip-nodes-with-system-pods"] == "false"
+    assert extra["expander"] == "least-waste"
+    assert extra["scale-down-delay-after-add"] == extra["scale-down-unneeded-time"] == "10m"
+    # The chart's service account is the one the Pod Identity association names.
+    assoc = g.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert values["rbac"]["serviceAccount"]["name"] == assoc.inputs["serviceAccount"] == "cluster-autoscaler"
+    assert release.inputs["namespace"] == assoc.inputs["namespace"] == "kube-system"
+    assert assoc.inputs["clusterName"] == "prod-eks"
+    assert assoc.inputs["roleArn"].endswith(":role/ca-role-mock"), assoc.urn  # the mock engine's ARN of ca-role
+    addon = g.one("aws:eks/addon:Addon")
+    assert addon.inputs["addonName"] == "eks-pod-identity-agent" and addon.inputs["clusterName"] == "prod-eks"
+    # The pod starts only once the agent and the association can hand it credentials.
+    assert {assoc.urn, addon.urn} <= set(release.dependencies), release.dependencies
+    assert not [r.urn for r in g if r.custom and r.parent != comp.urn]
+    untagged = [
+        r.urn
+        for r in g
+        if r.custom
+        and r.type.startswith("aws:")
+        and r.type != "aws:iam/rolePolicy:RolePolicy"
+        and not set(TAGS) <= set(r.inputs.get("tags", {}))
+    ]
+    assert not untagged, untagged
+
+
+def test_cluster_autoscaler_role_is_least_privilege_and_scoped_by_the_asg_tag(run_pulumi: Runner) -> None:
+    g = run_pulumi(_autoscaler())
+    trust = json.loads(g.one("aws:iam/role:Role", "ca-role").inputs["assumeRolePolicy"])
+    (trusted,) = trust["Statement"]
+    assert trusted["Principal"] == {"Service": "pods.eks.amazonaws.com"}, "EKS Pod Identity, not the node role"
+    (inline,) = g.of("aws:iam/rolePolicy:RolePolicy")
+    assert not g.of("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), "no managed (broader) policies"
+    statements = json.loads(inline.inputs["policy"])["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    mutating = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
+    actions = [a for s in statements for a in s["Action"]]
+    assert not [a for a in actions if "*" in a], "no wildcard actions"
+    service_of = {a.split(":", 1)[0] for a in actions}
+    assert service_of == {"autoscaling", "ec2", "eks"}
+    assert [a for a in actions if a not in mutating and ":Describe" not in a] == []
+    writers = [s for s in statements if mutating & set(s["Action"])]
+    assert len(writers) == 1 and set(writers[0]["Action"]) == mutating
+    condition = writers[0]["Condition"]["StringEquals"]
+    assert condition["aws:ResourceTag/k8s.io/cluster-autoscaler/prod-eks"] == "owned"
+    (nodegroups,) = [s for s in statements if "eks:DescribeNodegroup" in s["Action"]]
+    assert nodegroups["Resource"] == "arn:aws:eks:us-west-2:*:nodegroup/prod-eks/*"
+
+
+def test_cluster_autoscaler_on_an_adopted_cluster_leaves_its_add_ons_alone(run_pulumi: Runner) -> None:
+    g = run_pulumi(_autoscaler(install_pod_identity_agent=False, kubernetes_version="1.33", scale_down_delay="20m"))
+    assert not g.of("aws:eks/addon:Addon")
+    assert g.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    release = g.one("kubernetes:helm.sh/v3:Release")
+    assert release.inputs["version"] == CLUSTER_AUTOSCALER_RELEASES["1.33"][0]
+    assert release.inputs["values"]["extraArgs"]["scale-down-unneeded-time"] == "20m"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"kubernetes_version": "1.29"}, "kubernetes_version='1.29' is not valid; allowed: 1.33, 1.34"),
+        ({"scale_down_delay": "soon"}, "scale_down_delay='soon' is not valid"),
+        ({"tags": {"team": "ml"}}, "tags lack environment, cost-center, managed-by"),
+    ],
+)
+def test_cluster_autoscaler_bad_arguments_are_named(
+    run_pulumi: Runner, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match="ClusterAutoscaler: ") as info:
+        run_pulumi(_autoscaler(**overrides))
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("gpus", [1, 4, 8])
+def test_scale_from_zero_tags_carry_the_gpu_count(run_pulumi: Runner, gpus: int) -> None:
+    g = run_pulumi(lambda: GpuNodeGroup("burst", _group_args(accelerators_per_node=gpus, min_size=0)))
+    comp = g.one("servestack:index:GpuNodeGroup", "burst")
+    tags = {t.inputs["tag"]["key"]: t for t in g.of("aws:autoscaling/tag:Tag")}
+    template = "k8s.io/cluster-autoscaler/node-template"
+    gpu_tag = tags[f"{template}/resources/nvidia.com/gpu"]
+    assert gpu_tag.inputs["tag"]["value"] == str(gpus), gpu_tag.urn
+    assert tags[f"{template}/taint/nvidia.com/gpu"].inputs["tag"]["value"] == "true:NoSchedule"
+    ng = g.one("aws:eks/nodeGroup:NodeGroup")
+    # Every node label is announced, so a pending pod's nodeSelector matches a node that does not exist yet.
+    for label, value in ng.inputs["labels"].items():
+        assert tags[f"{template}/label/{label}"].inputs["tag"]["value"] == value, label
+    assert ng.inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-l40s"
+    assert len(tags) == 2 + len(ng.inputs["labels"])
+    # On the ASG EKS made for this node group (the mock engine names it after the group).
+    assert {t.inputs["autoscalingGroupName"] for t in tags.values()} == {"eks-burst-ng-mock-asg"}
+    assert all(t.inputs["tag"]["propagateAtLaunch"] is False and t.parent == comp.urn for t in tags.values())
+
+
+def test_fixed_size_groups_get_no_scale_from_zero_tags(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: GpuNodeGroup("base", _group_args(min_size=2, desired_size=2, max_size=2)))
+    assert not g.of("aws:autoscaling/tag:Tag")
+
+
+def test_program_installs_the_autoscaler_for_the_aws_burst_group(
+    run_pulumi: Runner, fixture_config: Callable[[str], dict[str, str]], program_path: Path
+) -> None:
+    config = fixture_config("aws-spot")
+    per_node = json.loads(config["servestack:deployment"])["acceleratorsPerNode"]
+    g = run_pulumi(program_path, config=config, stack="prod")
+    root = g.one("servestack:index:ModelDeployment", "chat-70b")
+    comp = g.one("servestack:index:ClusterAutoscaler", "chat-70b-cluster-autoscaler")
+    assert comp.parent == root.urn
+    release = g.one("kubernetes:helm.sh/v3:Release", "cluster-autoscaler-release")
+    assert release.provider.startswith(g.one("pulumi:providers:kubernetes").urn)
+    assert release.inputs["values"]["autoDiscovery"]["clusterName"] == "chat-70b-cluster-eks-mock"
+    assert g.one("aws:eks/addon:Addon").inputs["addonName"] == "eks-pod-identity-agent"
+    gpu_key = "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"
+    gpu_tags = [t for t in g.of("aws:autoscaling/tag:Tag") if t.inputs["tag"]["key"] == gpu_key]
+    assert [t.name for t in gpu_tags] == ["chat-70b-gpu-burst-ca-gpus"], "only the group that starts at zero"
+    assert gpu_tags[0].inputs["tag"]["value"] == str(per_node)
+
+
+def test_no_cluster_autoscaler_without_a_burst_group(
+    run_pulumi: Runner, fixture_config: Callable[[str], dict[str, str]], program_path: Path
+) -> None:
+    config = fixture_config("aws-spot")
+    deployment = json.loads(config["servestack:deployment"])
+    deployment.update(nodesAvg=2, nodesPeak=2, replicasAvg=2, replicasPeak=2)
+    config["servestack:deployment"] = json.dumps(deployment)
+    g = run_pulumi(program_path, config=config, stack="prod")
+    assert not g.of("servestack:index:ClusterAutoscaler")
+    assert not g.of("aws:autoscaling/tag:Tag")
+    assert "cluster-autoscaler" not in {r.inputs["chart"] for r in g.of("kubernetes:helm.sh/v3:Release")}
+
+
+def test_no_cluster_autoscaler_on_gcp(
+    run_pulumi: Runner, fixture_config: Callable[[str], dict[str, str]], program_path: Path
+) -> None:
+    g = run_pulumi(program_path, config=fixture_config("gcp"), stack="dev")
+    assert g.of("gcp:container/nodePool:NodePool"), "the GCP program ran"
+    assert not g.of("servestack:index:ClusterAutoscaler"), "GKE autoscales node pools itself"
+    assert "cluster-autoscaler" not in {r.inputs["chart"] for r in g.of("kubernetes:helm.sh/v3:Release")}
+    assert not [r.urn for r in g if r.type.startswith("aws:")]

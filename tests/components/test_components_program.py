@@ -16,6 +16,8 @@ UNTAGGABLE = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:autoscaling/tag:Tag",
     "gcp:serviceaccount/account:Account",
     "gcp:projects/iAMMember:IAMMember",
     "gcp:compute/network:Network",
@@ -60,7 +62,8 @@ def test_aws_stack_with_spot_burst(run_pulumi: Runner, fixture_config: ConfigLoa
     assert g.one("kubernetes:policy/v1:PodDisruptionBudget")
     svc = g.one("kubernetes:core/v1:Service")
     assert svc.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
-    assert {r.inputs["chart"] for r in g.of("kubernetes:helm.sh/v3:Release")} == {"keda", "prometheus"}
+    charts = {r.inputs["chart"] for r in g.of("kubernetes:helm.sh/v3:Release")}
+    assert charts == {"keda", "prometheus", "cluster-autoscaler"}
     missing = [
         r.urn
         for r in g

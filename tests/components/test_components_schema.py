@@ -12,6 +12,7 @@ EXPECTED = {
     "EksCluster",
     "GpuNodeGroup",
     "ContainerRegistry",
+    "ClusterAutoscaler",
     "GkeCluster",
     "GpuNodePool",
     "ArtifactRegistry",
@@ -53,10 +54,17 @@ def test_gpu_node_group_inputs(schema: dict[str, Any]) -> None:
     assert inputs["minSize"]["type"] == "integer" and inputs["minSize"].get("plain") is True
     assert inputs["subnetIds"]["type"] == "array"
     assert "amiType" not in res["requiredInputs"] and "pricing" in res["requiredInputs"]
-    assert set(res["properties"]) == {"nodeGroupName", "nodeRoleArn", "launchTemplateId"}
+    assert set(res["properties"]) == {"nodeGroupName", "nodeRoleArn", "launchTemplateId", "autoscalingGroupName"}
 
 
 def test_model_deployment_outputs(schema: dict[str, Any]) -> None:
     res = schema["resources"]["servestack:index:ModelDeployment"]
     assert set(res["properties"]) == {"clusterName", "kubeconfig", "registryUrl", "endpoint", "namespace"}
     assert {"replicasMin", "replicasPeak", "pricingBase", "pricingBurst"} <= set(res["requiredInputs"])
+
+
+def test_cluster_autoscaler_inputs(schema: dict[str, Any]) -> None:
+    res = schema["resources"]["servestack:index:ClusterAutoscaler"]
+    assert set(res["requiredInputs"]) == {"clusterName", "region", "tags"}
+    assert res["inputProperties"]["installPodIdentityAgent"]["type"] == "boolean"
+    assert set(res["properties"]) == {"roleArn", "serviceAccount", "releaseName"}
