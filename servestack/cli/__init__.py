@@ -29,14 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for verb in _VERBS:
-        name = f"servestack.cli.{verb}_cmd"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # TEMPORARY while verbs land
-            if exc.name != name:
-                raise
-            continue
-        module.add_parser(sub)
+        importlib.import_module(f"servestack.cli.{verb}_cmd").add_parser(sub)
     return parser
 
 

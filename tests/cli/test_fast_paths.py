@@ -1,0 +1,34 @@
+"""`plan`, `estimate` and `catalog` never load the Pulumi SDKs: they must start fast on any machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys
+from servestack.cli import main
+code = main({argv!r})
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pulumi", "pulumi_aws", "pulumi_gcp",
+               "pulumi_kubernetes", "pulumi_policy", "grpc", "boto3", "moto"))
+print("HEAVY:" + ",".join(heavy), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("argv", [
+    ["plan", str(ROOT / "examples" / "chat-70b.yaml"), "--json"],
+    ["estimate", "--model", "llama-3.1-8b", "--precision", "bf16", "--input-tokens", "500", "--output-tokens", "100",
+     "--accelerator", "L4", "--count", "1", "--json"],
+    ["catalog", "--cloud", "gcp", "--accelerator", "L4", "--json"],
+], ids=["plan", "estimate", "catalog"])
+def test_verb_imports_no_pulumi_or_cloud_sdk(argv: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    heavy = proc.stderr.rsplit("HEAVY:", 1)[1].strip()
+    assert heavy == "", f"{argv[0]} imported {heavy}"
