@@ -40,6 +40,19 @@ def check_positive(component: str, field: str, value: object, *, minimum: int = 
     return value
 
 
+def check_cluster_network(
+    component: str, zone_count: object, max_zones: int, cidrs: list[str] | None
+) -> tuple[int, list[str]]:
+    """A zone count within what the cloud's regions offer, and public-endpoint CIDRs that are not the world."""
+    zones = check_positive(component, "zone_count", zone_count)
+    if zones > max_zones:
+        raise ValueError(f"{component}: zone_count={zones} is not valid; allowed: 1-{max_zones}")
+    allowed = list(cidrs or [])
+    if "0.0.0.0/0" in allowed:
+        raise ValueError(f"{component}: public_endpoint_cidrs must not contain 0.0.0.0/0; allowed: specific CIDRs")
+    return zones, allowed
+
+
 def check_scaling(component: str, min_size: object, desired_size: object, max_size: object) -> tuple[int, int, int]:
     """min <= desired <= max, max >= 1; returns them as ints."""
     lo = check_positive(component, "min_size", min_size, minimum=0)

@@ -22,6 +22,7 @@ from servestack.components._common import (
     PRICING_LABEL,
     PRICING_MODES,
     check_choice,
+    check_cluster_network,
     check_positive,
     check_scaling,
     check_tags,
@@ -208,12 +209,9 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("servestack:index:EksCluster", name, None, opts)
         tags = check_tags("EksCluster", args.get("tags"))
-        zone_count = check_positive("EksCluster", "zone_count", args.get("zone_count"))
-        if zone_count > 6:
-            raise ValueError(f"EksCluster: zone_count={zone_count} is not valid; allowed: 1-6")
-        cidrs = list(args.get("public_endpoint_cidrs", []))
-        if "0.0.0.0/0" in cidrs:
-            raise ValueError("EksCluster: public_endpoint_cidrs must not contain 0.0.0.0/0; allowed: specific CIDRs")
+        zone_count, cidrs = check_cluster_network(
+            "EksCluster", args.get("zone_count"), 6, args.get("public_endpoint_cidrs")
+        )
 
         existing = args.get("existing_cluster_name")
         if existing:

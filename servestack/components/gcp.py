@@ -19,6 +19,7 @@ from servestack.components._common import (
     PRICING_LABEL,
     PRICING_MODES,
     check_choice,
+    check_cluster_network,
     check_positive,
     check_scaling,
     check_tags,
@@ -115,12 +116,9 @@ class GkeCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("servestack:index:GkeCluster", name, None, opts)
         tags = check_tags("GkeCluster", args.get("tags"))
-        zone_count = check_positive("GkeCluster", "zone_count", args.get("zone_count"))
-        if zone_count > 4:
-            raise ValueError(f"GkeCluster: zone_count={zone_count} is not valid; allowed: 1-4")
-        cidrs = list(args.get("public_endpoint_cidrs", []))
-        if "0.0.0.0/0" in cidrs:
-            raise ValueError("GkeCluster: public_endpoint_cidrs must not contain 0.0.0.0/0; allowed: specific CIDRs")
+        zone_count, cidrs = check_cluster_network(
+            "GkeCluster", args.get("zone_count"), 4, args.get("public_endpoint_cidrs")
+        )
         explicit = args.get("zones")
         if explicit is not None and len(explicit) < zone_count:
             raise ValueError(f"GkeCluster: zones lists {len(explicit)} names but zone_count={zone_count}")
