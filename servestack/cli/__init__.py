@@ -19,6 +19,11 @@ __all__ = ["main", "build_parser"]
 # Verb modules, imported lazily by name so `plan` never pays for `preview`'s Pulumi imports.
 _VERBS = ("plan", "estimate", "catalog", "preview", "check", "cost")
 
+# Top-level modules that come with the `pulumi` extra (pulumi-policy brings grpc and protobuf).
+_PULUMI_EXTRAS = frozenset(
+    {"pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_kubernetes", "pulumi_policy", "grpc", "google"}
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -41,6 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ServestackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        # preview/check/cost need the optional Pulumi extras; say how to get them instead of a traceback.
+        root = (exc.name or "").split(".")[0]
+        if root not in _PULUMI_EXTRAS:
+            raise
+        print(
+            f"error: servestack {args.verb} needs the Pulumi SDKs (module {exc.name!r} is missing); "
+            "install them with: pip install 'servestack[pulumi]'",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -32,3 +32,21 @@ def test_verb_imports_no_pulumi_or_cloud_sdk(argv: list[str]) -> None:
     assert proc.returncode == 0, proc.stderr
     heavy = proc.stderr.rsplit("HEAVY:", 1)[1].strip()
     assert heavy == "", f"{argv[0]} imported {heavy}"
+
+
+def test_missing_pulumi_extras_are_named_not_a_traceback(tmp_path: Path) -> None:
+    # Hide the Pulumi SDKs the way a plain `pip install servestack` lacks them.
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text(
+        "import sys\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pulumi', 'grpc'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, _Block())\n"
+    )
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "servestack.cli", "preview", "-C", str(ROOT), "-s", "prod"],
+                          capture_output=True, text=True, check=False, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "pip install 'servestack[pulumi]'" in proc.stderr
