@@ -55,6 +55,10 @@ class ResourceCostDiff:
 
     @property
     def changed(self) -> bool:
+        if self.before is not None and self.after is not None and not self.before.known and not self.after.known:
+            # Unpriced on both sides (usage-priced registry storage, say): nothing a reviewer can act on,
+            # unless the reason itself changed.
+            return self.before.unknown_reason != self.after.unknown_reason
         return self.delta_expected != 0.0 or self.delta_ceiling != 0.0
 
 

@@ -120,3 +120,13 @@ def test_bad_ref_and_stack_name_the_flag(repo: Path) -> None:
     with pytest.raises(SpecError) as err:
         cost_diff(repo, "main", ["qa"], price=_price)
     assert err.value.field == "-s" and "dev" in err.value.allowed
+
+
+def test_unpriced_on_both_sides_is_not_a_change() -> None:
+    unknown = CostLine("urn:pulumi:dev::p::t::repo", "aws:ecr/repository:Repository", "repo", "registry", None, None,
+                       "usage-priced")
+    env = diff_env("dev", summary_from_lines([unknown]), summary_from_lines([unknown]))
+    assert [r.changed for r in env.resources] == [False]
+    became_priced = CostLine(unknown.urn, unknown.type, unknown.name, unknown.item, 5.0, 5.0)
+    env = diff_env("dev", summary_from_lines([unknown]), summary_from_lines([became_priced]))
+    assert [r.changed for r in env.resources] == [True]
