@@ -87,6 +87,11 @@ def _write(spec: Any, chosen: Candidate, env: str, kind: str, args: argparse.Nam
         out.print(outcome.summary())
         if chosen.cloud == "gcp" and args.gcp_project is None:
             out.print(f"note: set the GCP project before deploying: pulumi config set gcp:project <id> -s {env}")
+        if spec.model.id is None:
+            out.print(
+                "note: name the checkpoint to serve before deploying: "
+                f"pulumi config set servestack:servedModel <hugging-face-repo> -s {env}"
+            )
     return 0
 
 

@@ -69,6 +69,8 @@ class ModelConfig(_Camel):
 
     id: str | None = None
     architecture: dict[str, Any] | None = None
+    measured: dict[str, Any] | None = None
+    """Measured figures of a model the analytic model cannot describe; serving needs `servedModel`."""
     precision: Literal["fp16", "bf16", "fp8", "int8", "int4"] = "bf16"
     max_context_tokens: int = Field(gt=0)
     weights_gib: float | None = Field(default=None, gt=0)
@@ -217,7 +219,7 @@ class DeploymentConfig(BaseModel):
                 "servedModel",
                 None,
                 "set a Hugging Face repository to serve (a pre-quantized checkpoint for int8/int4, or any "
-                "repository when the workload gives an architecture instead of a built-in id)",
+                "repository when the workload gives an architecture or measured figures instead of a built-in id)",
             )
         return self
 

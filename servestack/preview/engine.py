@@ -134,12 +134,20 @@ def _translate(exc: BaseException, project: ProjectInfo, stack_cfg: StackConfig)
     )
 
 
+def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The program's failure is reported once, by `run_preview`; the SDK's orphaned tasks need not repeat it."""
+    if str(context.get("message", "")).startswith("Task exception was never retrieved"):
+        return
+    loop.default_exception_handler(context)
+
+
 def _run_program(
     project: ProjectInfo, stack_cfg: StackConfig, monitor: RecordingMonitor, outputs_holder: dict[str, Any]
 ) -> None:
     """Body of the preview thread: configure the SDK's mock engine in this context and run the program."""
     # A fresh loop per thread: nothing scheduled by one preview can run during the next.
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_unretrieved)
     asyncio.set_event_loop(loop)
     pulumi_settings.ROOT.set(None)
     pulumi_settings.SETTINGS.rpc_manager = RPCManager()  # type: ignore[no-untyped-call]
