@@ -51,6 +51,23 @@ _L2_IN, _L2_OUT = 294, 290
 # MLPerf mixtral-8x7b (OpenOrca + GSM8K + MBXP): mean output 146 from the logs; mean input assumed ~200.
 _MX_IN, _MX_OUT = 200, 146
 
+# Inferentia2: one accelerator here is one Inferentia2 device (2 NeuronCores); Neuron's "TP 8 / 24" counts
+# cores. The optimum-neuron runs use guidellm emulated prompts of 1500 +- 150 tokens and 250 +- 20 outputs;
+# "throughput" rows saturate every replica at its compiled batch, "synchronous" rows send one request at a
+# time (modelled as batch 1 on one replica, prefill included).
+_ON = "github.com/huggingface/optimum-neuron "
+_ON_TGI_8B = (_ON + "benchmark/text-generation-inference/performance/llama3.1-8b/tgi-results.csv @ 0a817b1e "
+              "(TGI neuron, guidellm)")
+_ON_TGI_70B = (_ON + "benchmark/text-generation-inference/performance/llama3-70b-inf2.48xlarge/tgi-results.csv "
+               "@ 591ac13a (TGI neuron, guidellm)")
+_ON_VLLM_CP = (_ON + "benchmark/vllm/chunked-prefill/hybrid-ods-2026-08-25.csv @ d9a0c42c "
+               "(vLLM 0.16, chunked prefill + on-device sampling, guidellm)")
+_ON_VLLM_24 = (_ON + "benchmark/vllm/single-instance/llama-3.1-8b-inf2 (llama-3.1-8b-inf2-report.md @ 1b88abef; "
+               "vLLM 0.16 on inf2.24xlarge, guidellm)")
+_NEURON_216 = ("AWS Neuron SDK docs, Inf2 performance, general/benchmarks/inf2/throughput_data_decoder.csv @ 1351ee12 "
+               "(github.com/aws-neuron/aws-neuron-sdk; transformers-neuronx sampling loop, no server)")
+_ON_IN, _ON_OUT = 1500, 250
+
 _LENGTHS = ((128, 128), (128, 2048), (128, 4096), (500, 2000), (1000, 1000), (1000, 2000), (2048, 128),
             (2048, 2048), (5000, 500), (20000, 2000))
 
@@ -96,6 +113,17 @@ CALIBRATION: tuple[CalibrationPoint, ...] = (
                                         (16, 2048, 2048, 531))),
     *_v05("llama-2-7b", "fp16", "A100-80GB", ((64, 128, 128, 3486), (32, 128, 2048, 1459), (32, 2048, 128, 529),
                                               (16, 2048, 2048, 592))),
+    # Inferentia2, TGI neuron on inf2.48xlarge; these four chose the Neuron constants.
+    CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 3, _ON_IN, _ON_OUT, 919.2, _ON_TGI_8B, "2025-06-03",
+                     batch=32, note="3 replicas x 4 devices (8 cores), compiled batch 32; mean of 3 runs "
+                                    "(929.0, 913.6, 914.9 tok/s)"),
+    CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 1, _ON_IN, _ON_OUT, 34.96, _ON_TGI_8B, "2025-06-03",
+                     batch=1, note="synchronous run (one request at a time); ITL 26.8 ms, TTFT 316 ms"),
+    CalibrationPoint("llama-3.1-70b", "bf16", "Inferentia2", 12, 1, _ON_IN, _ON_OUT, 92.35, _ON_TGI_70B, "2025-06-04",
+                     batch=8, note="DeepSeek-R1-Distill-Llama-70B (Llama 3.1 70B architecture), 12 devices "
+                                   "(24 cores), compiled batch 8; mean of 3 runs (95.3, 86.9, 94.8 tok/s)"),
+    CalibrationPoint("llama-3.1-70b", "bf16", "Inferentia2", 12, 1, _ON_IN, _ON_OUT, 20.5, _ON_TGI_70B, "2025-06-04",
+                     batch=1, note="synchronous run; ITL 44.4 ms, TTFT 1.09 s"),
 )
 
 HOLDOUT: tuple[CalibrationPoint, ...] = (
@@ -118,4 +146,21 @@ HOLDOUT: tuple[CalibrationPoint, ...] = (
                                       (32, 2048, 2048, 757))),
     *_v05("gpt-j-6b", "fp16", "A100-80GB", ((64, 128, 128, 3679), (32, 128, 2048, 1558), (32, 2048, 128, 526),
                                             (16, 2048, 2048, 650))),
+    # Inferentia2, newer vLLM stack and older transformers-neuronx figures: never used to choose constants.
+    CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 1, _ON_IN, _ON_OUT, 427.2, _ON_VLLM_CP, "2026-08-25",
+                     batch=32, note="one replica, 4 devices (TP 8 cores), batch 32, 32 users"),
+    CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 1, _ON_IN, _ON_OUT, 39.48, _ON_VLLM_CP, "2026-08-25",
+                     batch=1, note="synchronous run; ITL 24.0 ms"),
+    CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 2, 1, _ON_IN, _ON_OUT, 44.21, _ON_VLLM_24, "2026-08-24",
+                     batch=4, note="inf2.24xlarge, 2 devices (TP 4 cores), compiled batch 4, 4 users"),
+    CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 2, 1, _ON_IN, _ON_OUT, 18.17, _ON_VLLM_24, "2026-08-24",
+                     batch=1, note="synchronous run; ITL 50.7 ms"),
+    CalibrationPoint("llama-2-13b", "bf16", "Inferentia2", 12, 1, 1024, 1024, 198.1, _NEURON_216,
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="FP16 weights, bf16 matmuls; 5.1 ms per token"),
+    CalibrationPoint("llama-2-13b", "bf16", "Inferentia2", 12, 1, 128, 3968, 104.1, _NEURON_216,
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="9.6 ms per token"),
+    CalibrationPoint("llama-2-70b", "bf16", "Inferentia2", 12, 1, 256, 256, 18.4, _NEURON_216,
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="54.2 ms per token"),
+    CalibrationPoint("llama-2-70b", "bf16", "Inferentia2", 12, 1, 256, 2048, 10.3, _NEURON_216,
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="96.6 ms per token"),
 )
