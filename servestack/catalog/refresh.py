@@ -26,7 +26,7 @@ from typing import Any
 
 from servestack.catalog.load import DATA_DIR, OFFERINGS_FILE
 
-__all__ = ["main", "build_prices", "dump_offerings", "RULES_FILE"]
+__all__ = ["main", "build_prices", "commitment", "dump_offerings", "RULES_FILE"]
 
 RULES_FILE = DATA_DIR / "refresh_rules.json"
 
@@ -228,7 +228,7 @@ def build_prices(
             source = f"{source}; {cut['source']}"
         # A spot figure above the (possibly cut) on-demand price is never the cheaper choice.
         spot = min(row.spot, od) if row.spot is not None else None
-        commit = rules["commitment"][row.cloud]
+        one_year, three_year, commit_source = commitment(rules, row.cloud, row.instance_type)
         out.append(
             {
                 "cloud": row.cloud,
@@ -237,13 +237,28 @@ def build_prices(
                 "zones": sorted(row.zones),
                 "on_demand": _round(od),
                 "spot": _round(spot),
-                "committed_1y": _round(od * float(commit["1y"])),
-                "committed_3y": _round(od * float(commit["3y"])),
-                "source": f"{source}; committed: {commit['source']}",
+                "committed_1y": _round(od * one_year),
+                "committed_3y": _round(od * three_year),
+                "source": f"{source}; committed: {commit_source}",
                 "as_of": as_of,
             }
         )
     return out
+
+
+def commitment(rules: dict[str, Any], cloud: str, instance_type: str) -> tuple[float, float, str]:
+    """(1-year ratio, 3-year ratio, source) for a type: its family's published rate, else the cloud's fallback.
+
+    Family rules are matched by instance-type prefix, longest first, so that a rule for
+    `a2-ultragpu-` is not shadowed by one for `a2-`.
+    """
+    families = [f for f in rules.get("commitment_families", []) if f["cloud"] == cloud]
+    for fam in sorted(families, key=lambda f: len(f["prefix"]), reverse=True):
+        if instance_type.startswith(fam["prefix"]):
+            return float(fam["1y"]), float(fam["3y"]), str(fam["source"])
+    fallback = rules["commitment"][cloud]
+    note = f"fallback ratio, no per-family rate found: {fallback['source']}"
+    return float(fallback["1y"]), float(fallback["3y"]), note
 
 
 def dump_offerings(doc: dict[str, Any]) -> str:

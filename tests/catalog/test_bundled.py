@@ -89,3 +89,37 @@ def test_cold_load_is_fast() -> None:
     # Includes importing pydantic; a loose ceiling that still catches an accidental slow path.
     assert float(out.stdout) < 0.5
     assert (DATA_DIR / "offerings.json").stat().st_size < 400_000
+
+
+def test_gcp_rows_once_dropped_as_suspect_are_back_at_list_price() -> None:
+    cat = load_catalog()
+    a3 = cat.find_offering("gcp", "us-central1", "a3-highgpu-8g")
+    east = cat.find_offering("gcp", "us-east4", "a3-highgpu-8g")
+    assert a3 is not None and east is not None and a3.price_on_demand is not None
+    # GCP prices A3 High alike in us-central1 and us-east4; the dropped SKU was less than half of this.
+    assert a3.price_on_demand == east.price_on_demand
+    a2 = {n: cat.find_offering("gcp", "us-central1", f"a2-ultragpu-{n}g") for n in (1, 2, 4, 8)}
+    prices = {n: o.price_on_demand for n, o in a2.items() if o is not None}
+    assert set(prices) == {1, 2, 4, 8}
+    assert all(abs(p - n * prices[1]) < 1e-3 for n, p in prices.items())
+    h200 = [o for o in cat.filter(cloud="gcp") if o.instance_type == "a3-ultragpu-8g"]
+    europe = [o for o in h200 if o.region.startswith("europe")]
+    assert europe and all("unconfirmed" in o.source for o in europe)
+
+
+def test_p_family_rows_have_zones_and_spot_where_offered() -> None:
+    cat = load_catalog()
+    for off in cat.filter(cloud="aws"):
+        assert off.zones, f"{off.region} {off.instance_type} has no zones"
+        assert all(z.count("-") == 1 and "-az" in z for z in off.zones), off.zones  # zone IDs, not names
+    p5 = [o for o in cat.filter(cloud="aws") if o.instance_type == "p5.48xlarge"]
+    assert {"us-east-1", "us-east-2", "us-west-2", "eu-north-1", "ap-northeast-1"} <= {o.region for o in p5}
+    assert any(o.price_spot is not None and o.price_spot < 0.5 * (o.price_on_demand or 0) for o in p5)
+
+
+def test_committed_prices_name_their_basis() -> None:
+    cat = load_catalog()
+    for off in cat.offerings:
+        basis = off.source.split("; committed: ", 1)[1]
+        family_rate = off.cloud == "gcp" and off.instance_type.startswith(("a2-highgpu-", "a3-highgpu-", "a3-megagpu-"))
+        assert family_rate != basis.startswith("fallback ratio"), (off.instance_type, basis)

@@ -82,3 +82,30 @@ def test_every_aws_row_is_offered_in_its_region() -> None:
             else:
                 os.environ[k] = v
     assert not missing, missing
+
+
+def test_every_aws_zone_id_offers_its_type() -> None:
+    cat = load_catalog()
+    rows = cat.filter(cloud="aws")
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    wrong = []
+    try:
+        with moto.mock_aws():
+            for region in sorted({o.region for o in rows}):
+                client = boto3.client("ec2", region_name=region)
+                offered: set[tuple[str, str]] = set()
+                paginator = client.get_paginator("describe_instance_type_offerings")
+                for page in paginator.paginate(LocationType="availability-zone-id"):
+                    offered |= {(o["InstanceType"], o["Location"]) for o in page["InstanceTypeOfferings"]}
+                if not offered:
+                    pytest.skip(f"moto has no zone offering data for {region}")
+                for off in (o for o in rows if o.region == region):
+                    wrong += [f"{off.instance_type} in {z}" for z in off.zones if (off.instance_type, z) not in offered]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert not wrong, wrong

@@ -81,3 +81,28 @@ def test_gcp_node_is_host_plus_gpus_and_anomalies_are_dropped(rows: dict[Any, di
     assert (a3["on_demand"], a3["spot"]) == (89.0, 18.0)
     assert a3["committed_3y"] == pytest.approx(89.0 * 0.45)
     assert ("gcp", "us-central1", "a3-highgpu-8g") not in rows
+
+
+def test_family_commitment_rate_beats_the_fallback_and_longest_prefix_wins() -> None:
+    rules = {**RULES, "commitment_families": [
+        {"cloud": "gcp", "prefix": "a3-", "1y": 0.9, "3y": 0.8, "source": "a3 family"},
+        {"cloud": "gcp", "prefix": "a3-highgpu-", "1y": 0.7, "3y": 0.44, "source": "a3 high rate"},
+    ]}
+    gcp = [_gcp("a3-highgpu-8g", "", "", "us-east4-a", "9.0", "2.0"),
+           _gcp("", "H100", "8", "us-east4-a", "80.0", "16.0")]
+    aws = [_aws("g6.2xlarge", "us-east-1", "use1-az1", "1.0", "0.3")]
+    out = {r["instance_type"]: r for r in build_prices(TYPES, rules, aws, gcp, "2030-01-01")}
+    a3, g6 = out["a3-highgpu-8g"], out["g6.2xlarge"]
+    assert (a3["committed_1y"], a3["committed_3y"]) == (pytest.approx(89.0 * 0.7), pytest.approx(89.0 * 0.44))
+    assert a3["source"].endswith("committed: a3 high rate")
+    # No AWS family rule: the cloud-wide ratio applies and the row says it is a fallback.
+    assert (g6["committed_1y"], g6["committed_3y"]) == (0.6, 0.4)
+    assert "fallback ratio" in g6["source"]
+
+
+def test_manual_rows_keep_their_zones_and_spot() -> None:
+    rules = {**RULES, "manual": [{"cloud": "aws", "instance_type": "p4d.24xlarge", "region": "us-east-1",
+                                  "on_demand": 21.96, "spot": 9.5, "zones": ["use1-az2", "use1-az1"],
+                                  "source": "newer snapshot"}]}
+    (row,) = [r for r in build_prices(TYPES, rules, [], [], "2030-01-01") if r["instance_type"] == "p4d.24xlarge"]
+    assert (row["zones"], row["on_demand"], row["spot"]) == (["use1-az1", "use1-az2"], 21.96, 9.5)
