@@ -23,7 +23,7 @@ def test_example_plans_deploys_and_passes_policies(
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
     stack = example.stem
-    code = main(["plan", str(example), "--env", stack, "--write", "-C", str(tmp_path), "--gcp-project", "p-1",
+    code = main(["plan", str(example), "--env", stack, "--write", "-C", str(tmp_path), "--gcp-project", "proj-e2e",
                  "--json"])
     chosen = yaml.safe_load(capsys.readouterr().out)["chosen"]
     assert code == 0

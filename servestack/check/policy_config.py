@@ -13,6 +13,7 @@ falls back to the protocol's zero value (advisory).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,21 @@ def load_policy_config(path: Path) -> dict[str, PolicyConfigEntry]:
         raise ConfigError(
             f"--policy-config {path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
         ) from None
-    return parse_policy_config(data, f"--policy-config {path}")
+    source = f"--policy-config {path}"
+    _reject_non_finite(data, source, "")
+    return parse_policy_config(data, source)
+
+
+def _reject_non_finite(value: object, source: str, where: str) -> None:
+    """Python's json reads NaN and Infinity, which JSON does not allow and protobuf cannot carry to a pack."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(f"{source}: {where or '(document)'}", value, "a finite JSON number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_non_finite(item, source, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _reject_non_finite(item, source, f"{where}[{i}]")
 
 
 def _apply(result: dict[str, PolicyConfigEntry], layer: Mapping[str, PolicyConfigEntry]) -> None:
@@ -131,6 +146,21 @@ def _validate(pack: str, policy: _PolicyLike, props: Mapping[str, Any]) -> None:
         raise SpecError(f"policy config for pack {pack!r}: {field}", value, err.message)
 
 
+def _reject_unknown_keys(pack: str, policy: _PolicyLike, props: Mapping[str, Any]) -> None:
+    # The Pulumi CLI ignores a key the policy's schema does not declare, so a misspelt setting
+    # (`monthlyBudgetUSD`) would silently leave the default in force.
+    known = sorted(set(policy.config_schema or {}) - {"enforcementLevel"})
+    for key in props:
+        if key not in known:
+            allowed = (
+                f"allowed: enforcementLevel, {', '.join(known)}" if known else "this policy takes only enforcementLevel"
+            )
+            raise SpecError(
+                f"policy config for pack {pack!r}: {policy.name}.{key}", props[key],
+                f"unknown setting{did_you_mean(key, known)}; {allowed}",
+            )
+
+
 def reconcile_policy_config(
     pack: str,
     policies: Iterable[_PolicyLike],
@@ -145,6 +175,10 @@ def reconcile_policy_config(
         defaults = {k: v["default"] for k, v in schema.items() if isinstance(v, dict) and "default" in v}
         result[p.name] = PolicyConfigEntry(p.enforcement, defaults or None)
     names = {p.name for p in policies}
+    for p in policies:
+        given = config.get(p.name)
+        if given is not None and given.properties:
+            _reject_unknown_keys(pack, p, given.properties)
     for layer in (initial_config, config):
         # One file may configure several packs: each pack takes `all` and its own policies.
         _apply(result, {k: v for k, v in layer.items() if k == "all" or k in names})

@@ -31,9 +31,12 @@ def run(args: argparse.Namespace) -> int:
     from servestack.cli.output import console, emit_json
 
     catalog = load_catalog()
-    cloud = catalog.resolve_cloud(args.cloud, field="--cloud") if args.cloud else None
-    accelerator = catalog.resolve_accelerator(args.accelerator, field="--accelerator") if args.accelerator else None
-    region = catalog.resolve_region(cloud, args.region, field="--region") if args.region else None
+    # `is not None`, not truthiness: `--cloud ""` is a bad value, not "no filter".
+    cloud = catalog.resolve_cloud(args.cloud, field="--cloud") if args.cloud is not None else None
+    accelerator = (
+        catalog.resolve_accelerator(args.accelerator, field="--accelerator") if args.accelerator is not None else None
+    )
+    region = catalog.resolve_region(cloud, args.region, field="--region") if args.region is not None else None
     offerings = catalog.filter(cloud=cloud, accelerator=accelerator, region=region)
 
     if args.json:

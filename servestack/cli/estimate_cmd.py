@@ -38,13 +38,20 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _resolve_accelerator(name: str) -> Accelerator:
-    """The catalog's accelerator record for an id or alias (raises a servestack error naming the field)."""
+def _resolve_accelerator(name: str, count: int) -> Accelerator:
+    """The catalog's accelerator record for an id or alias; `count` must fit on a node the catalog offers."""
     from servestack.catalog import load_catalog
 
     catalog = load_catalog()
     canonical = catalog.resolve_accelerator(name, field="--accelerator")
     accelerator: Accelerator = catalog.accelerators[canonical]
+    sizes = sorted({o.accelerators_per_node for o in catalog.offerings if o.accelerator == canonical})
+    if sizes and count > sizes[-1]:
+        raise SpecError(
+            "--count", count,
+            f"accelerators per node; {canonical} nodes in the catalog have {', '.join(map(str, sizes))} "
+            "(use --nodes to span nodes)",
+        )
     return accelerator
 
 
@@ -69,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
             raise SpecError("--model", args.model, "give either a SPEC or --model, not both")
         spec = load_spec(args.spec)
         precision = args.precision or spec.model.precision
-        input_tokens, output_tokens = spec.traffic.avg_input_tokens, spec.traffic.avg_output_tokens
+        # Like --precision, explicit lengths override the spec's averages rather than being ignored.
+        input_tokens = spec.traffic.avg_input_tokens if args.input_tokens is None else _positive(
+            "--input-tokens", args.input_tokens)
+        output_tokens = spec.traffic.avg_output_tokens if args.output_tokens is None else _positive(
+            "--output-tokens", args.output_tokens)
         arch = spec.model.resolved_architecture()
         context = spec.model.context_tokens
         measured = spec.model.measured
@@ -89,7 +100,14 @@ def run(args: argparse.Namespace) -> int:
         measured = None
     if precision not in _PRECISIONS:
         raise SpecError("--precision", precision, "allowed: " + ", ".join(_PRECISIONS))
-    accelerator = _resolve_accelerator(args.accelerator)
+    if arch is not None:
+        limit = context if context is not None else arch.max_context_tokens
+        if input_tokens + output_tokens > limit:
+            raise SpecError(
+                "--input-tokens", input_tokens,
+                f"input + output tokens ({input_tokens + output_tokens}) exceed the context of {limit} tokens",
+            )
+    accelerator = _resolve_accelerator(args.accelerator, count)
 
     if arch is None:
         assert measured is not None  # the spec validates that a model has exactly one source

@@ -16,6 +16,9 @@ __all__ = ["add_parser", "run", "environment_kind"]
 
 _KINDS = ("dev", "staging", "prod")
 _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Google Cloud project ids: 6-30 characters, lower-case letters, digits and hyphens, starting with a letter
+# and not ending with a hyphen (Resource Manager "Creating and managing projects", as of 2026-11).
+_GCP_PROJECT_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 
 
 def add_parser(sub: Any) -> None:
@@ -55,7 +58,12 @@ def run(args: argparse.Namespace) -> int:
     if env is not None and not _DNS_1123_LABEL.match(env):
         raise SpecError("--env", env, "a stack name is a DNS-1123 label: lower-case letters, digits and '-'")
     if args.write and env is None:
-        raise SpecError("--env", None, "--write needs the stack name, e.g. --env prod")
+        raise SpecError("--env", "<missing>", "--write needs the stack name, e.g. --env prod")
+    if args.gcp_project is not None and not _GCP_PROJECT_ID.match(args.gcp_project):
+        raise SpecError(
+            "--gcp-project", args.gcp_project,
+            "a GCP project id: 6-30 lower-case letters, digits and '-', starting with a letter (not the display name)",
+        )
     spec = load_spec(args.spec)
     catalog = load_catalog()
     result = plan(spec, catalog, top=args.top)

@@ -359,11 +359,30 @@ def _config_error(exc: ValidationError) -> ConfigError:
     if err["type"] == "missing":
         return ConfigError(f"{path}: missing; this key is required")
     if err["type"] == "extra_forbidden":
-        return ConfigError(f"{path}: unknown key")
+        known = _keys_of(err["loc"][:-1])
+        unknown = str(err["loc"][-1])
+        hint = did_you_mean(unknown, known) if known else ""
+        allowed = f"; allowed: {', '.join(known)}" if known else ""
+        return ConfigError(f"{path}: unknown key{hint}{allowed}")
     value = err.get("input")
     if isinstance(value, (dict, list)):
         return ConfigError(f"{path}: {msg}")
     return ConfigError(f"{path}: {value!r} is not valid; {msg}")
+
+
+def _keys_of(loc: tuple[int | str, ...]) -> list[str]:
+    """The stack-config spelling of every key the model at `loc` (inside DeploymentConfig) accepts."""
+    model: Any = DeploymentConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next(
+            (f for name, f in model.model_fields.items() if part in (name, f.alias)), None
+        )
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return []
+        model = field.annotation
+    return sorted(f.alias or name for name, f in model.model_fields.items())
 
 
 def _camel(part: str) -> str:

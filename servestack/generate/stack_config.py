@@ -287,7 +287,7 @@ def stack_file_path(project_dir: Path, env: str) -> Path:
     if not project_file.is_file():
         raise ConfigError(
             f"{directory}: no Pulumi.yaml here; `plan --write` writes the stack config of the Pulumi project in "
-            "the current directory (or --project-dir); run it from the project (servestack's own has one)"
+            "the current directory (or -C DIR); run it from the project (servestack's own has one)"
         )
     try:
         data = YAML(typ="safe", pure=True).load(project_file.read_text(encoding="utf-8")) or {}

@@ -39,10 +39,15 @@ __all__ = [
     "pricing_combinations",
     "REASONS",
     "MAX_PIPELINE_NODES",
+    "MAX_GPU_NODES",
 ]
 
 MAX_PIPELINE_NODES = 8
 """Most nodes one replica may span; beyond this, pipeline bubbles make serving impractical."""
+
+MAX_GPU_NODES = 10_000
+"""Most GPU nodes one stack may need at peak. A product limit, not a cloud quota: a deployment this large is
+split across stacks, and the bound keeps absurd inputs (1e308 requests/s) from overflowing the arithmetic."""
 
 # Rejection reasons, in the order a candidate meets them; the latest stage any candidate reached is the
 # constraint that binds when nothing is feasible.
@@ -57,6 +62,7 @@ REASONS: tuple[str, ...] = (
     "ttft_slo_unreachable",
     "tpot_slo_unreachable",
     "latency_slo_unreachable",
+    "too_many_nodes",
     "pricing_not_offered",
     "over_budget",
 )
@@ -73,6 +79,10 @@ _RELAX_HINT = {
     "ttft_slo_unreachable": "raise slo.ttft_ms_p95 or shorten avg_input_tokens",
     "tpot_slo_unreachable": "raise slo.tpot_ms_p95 or allow faster accelerators",
     "latency_slo_unreachable": "raise slo.latency_ms_p95",
+    "too_many_nodes": (
+        f"lower traffic.peak_requests_per_s or availability.min_replicas (one stack runs at most "
+        f"{MAX_GPU_NODES} GPU nodes), or split the workload across stacks"
+    ),
     "pricing_not_offered": "change pricing.spot / pricing.commitment",
     "over_budget": "raise budget.monthly_usd",
 }
@@ -370,9 +380,14 @@ class _Sized:
     platform_ceiling: float
 
 
-def _size(spec: WorkloadSpec, cloud: str, layout: Layout, perf: ReplicaPerformance) -> _Sized:
+def _size(spec: WorkloadSpec, cloud: str, layout: Layout, perf: ReplicaPerformance) -> _Sized | str:
     zones = spec.availability.zones
     floor = max(spec.availability.min_replicas, zones)
+    # Checked in floats before any rounding: a huge ratio would overflow math.ceil and the price arithmetic.
+    peak_ratio = max(float(floor), spec.traffic.peak_requests_per_s / perf.requests_per_s)
+    peak_nodes = peak_ratio * layout.nodes_per_replica / layout.replicas_per_node
+    if not math.isfinite(peak_nodes) or peak_nodes > MAX_GPU_NODES:
+        return "too_many_nodes"
     replicas_peak = _replicas_for(spec.traffic.peak_requests_per_s, perf.requests_per_s, floor)
     replicas_avg = _replicas_for(spec.traffic.avg_requests_per_s, perf.requests_per_s, floor)
     # Each zone of the floor needs a node of its own, whatever the packing.

@@ -35,6 +35,7 @@ class ResolvedPlacement:
 
 def resolve_placement(spec: WorkloadSpec, catalog: Catalog) -> ResolvedPlacement:
     """Canonicalise accelerator and region names; raises SpecError (with did-you-mean) on unknown ones."""
+    from servestack.catalog.types import CLOUDS
     from servestack.errors import SpecError
 
     placement = spec.placement
@@ -44,14 +45,16 @@ def resolve_placement(spec: WorkloadSpec, catalog: Catalog) -> ResolvedPlacement
         regions = set()
         for i, region in enumerate(placement.regions):
             field = f"placement.regions[{i}]"
-            matches = [c for c in sorted(clouds) if region in catalog.regions(c)]
+            # Canonical spelling first (regions are case-insensitive, as in `servestack catalog --region`);
+            # an unknown name raises here with the nearest real region.
+            canonical = catalog.resolve_region(None, region, field=field)
+            matches = [c for c in sorted(clouds) if canonical in catalog.regions(c)]
             if not matches:
-                # Resolve against every cloud allowed, so the error can suggest the nearest real region.
-                catalog.resolve_region(None, region, field=field)
+                owners = [c for c in CLOUDS if canonical in catalog.regions(c)]
                 raise SpecError(
-                    field, region, f"that region belongs to a cloud outside placement.clouds {sorted(clouds)}"
+                    field, region, f"that region is on {', '.join(owners)}, outside placement.clouds {sorted(clouds)}"
                 )
-            regions.update((c, region) for c in matches)
+            regions.update((c, canonical) for c in matches)
     allowed = (
         frozenset(
             catalog.resolve_accelerator(a, field=f"placement.accelerators_allowed[{i}]")

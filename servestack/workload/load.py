@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from servestack.errors import SpecError
-from servestack.workload.spec import WorkloadSpec
+from servestack.workload.spec import FieldValueError, WorkloadSpec
 
 __all__ = ["load_spec", "parse_spec", "spec_error_from_validation"]
 
@@ -35,6 +35,8 @@ def parse_spec(text: str, source: str = "<spec>") -> WorkloadSpec:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError(source, f"malformed YAML at {where}", f"fix the YAML syntax: {problem}") from None
+    if data is None:
+        raise SpecError(source, "<empty>", "a spec is a YAML mapping with name, model and traffic")
     if not isinstance(data, dict):
         raise SpecError(source, type(data).__name__, "a spec is a YAML mapping with name, model and traffic")
     try:
@@ -59,6 +61,10 @@ def spec_error_from_validation(exc: ValidationError) -> SpecError:
     """The first pydantic error, phrased as field / value / what is allowed."""
     err = exc.errors(include_url=False)[0]
     loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "literal["))))
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, FieldValueError):
+        # A cross-field rule: name the one field that breaks it, not the whole block it lives in.
+        return SpecError(_field_path((*loc, *inner.field.split("."))), inner.value, str(inner))
     field = _field_path(loc)
     kind = err["type"]
     value = err.get("input")

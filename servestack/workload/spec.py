@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from servestack.errors import did_you_mean
 from servestack.workload.known_models import KNOWN_MODELS, ModelArchitecture, known_model
 
 __all__ = [
+    "FieldValueError",
     "WorkloadSpec",
     "ModelSpec",
     "ArchitectureSpec",
@@ -32,8 +33,25 @@ __all__ = [
 
 _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class FieldValueError(ValueError):
+    """A cross-field rule broken by one field: `field` is relative to the model that raises it."""
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field, self.value = field, value
+        super().__init__(message)
+
+
+def _not_bool(value: object) -> object:
+    # pydantic's lax mode reads `true` as 1; a YAML boolean where a number belongs is a typo.
+    if isinstance(value, bool):
+        raise ValueError("a number, not a boolean")
+    return value
+
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
+PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_not_bool)]
 
 
 class _Strict(BaseModel):
@@ -59,11 +77,11 @@ class ArchitectureSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ArchitectureSpec:
         if self.kv_heads > self.attention_heads:
-            raise ValueError(f"kv_heads ({self.kv_heads}) cannot exceed attention_heads ({self.attention_heads})")
+            raise FieldValueError("kv_heads", self.kv_heads, f"cannot exceed attention_heads ({self.attention_heads})")
         if self.active_experts > self.experts:
-            raise ValueError(f"active_experts ({self.active_experts}) cannot exceed experts ({self.experts})")
+            raise FieldValueError("active_experts", self.active_experts, f"cannot exceed experts ({self.experts})")
         if self.active_params_b is not None and self.active_params_b > self.params_b:
-            raise ValueError(f"active_params_b ({self.active_params_b}) cannot exceed params_b ({self.params_b})")
+            raise FieldValueError("active_params_b", self.active_params_b, f"cannot exceed params_b ({self.params_b})")
         return self
 
 
@@ -155,9 +173,10 @@ class Traffic(_Strict):
     @model_validator(mode="after")
     def _avg_below_peak(self) -> Traffic:
         if self.avg_requests_per_s > self.peak_requests_per_s:
-            raise ValueError(
-                f"avg_requests_per_s ({self.avg_requests_per_s}) cannot exceed peak_requests_per_s "
-                f"({self.peak_requests_per_s})"
+            raise FieldValueError(
+                "avg_requests_per_s",
+                self.avg_requests_per_s,
+                f"cannot exceed peak_requests_per_s ({self.peak_requests_per_s})",
             )
         return self
 
@@ -238,9 +257,10 @@ class WorkloadSpec(_Strict):
         if self.model.measured is None and self.model.context_tokens < (
             self.traffic.avg_input_tokens + self.traffic.avg_output_tokens
         ):
-            raise ValueError(
-                f"model.max_context_tokens ({self.model.context_tokens}) is shorter than "
-                "avg_input_tokens + avg_output_tokens "
-                f"({self.traffic.avg_input_tokens + self.traffic.avg_output_tokens})"
+            raise FieldValueError(
+                "model.max_context_tokens",
+                self.model.context_tokens,
+                "shorter than traffic.avg_input_tokens + traffic.avg_output_tokens "
+                f"({self.traffic.avg_input_tokens + self.traffic.avg_output_tokens}); raise it or shorten the requests",
             )
         return self

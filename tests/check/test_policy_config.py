@@ -103,3 +103,25 @@ def test_properties_are_validated_against_the_policy_schema() -> None:
         )
     assert err.value.field.endswith("budget-monthly-ceiling.monthlyBudgetUsd")
     assert err.value.value == -1
+
+
+def test_misspelt_setting_is_refused_with_the_near_one() -> None:
+    # The Pulumi CLI would ignore it and keep the default budget in force.
+    with pytest.raises(SpecError) as err:
+        reconcile_policy_config(
+            "budget", [BUDGET], {}, {"budget-monthly-ceiling": PolicyConfigEntry(None, {"monthlyBudgetUSD": 10})}
+        )
+    assert err.value.field.endswith("budget-monthly-ceiling.monthlyBudgetUSD")
+    assert "did you mean 'monthlyBudgetUsd'" in str(err.value)
+    with pytest.raises(SpecError, match="takes only enforcementLevel"):
+        reconcile_policy_config("tags", [TAGS], {}, {"required-tags": PolicyConfigEntry(None, {"x": 1})})
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_name_their_field(literal: str, tmp_path: Path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text('{"budget-monthly-ceiling": {"monthlyBudgetUsd": ' + literal + '}}', encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_policy_config(path)
+    assert err.value.field.endswith("budget-monthly-ceiling.monthlyBudgetUsd")
+    assert "finite" in str(err.value)

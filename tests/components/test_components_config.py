@@ -116,3 +116,19 @@ def test_config_module_imports_no_provider_sdk() -> None:
     code = "import servestack.components.config, sys; print(sorted(m for m in sys.modules if m.startswith('pulumi')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "expected"),
+    [
+        ("deployment.nodesPeek", "servestack:deployment.nodesPeek", "(did you mean 'nodesPeak'?)"),
+        ("workload.model.bogus", "servestack:workload.model.bogus", "allowed: architecture, id, maxContextTokens"),
+        ("tags.owner", "servestack:tags.owner", "allowed: cost-center, team"),
+    ],
+)
+def test_unknown_nested_key_lists_the_allowed_ones(path: str, key: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        DeploymentConfig.from_mapping(_with("aws-spot", path, 1))
+    message = str(info.value)
+    assert message.startswith(f"{key}: unknown key"), message
+    assert expected in message

@@ -172,3 +172,32 @@ def test_plan_json_has_the_contract_fields() -> None:
     assert set(out["chosen"]["estimate"]) >= {
         "output_tokens_per_s_per_replica", "ttft_ms", "tpot_ms", "max_concurrent_sequences"}
     assert out["candidates"][0] == out["chosen"]
+
+
+@pytest.mark.parametrize("peak", [1e308, 1e7])
+def test_absurd_traffic_is_infeasible_not_an_overflow(peak: float) -> None:
+    # 1e308 requests/s used to overflow float conversion while pricing the platform.
+    cat = catalog_of(offering("g", "L4", on_demand=1.0))
+    s = spec(traffic={"peak_requests_per_s": peak, "avg_requests_per_s": 1, "avg_input_tokens": 500,
+                      "avg_output_tokens": 100})
+    result = plan(s, cat)
+    assert not result.feasible
+    assert result.binding_constraint == "too_many_nodes"
+    assert "traffic.peak_requests_per_s" in (result.hint or "")
+
+
+def test_regions_are_case_insensitive_and_canonicalised() -> None:
+    cat = catalog_of(offering("g", "L4", on_demand=1.0))
+    region = cat.offerings[0].region
+    c = plan(spec(placement={"regions": [region.upper()]}), cat).chosen
+    assert c is not None and c.region == region
+
+
+def test_region_of_an_excluded_cloud_names_its_cloud() -> None:
+    cat = catalog_of(offering("g", "L4", on_demand=1.0))
+    o = cat.offerings[0]
+    other = "gcp" if o.cloud == "aws" else "aws"
+    with pytest.raises(SpecError) as info:
+        plan(spec(placement={"regions": [o.region], "clouds": [other]}), cat)
+    assert info.value.field == "placement.regions[0]"
+    assert f"that region is on {o.cloud}" in str(info.value)

@@ -95,3 +95,33 @@ def test_measured_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0 and doc["fits"] is True and doc["requests_per_s"] == 420
     code, _, err = _run(capsys, "estimate", str(spec), "--accelerator", "T4", "--count", "1")
     assert code == 2 and "--accelerator" in err
+
+
+@pytest.mark.parametrize(("argv", "field", "fragment"), [
+    # More accelerators than any node of that type holds.
+    (["--model", "llama-3.1-8b", "--input-tokens", "100", "--output-tokens", "100", "--accelerator", "H100",
+      "--count", "100000"], "--count", "use --nodes"),
+    # Longer than the model's own context window (131072 tokens for Llama 3.1).
+    (["--model", "llama-3.1-70b", "--input-tokens", "1000000", "--output-tokens", "100", "--accelerator", "H100",
+      "--count", "8"], "--input-tokens", "131072"),
+])
+def test_impossible_layouts_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], field: str,
+                                   fragment: str) -> None:
+    code, _, err = _run(capsys, "estimate", *argv)
+    assert code == 2 and err.startswith(f"error: {field}:") and fragment in err, err
+
+
+def test_lengths_override_the_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "name: chat\nmodel: {id: llama-3.1-8b, precision: fp8, max_context_tokens: 8192}\n"
+        "traffic: {peak_requests_per_s: 5, avg_requests_per_s: 2, avg_input_tokens: 1200, avg_output_tokens: 250}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = _run(capsys, "estimate", str(spec), "--accelerator", "L40S", "--count", "1",
+                        "--input-tokens", "300", "--output-tokens", "50", "--json")
+    doc = json.loads(out)
+    assert code == 0 and (doc["input_tokens"], doc["output_tokens"]) == (300, 50)
+    code, _, err = _run(capsys, "estimate", str(spec), "--accelerator", "L40S", "--count", "1",
+                        "--input-tokens", "9000")
+    assert code == 2 and err.startswith("error: --input-tokens:") and "8192" in err

@@ -67,7 +67,7 @@ def test_architecture_block_defaults_head_dim() -> None:
         ("precision: bf16", "precision: fp4", "model.precision", "'int4'"),
         ("peak_requests_per_s: 4", "peak_requests_per_s: 0", "traffic.peak_requests_per_s", "greater than 0"),
         ("peak_requests_per_s: 4", "peak_requests_per_s: -3", "traffic.peak_requests_per_s", "greater than 0"),
-        ("avg_requests_per_s: 2", "avg_requests_per_s: 9", "traffic", "cannot exceed peak_requests_per_s"),
+        ("avg_requests_per_s: 2", "avg_requests_per_s: 9", "traffic.avg_requests_per_s", "cannot exceed peak_"),
         ("avg_output_tokens: 100", "avg_output_tokens: 100, burst: 3", "traffic.burst", "allowed keys of traffic"),
         ("name: svc", "name: Svc_1", "name", "DNS-1123"),
     ],
@@ -110,3 +110,46 @@ def test_missing_file_is_a_spec_error(tmp_path: Path) -> None:
 def test_context_must_hold_the_average_request() -> None:
     with pytest.raises(SpecError, match="max_context_tokens"):
         parse_spec(BASE.replace("precision: bf16", "precision: bf16, max_context_tokens: 256"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "fragment"),
+    [
+        # A cross-field rule names the one field that breaks it and never echoes the whole spec back.
+        ("precision: bf16", "precision: bf16, max_context_tokens: 256", "model.max_context_tokens", "shorter than"),
+        (
+            "{id: llama-3.1-8b, precision: bf16}",
+            "{architecture: {params_b: 3, layers: 2, hidden_size: 64, attention_heads: 4, kv_heads: 8,"
+            " vocab_size: 100}}",
+            "model.architecture.kv_heads",
+            "cannot exceed attention_heads (4)",
+        ),
+    ],
+)
+def test_cross_field_errors_name_the_field(old: str, new: str, field: str, fragment: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(BASE.replace(old, new))
+    assert info.value.field == field
+    assert fragment in str(info.value)
+    assert "'name': 'svc'" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("peak_requests_per_s: 4", "peak_requests_per_s: true", "traffic.peak_requests_per_s"),
+        ("precision: bf16", "precision: bf16, max_context_tokens: true", "model.max_context_tokens"),
+    ],
+)
+def test_a_boolean_is_not_a_number(old: str, new: str, field: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(BASE.replace(old, new))
+    assert info.value.field == field and "boolean" in str(info.value)
+
+
+def test_empty_file_says_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert info.value.value == "<empty>" and "NoneType" not in str(info.value)
