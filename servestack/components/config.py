@@ -278,6 +278,18 @@ class DeploymentConfig(BaseModel):
         """Read and validate the running stack's `servestack:*` config (and `gcp:project`)."""
         import pulumi
 
+        from pulumi.runtime import config as runtime_config
+
+        # pulumi.Config only answers for keys it is asked about; list what the stack file holds so a
+        # misspelt key (servestack:exposre) is an error rather than a silently ignored setting.
+        present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+        for full in sorted(present):
+            namespace, _, key = full.partition(":")
+            if namespace == NAMESPACE and key not in _KEYS and key not in _OTHER_KEYS:
+                raise ConfigError(
+                    f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, [*_KEYS, *_OTHER_KEYS])}; servestack reads: "
+                    + ", ".join(sorted([*_KEYS, *_OTHER_KEYS]))
+                )
         cfg = pulumi.Config(NAMESPACE)
         values: dict[str, Any] = {}
         for key in _KEYS:
@@ -317,6 +329,8 @@ _KEYS: dict[str, str] = {
     "servedModel": "served_model",
     "publicEndpointCidrs": "public_endpoint_cidrs",
 }
+# Keys read elsewhere: the secret token (deployment.py) and plan --write's record of what it wrote.
+_OTHER_KEYS = ("hfTokenSecret", "generated")
 _FIELDS_TO_KEYS = {v: k for k, v in _KEYS.items()} | {"gcp_project": "gcp:project"}
 _OBJECT_KEYS = {"workload", "deployment", "tags", "publicEndpointCidrs"}
 _NUMBER_KEYS = {"budgetMonthlyUsd"}

@@ -132,3 +132,20 @@ def test_unknown_nested_key_lists_the_allowed_ones(path: str, key: str, expected
     message = str(info.value)
     assert message.startswith(f"{key}: unknown key"), message
     assert expected in message
+
+
+def test_misspelt_stack_key_stops_the_program(tmp_path: Path) -> None:
+    # Through the real program and stack file: pulumi.Config alone would never ask for the misspelt key.
+    import shutil
+
+    from servestack.preview import run_preview
+
+    root = Path(__file__).resolve().parents[2]
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(root / name, tmp_path / name)
+    shutil.copytree(root / "stacks", tmp_path / "stacks")
+    stack_file = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    stack_file.write_text(stack_file.read_text() + "  servestack:exposre: public\n")
+    with pytest.raises(ConfigError, match=r"servestack:exposre: unknown key \(did you mean 'exposure'\?\)"):
+        run_preview(tmp_path, "prod")
+    assert run_preview(root, "prod").resources  # the committed stack itself has no such key
