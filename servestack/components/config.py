@@ -277,7 +277,6 @@ class DeploymentConfig(BaseModel):
     def from_pulumi_config(cls) -> DeploymentConfig:
         """Read and validate the running stack's `servestack:*` config (and `gcp:project`)."""
         import pulumi
-
         from pulumi.runtime import config as runtime_config
 
         # pulumi.Config only answers for keys it is asked about; list what the stack file holds so a
