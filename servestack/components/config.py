@@ -147,15 +147,6 @@ class DeploymentPlan(_Camel):
                 "nodesMin <= nodesAvg <= nodesPeak must hold "
                 f"(got {self.nodes_min}, {self.nodes_avg}, {self.nodes_peak})"
             )
-        for replicas, nodes, label in (
-            (self.replicas_min, self.nodes_min, "Min"),
-            (self.replicas_peak, self.nodes_peak, "Peak"),
-        ):
-            if nodes != replicas * self.nodes_per_replica:
-                raise ValueError(
-                    f"nodes{label} ({nodes}) must equal replicas{label} ({replicas}) x nodesPerReplica "
-                    f"({self.nodes_per_replica})"
-                )
         if self.tensor_parallel > self.accelerators_per_node * self.nodes_per_replica:
             raise ValueError(
                 f"tensorParallel ({self.tensor_parallel}) exceeds the accelerators of one replica "
@@ -163,7 +154,27 @@ class DeploymentPlan(_Camel):
             )
         if self.nodes_per_replica == 1 and self.tensor_parallel > self.accelerators_per_node:
             raise ValueError("tensorParallel cannot exceed acceleratorsPerNode for single-node replicas")
+        for replicas, nodes, label in (
+            (self.replicas_min, self.nodes_min, "Min"),
+            (self.replicas_peak, self.nodes_peak, "Peak"),
+        ):
+            if self.spans_nodes and nodes != replicas * self.nodes_per_replica:
+                raise ValueError(
+                    f"nodes{label} ({nodes}) must equal replicas{label} ({replicas}) x nodesPerReplica "
+                    f"({self.nodes_per_replica})"
+                )
+            # Single-node replicas share a node when tensorParallel leaves GPUs over (as the selector packs them).
+            if not self.spans_nodes and nodes != math.ceil(replicas / self.replicas_per_node):
+                raise ValueError(
+                    f"nodes{label} ({nodes}) must equal replicas{label} ({replicas}) / replicas per node "
+                    f"({self.replicas_per_node} = acceleratorsPerNode // tensorParallel), rounded up"
+                )
         return self
+
+    @property
+    def replicas_per_node(self) -> int:
+        """Replicas sharing one node: GPUs per node // tensorParallel for single-node replicas, else 1."""
+        return 1 if self.spans_nodes else max(1, self.accelerators_per_node // self.tensor_parallel)
 
     @property
     def spans_nodes(self) -> bool:

@@ -234,8 +234,12 @@ class GkeCluster(pulumi.ComponentResource):
                 "enable_private_endpoint": not cidrs,
                 "master_ipv4_cidr_block": "172.16.0.0/28",
             },
+            # GKE refuses a private endpoint unless master authorized networks are enabled ("Master authorized
+            # networks must be enabled if private endpoint is enabled"); the block with no CIDRs enables them.
             master_authorized_networks_config=(
-                {"cidr_blocks": [{"cidr_block": c, "display_name": c} for c in cidrs]} if cidrs else None
+                {"cidr_blocks": [{"cidr_block": c, "display_name": c} for c in cidrs]}
+                if cidrs
+                else {"gcp_public_cidrs_access_enabled": False}
             ),
             workload_identity_config={
                 "workload_pool": pulumi.Output.from_input(project).apply(lambda p: f"{p}.svc.id.goog")

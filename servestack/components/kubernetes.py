@@ -5,6 +5,7 @@ otherwise it uses the provider passed in `opts` (or the ambient one). Annotation
 import (no `from __future__ import annotations`) because the component provider host reads them.
 """
 
+import json
 import shlex
 from typing import Any, NotRequired, TypedDict
 
@@ -39,6 +40,8 @@ KEDA_CHART = ("keda", "2.17.0", "https://kedacore.github.io/charts")
 PROMETHEUS_CHART = ("prometheus", "27.20.0", "https://prometheus-community.github.io/helm-charts")
 LWS_CHART = ("oci://registry.k8s.io/lws/charts/lws", "0.8.0")
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
+_GCP_BACKEND_TIMEOUT_S = 600
+"""Longest response the public GCP load balancer lets a backend stream (a long generation at low TPOT)."""
 PROMETHEUS_URL = "http://prometheus-server.servestack-monitoring.svc.cluster.local:80"
 _UID = 1000
 
@@ -103,9 +106,9 @@ class ModelServerArgs(TypedDict):
     precision: NotRequired[str]
     """fp16, bf16 or fp8 (fp8 quantizes on load); int8/int4 need a pre-quantized checkpoint."""
     cache_size_gib: NotRequired[int]
-    """Size of the model-weights cache volume per pod, GiB (default 2x the weights or 100)."""
+    """Size limit of the model-weights cache per pod, GiB (default 100); also sets how long the first start may take."""
     cache_storage_class: NotRequired[str]
-    """Storage class of the cache; the cluster default when absent."""
+    """Storage class of a per-pod cache claim; when absent the cache is an emptyDir on the node's root volume."""
     hf_token: NotRequired[pulumi.Input[str]]
     """Hugging Face token for gated models (stored as a Kubernetes Secret)."""
     shm_size: NotRequired[str]
@@ -158,6 +161,9 @@ class ModelServer(pulumi.ComponentResource):
             {"name": "HF_HOME", "value": "/models/hf"},
             {"name": "XDG_CACHE_HOME", "value": "/models/cache"},
             {"name": "HOME", "value": "/tmp"},
+            # The image has no passwd entry for _UID; torch's compile cache calls getpass.getuser() at import,
+            # which falls back to getpwuid() and raises KeyError unless USER is set.
+            {"name": "USER", "value": "vllm"},
         ]
         token = args.get("hf_token")
         if token is not None:
@@ -171,6 +177,8 @@ class ModelServer(pulumi.ComponentResource):
                 {"name": "HF_TOKEN", "value_from": {"secret_key_ref": {"name": secret.metadata.name, "key": "token"}}}
             )
 
+        # No --task/--runner flag: vLLM (0.10+) picks the pooling runner for embedding architectures itself
+        # (--runner auto), and --task is deprecated; a measured embedding model is served from its repository.
         serve = [
             "vllm",
             "serve",
@@ -186,8 +194,12 @@ class ModelServer(pulumi.ComponentResource):
         ]
         if precision in ("fp16", "bf16"):
             serve += ["--dtype", "float16" if precision == "fp16" else "bfloat16"]
-        elif precision == "fp8" and "fp8" not in model.lower():
-            serve += ["--quantization", "fp8"]
+        elif precision == "fp8":
+            if "fp8" not in model.lower():
+                serve += ["--quantization", "fp8"]
+            # The plan sized the KV cache at one byte per element for fp8 (sizing.kv_bytes_per_element);
+            # without this vLLM keeps it in the 16-bit activation dtype and holds half the planned sequences.
+            serve += ["--kv-cache-dtype", "fp8"]
         if span == 1:
             serve += ["--tensor-parallel-size", str(tp)]
         else:
@@ -203,7 +215,9 @@ class ModelServer(pulumi.ComponentResource):
         pod_common = _PodParts(
             name=name,
             image=image,
-            gpus=gpus,
+            # A single-node replica takes only its tensor-parallel GPUs, so replicas can share a node the way
+            # the plan packs them (nodes = replicas / (GPUs per node // tensor_parallel)).
+            gpus=tp if span == 1 else gpus,
             accelerator=args["accelerator"],
             env=env,
             cache_gib=cache_gib,
@@ -232,8 +246,8 @@ class ModelServer(pulumi.ComponentResource):
             self.workload_api_version = pulumi.Output.from_input("apps/v1")
             selector = labels
         else:
-            leader_cmd = f"ray start --head --port=6379 --dashboard-host=127.0.0.1 && exec {shlex.join(serve)}"
-            worker_cmd = "exec ray start --address=${LWS_LEADER_ADDRESS}:6379 --block"
+            leader_cmd = _leader_command(serve, span)
+            worker_cmd = _WORKER_COMMAND
             k8s.apiextensions.CustomResource(
                 f"{name}-workload",
                 api_version="leaderworkerset.x-k8s.io/v1",
@@ -281,6 +295,39 @@ class ModelServer(pulumi.ComponentResource):
         )
 
 
+# Ray joins as the vLLM multi-node example does (examples/online_serving/multi-node-serving.sh): the leader
+# blocks until every node of the group has joined before `vllm serve` asks Ray for its placement group (which
+# fails at once when GPUs are missing), and a worker retries until the leader's head is listening; a first
+# failure would otherwise restart the container and, with RecreateGroupOnPodRestart, the whole group.
+_RAY_PORT = 6379
+_RAY_JOIN_TIMEOUT_S = 1200
+_WORKER_COMMAND = (
+    f"for i in $(seq 1 {_RAY_JOIN_TIMEOUT_S // 5}); do "
+    f"ray start --address=${{LWS_LEADER_ADDRESS}}:{_RAY_PORT} --block && exit 0; sleep 5; done; "
+    "echo 'ray head did not accept this worker' >&2; exit 1"
+)
+
+
+def _leader_command(serve: list[str], nodes: int) -> str:
+    wait = (
+        "import ray, sys, time; ray.init(address='auto'); t = time.time()\n"
+        f"while sum(1 for n in ray.nodes() if n['Alive']) < {nodes}:\n"
+        f"    if time.time() - t > {_RAY_JOIN_TIMEOUT_S}: sys.exit('ray workers did not join')\n"
+        "    time.sleep(5)\n"
+    )
+    return (
+        f"ray start --head --port={_RAY_PORT} --dashboard-host=127.0.0.1 && "
+        f"python3 -c {shlex.quote(wait)} && exec {shlex.join(serve)}"
+    )
+
+
+def _startup_failure_threshold(cache_gib: int, period_s: int) -> int:
+    """Probe failures allowed while the first start downloads the checkpoint (about the cache size) at a
+    conservative 50 MiB/s, then loads, quantizes and compiles it (15 min); never under 60 min."""
+    budget_s = max(3600, 900 + cache_gib * 1024 // 50)
+    return -(-budget_s // period_s)
+
+
 def _scrape_annotations() -> dict[str, str]:
     return {"prometheus.io/scrape": "true", "prometheus.io/port": str(SERVER_PORT), "prometheus.io/path": "/metrics"}
 
@@ -323,16 +370,26 @@ class _PodParts:
             ],
         }
         if probes:
-            # Startup allows 60 min: the first start downloads the weights into the cache.
-            container["startup_probe"] = {**health, "period_seconds": 10, "failure_threshold": 360}
+            # The first start downloads the weights into the cache before /health answers.
+            container["startup_probe"] = {
+                **health,
+                "period_seconds": 10,
+                "failure_threshold": _startup_failure_threshold(self.cache_gib, 10),
+            }
             container["readiness_probe"] = {**health, "period_seconds": 5, "failure_threshold": 3}
             container["liveness_probe"] = {**health, "period_seconds": 15, "failure_threshold": 4}
-        claim: dict[str, Any] = {
-            "access_modes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": f"{self.cache_gib}Gi"}},
-        }
+        cache: dict[str, Any]
         if self.cache_class:
-            claim["storage_class_name"] = self.cache_class
+            claim = {
+                "access_modes": ["ReadWriteOnce"],
+                "storage_class_name": self.cache_class,
+                "resources": {"requests": {"storage": f"{self.cache_gib}Gi"}},
+            }
+            cache = {"name": "model-cache", "ephemeral": {"volume_claim_template": {"spec": claim}}}
+        else:
+            # The node's root volume is sized by the plan to hold the cached weights; a claim on the cluster's
+            # default class would stay Pending on EKS, which ships no EBS CSI driver or default StorageClass.
+            cache = {"name": "model-cache", "empty_dir": {"size_limit": f"{self.cache_gib}Gi"}}
         spec: dict[str, Any] = {
             "containers": [container],
             "security_context": _restricted_pod_security(),
@@ -351,8 +408,8 @@ class _PodParts:
             ],
             "volumes": [
                 {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": self.shm_size}},
-                # A per-pod PersistentVolumeClaim: container restarts keep the downloaded weights.
-                {"name": "model-cache", "ephemeral": {"volume_claim_template": {"spec": claim}}},
+                # Lives as long as the pod: container restarts keep the downloaded weights.
+                cache,
             ],
         }
         return _camelize(spec) if camel else spec
@@ -424,12 +481,28 @@ class ModelLoadBalancer(pulumi.ComponentResource):
                 spec={"domains": [args.get("tls_domain")]},
                 opts=child,
             )
+            # The load balancer's backend timeout defaults to 30 s for the whole response, which cuts off any
+            # streamed completion that runs longer; its health check defaults to `/`, which vLLM answers 404.
+            k8s.apiextensions.CustomResource(
+                f"{name}-backend",
+                api_version="cloud.google.com/v1",
+                kind="BackendConfig",
+                metadata={"name": f"{name}-backend", "namespace": args["namespace"], "labels": meta_labels},
+                spec={
+                    "timeoutSec": _GCP_BACKEND_TIMEOUT_S,
+                    "healthCheck": {"type": "HTTP", "requestPath": "/health", "port": SERVER_PORT},
+                },
+                opts=child,
+            )
             svc = k8s.core.v1.Service(
                 f"{name}-svc",
                 metadata={
                     "namespace": args["namespace"],
                     "labels": meta_labels,
-                    "annotations": {"cloud.google.com/neg": '{"ingress": true}'},
+                    "annotations": {
+                        "cloud.google.com/neg": '{"ingress": true}',
+                        "cloud.google.com/backend-config": json.dumps({"default": f"{name}-backend"}),
+                    },
                 },
                 spec={
                     "type": "ClusterIP",
@@ -669,7 +742,10 @@ class ServingAddons(pulumi.ComponentResource):
                 "prometheus-pushgateway": {"enabled": False},
                 "prometheus-node-exporter": {"enabled": False},
                 "kube-state-metrics": {"enabled": False},
-                "server": {"nodeSelector": system, "retention": "7d"},
+                # No PersistentVolume: EKS has no EBS CSI driver or default StorageClass out of the box, so a
+                # claim would leave Prometheus (and with it every KEDA trigger) Pending. Autoscaling reads only
+                # the last minutes of samples, which a restart loses harmlessly.
+                "server": {"nodeSelector": system, "retention": "7d", "persistentVolume": {"enabled": False}},
             },
             opts=child,
         )

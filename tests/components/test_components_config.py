@@ -149,3 +149,18 @@ def test_misspelt_stack_key_stops_the_program(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"servestack:exposre: unknown key \(did you mean 'exposure'\?\)"):
         run_preview(tmp_path, "prod")
     assert run_preview(root, "prod").resources  # the committed stack itself has no such key
+
+
+def test_replicas_sharing_a_node_are_a_valid_plan() -> None:
+    # The selector packs acceleratorsPerNode // tensorParallel single-node replicas on each node
+    # (selector.plan._nodes_for), so 5 replicas of TP 2 on 8-GPU nodes need 2 nodes, not 5.
+    data = _mapping("aws-spot")
+    data["deployment"].update(
+        acceleratorsPerNode=8, tensorParallel=2, nodesPerReplica=1,
+        replicasMin=3, replicasAvg=4, replicasPeak=5, nodesMin=1, nodesAvg=1, nodesPeak=2,
+    )
+    cfg = DeploymentConfig.from_mapping(data)
+    assert cfg.deployment.replicas_per_node == 4
+    data["deployment"]["nodesPeak"] = 5
+    with pytest.raises(ConfigError, match=r"nodesPeak \(5\) must equal replicasPeak \(5\) / replicas per node \(4"):
+        DeploymentConfig.from_mapping(data)

@@ -114,3 +114,25 @@ def test_gke_cluster_has_private_nodes_and_workload_identity(run_pulumi: Runner)
     roles = sorted(m.inputs["role"] for m in g.of("gcp:projects/iAMMember:IAMMember"))
     assert roles == ["roles/artifactregistry.reader", "roles/container.defaultNodeServiceAccount"]
     assert g.one("gcp:compute/routerNat:RouterNat").parent == g.one("servestack:index:GkeCluster").urn
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "private_endpoint", "blocks"),
+    [([], True, None), (["203.0.113.0/24"], False, [{"cidrBlock": "203.0.113.0/24", "displayName": "203.0.113.0/24"}])],
+)
+def test_gke_master_authorized_networks_are_enabled(
+    run_pulumi: Runner, cidrs: list[str], private_endpoint: bool, blocks: Any
+) -> None:
+    # The GKE API answers 400 "Master authorized networks must be enabled if private endpoint is enabled"
+    # when the block is absent; its presence is what enables them.
+    g = run_pulumi(
+        lambda: GkeCluster(
+            "prod",
+            {"project": "acme", "region": "us-central1", "zone_count": 1, "tags": TAGS, "public_endpoint_cidrs": cidrs},
+        )
+    )
+    cluster = g.one("gcp:container/cluster:Cluster")
+    assert cluster.inputs["privateClusterConfig"]["enablePrivateEndpoint"] is private_endpoint
+    networks = cluster.inputs.get("masterAuthorizedNetworksConfig")
+    assert networks is not None, "the block must be present (enabled) with or without public CIDRs"
+    assert networks.get("cidrBlocks") == blocks

@@ -1,5 +1,6 @@
 """Kubernetes components under the SDK's mock engine."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ from servestack.components.kubernetes import (
     ModelLoadBalancer,
     ModelServer,
     ModelServerArgs,
+    ServingAddons,
     ServingAutoscaler,
 )
 
@@ -54,9 +56,7 @@ def test_single_node_server_is_a_hardened_gpu_deployment(run_pulumi: Runner) -> 
     assert pod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
-    assert volumes["model-cache"]["ephemeral"]["volumeClaimTemplate"]["spec"]["resources"]["requests"] == {
-        "storage": "100Gi"
-    }
+    assert volumes["model-cache"] == {"name": "model-cache", "emptyDir": {"sizeLimit": "100Gi"}}
     pdb = g.one("kubernetes:policy/v1:PodDisruptionBudget")
     assert pdb.inputs["spec"]["selector"]["matchLabels"] == dep.inputs["spec"]["selector"]["matchLabels"]
 
@@ -214,3 +214,110 @@ def test_autoscaler_refuses_max_below_min(run_pulumi: Runner) -> None:
                 },
             )
         )
+
+
+def _command(g: Any) -> list[str]:
+    return list(g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["command"])
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+@pytest.mark.parametrize(
+    ("model", "quantize"),
+    [("meta-llama/Llama-3.1-70B-Instruct", True), ("neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8", False)],
+)
+def test_fp8_workload_keeps_the_kv_cache_in_fp8_as_sized(run_pulumi: Runner, model: str, quantize: bool) -> None:
+    # sizing.kv_bytes_per_element gives fp8 workloads one byte per KV element; vLLM's default is the model dtype.
+    cmd = _command(run_pulumi(lambda: ModelServer("chat", _server_args(model=model))))
+    assert cmd[cmd.index("--kv-cache-dtype") + 1] == "fp8"
+    assert ("--quantization" in cmd) is quantize
+
+
+def test_sixteen_bit_workload_keeps_the_default_kv_cache(run_pulumi: Runner) -> None:
+    cmd = _command(run_pulumi(lambda: ModelServer("chat", _server_args(precision="bf16"))))
+    assert "--kv-cache-dtype" not in cmd and "--quantization" not in cmd
+    assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
+
+
+def test_non_root_server_has_a_user_name_and_writable_caches(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ModelServer("chat", _server_args()))
+    pod = g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = _env(container)
+    # torch calls getpass.getuser(); the image has no passwd entry for the pod's UID, so USER must be set.
+    assert pod["securityContext"]["runAsUser"] != 0 and env["USER"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert env["HF_HOME"].startswith("/models/") and mounts["/models"] == "model-cache"
+    assert env["HOME"] == "/tmp" and "readOnlyRootFilesystem" not in container["securityContext"]
+
+
+def test_replicas_that_share_a_node_request_only_their_tensor_parallel_gpus(run_pulumi: Runner) -> None:
+    # The selector packs accelerators_per_node // tensor_parallel replicas on a node; whole-node requests
+    # would leave every replica but the first Pending.
+    g = run_pulumi(lambda: ModelServer("chat", _server_args(tensor_parallel=1, replicas=4, precision="bf16")))
+    pod = g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+    cmd = pod["containers"][0]["command"]
+    assert cmd[cmd.index("--tensor-parallel-size") + 1] == "1"
+
+
+def test_startup_probe_allows_the_first_download_of_a_large_checkpoint(run_pulumi: Runner) -> None:
+    # Llama 3.1 405B in bf16 is ~756 GiB: at 50 MiB/s that alone is over four hours.
+    g = run_pulumi(lambda: ModelServer("big", _server_args(cache_size_gib=1522)))
+    probe = g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 1522 * 1024 / 50
+    small = run_pulumi(lambda: ModelServer("small", _server_args(cache_size_gib=40)))
+    probe = small.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0][
+        "startupProbe"
+    ]
+    assert probe["periodSeconds"] * probe["failureThreshold"] == 3600
+
+
+def test_explicit_storage_class_gives_a_per_pod_claim(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ModelServer("chat", _server_args(cache_storage_class="gp3")))
+    pod = g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    claim = volumes["model-cache"]["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "gp3" and claim["resources"]["requests"] == {"storage": "100Gi"}
+
+
+def test_multi_node_leader_waits_for_every_worker_and_workers_retry_the_join(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: ModelServer(
+            "big",
+            _server_args(accelerator="H100", accelerators_per_node=8, tensor_parallel=8, nodes_per_replica=3,
+                         replicas=1, precision="bf16"),
+        )
+    )
+    template = g.one("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet").inputs["spec"]["leaderWorkerTemplate"]
+    leader = template["leaderTemplate"]["spec"]["containers"][0]["command"][2]
+    # vLLM asks Ray for every GPU at start-up and fails when a worker has not joined yet.
+    head, wait, serve = leader.index("ray start --head"), leader.index("ray.nodes()"), leader.index("vllm serve")
+    assert head < wait < serve and "< 3:" in leader
+    worker = template["workerTemplate"]["spec"]["containers"][0]["command"][2]
+    assert "ray start --address=${LWS_LEADER_ADDRESS}:6379 --block" in worker
+    assert worker.startswith("for i in") and "sleep 5" in worker, "a worker started before the head must retry"
+
+
+def test_public_gcp_backend_outlives_long_streams_and_checks_health(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: ModelLoadBalancer(
+            "lb",
+            {"namespace": "c", "selector": {"a": "b"}, "cloud": "gcp", "exposure": "public",
+             "tls_domain": "chat.example.com"},
+        )
+    )
+    backend = g.one("kubernetes:cloud.google.com/v1:BackendConfig")
+    assert backend.inputs["spec"]["timeoutSec"] > 30, "the load balancer default (30 s) cuts streamed completions"
+    assert backend.inputs["spec"]["healthCheck"]["requestPath"] == "/health"
+    svc = g.one("kubernetes:core/v1:Service")
+    ref = json.loads(svc.inputs["metadata"]["annotations"]["cloud.google.com/backend-config"])
+    assert ref == {"default": backend.inputs["metadata"]["name"]}
+
+
+def test_addons_need_no_persistent_volume(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ServingAddons("addons", {}))
+    prometheus = g.one("kubernetes:helm.sh/v3:Release", "addons-prometheus")
+    assert prometheus.inputs["values"]["server"]["persistentVolume"] == {"enabled": False}
