@@ -12,6 +12,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from servestack.catalog import load_catalog
 from servestack.components._common import (
     ACCELERATOR_LABEL,
     GPU_TAINT_KEY,
@@ -76,6 +77,12 @@ def _restricted_container_security() -> dict[str, Any]:
         "privileged": False,
         "capabilities": {"drop": ["ALL"]},
     }
+
+
+def _has_bf16(accelerator: str) -> bool:
+    """Whether the catalog's datasheet gives the part a bf16 tensor path (unknown parts are assumed to)."""
+    facts = load_catalog().accelerators.get(accelerator)
+    return facts is None or facts.bf16_tflops is not None
 
 
 class ModelServerArgs(TypedDict):
@@ -193,7 +200,10 @@ class ModelServer(pulumi.ComponentResource):
             f"{util:.2f}",
         ]
         if precision in ("fp16", "bf16"):
-            serve += ["--dtype", "float16" if precision == "fp16" else "bfloat16"]
+            # bf16 needs an Ampere-or-newer part; on one without a bf16 tensor path (T4) vLLM refuses
+            # bfloat16, and the performance model already sized it as fp16 (sizing.compute_path).
+            half = precision == "fp16" or not _has_bf16(args["accelerator"])
+            serve += ["--dtype", "float16" if half else "bfloat16"]
         elif precision == "fp8":
             if "fp8" not in model.lower():
                 serve += ["--quantization", "fp8"]

@@ -57,6 +57,7 @@ REASONS: tuple[str, ...] = (
     "accelerator_not_allowed",
     "accelerator_denied",
     "no_measurement_for_accelerator",
+    "precision_unsupported",
     "too_few_zones",
     "does_not_fit_in_memory",
     "ttft_slo_unreachable",
@@ -74,6 +75,7 @@ _RELAX_HINT = {
     "accelerator_not_allowed": "widen placement.accelerators_allowed",
     "accelerator_denied": "remove entries from placement.accelerators_denied",
     "no_measurement_for_accelerator": "add model.measured.throughput figures for more accelerators",
+    "precision_unsupported": "use model.precision bf16/fp16 or int4/int8, or allow Ampere-or-newer accelerators",
     "too_few_zones": "lower availability.zones",
     "does_not_fit_in_memory": "use a lower model.precision or allow accelerators with more memory",
     "ttft_slo_unreachable": "raise slo.ttft_ms_p95 or shorten avg_input_tokens",
@@ -250,9 +252,20 @@ def pricing_combinations(spot: str, commitment: str) -> list[tuple[PricingMode, 
     return [(b, u) for b in bases for u in bursts]
 
 
-def root_volume_gib(weights_gib: float) -> int:
-    """Node root volume: the OS and container images (~80 GiB) plus a cached copy of the weights, in 10s."""
-    return int(math.ceil((weights_gib * 1.1 + 80.0) / 10.0) * 10)
+def checkpoint_gib(spec: WorkloadSpec, weights_gib: float) -> float:
+    """Size of the checkpoint a node downloads and caches, GiB.
+
+    fp8 on a built-in id quantizes on load: the server downloads the published 16-bit checkpoint, twice the
+    fp8 weights it holds in memory. int8/int4 serve a pre-quantized checkpoint of their own size.
+    """
+    if spec.model.precision == "fp8" and spec.model.id is not None:
+        return weights_gib * 2.0
+    return weights_gib
+
+
+def root_volume_gib(checkpoint: float) -> int:
+    """Node root volume: the OS and container images (~80 GiB) plus the cached checkpoint, in 10s of GiB."""
+    return int(math.ceil((checkpoint * 1.1 + 80.0) / 10.0) * 10)
 
 
 class _Sizer:
@@ -288,6 +301,10 @@ class _Sizer:
         spec = self.spec
         if self.arch is None:
             return self._measured(accelerator, layout)
+        if spec.model.precision == "fp8" and accelerator.bf16_tflops is None:
+            # vLLM's fp8 kernels (native, or weight-only Marlin) need compute capability 8.0; a pre-Ampere
+            # part such as the T4 cannot serve an fp8 model at any speed.
+            return "precision_unsupported"
         from servestack.sizing import estimate
 
         est = estimate(
@@ -394,7 +411,7 @@ def _size(spec: WorkloadSpec, cloud: str, layout: Layout, perf: ReplicaPerforman
     nodes_min = max(_nodes_for(floor, layout), zones)
     nodes_avg = max(_nodes_for(replicas_avg, layout), nodes_min)
     nodes_peak = max(_nodes_for(replicas_peak, layout), nodes_min)
-    volume = root_volume_gib(perf.weights_gib)
+    volume = root_volume_gib(checkpoint_gib(spec, perf.weights_gib))
     return _Sized(
         layout, perf, floor, replicas_avg, replicas_peak, nodes_min, nodes_avg, nodes_peak, volume,
         platform_monthly_usd(cloud, zones, nodes_avg, volume), platform_monthly_usd(cloud, zones, nodes_peak, volume),

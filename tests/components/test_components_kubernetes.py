@@ -241,6 +241,12 @@ def test_sixteen_bit_workload_keeps_the_default_kv_cache(run_pulumi: Runner) -> 
     assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
 
 
+def test_bf16_workload_on_a_part_without_bf16_runs_in_fp16(run_pulumi: Runner) -> None:
+    # The T4 has no bf16 tensor path (catalog datasheet); vLLM refuses bfloat16 there.
+    cmd = _command(run_pulumi(lambda: ModelServer("dev", _server_args(precision="bf16", accelerator="T4"))))
+    assert cmd[cmd.index("--dtype") + 1] == "float16"
+
+
 def test_non_root_server_has_a_user_name_and_writable_caches(run_pulumi: Runner) -> None:
     g = run_pulumi(lambda: ModelServer("chat", _server_args()))
     pod = g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]

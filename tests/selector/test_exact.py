@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from servestack.catalog.platform import platform_monthly_usd
 from servestack.selector import plan, replica_layouts
-from servestack.selector.plan import root_volume_gib
+from servestack.selector.plan import checkpoint_gib, root_volume_gib
 from servestack.sizing import estimate
 from servestack.workload import WorkloadSpec
 from tests.selector.synthetic import ACCELERATORS, catalog_of, offering
@@ -115,7 +115,7 @@ def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
 
             n_min = max(nodes(floor), zones)
             n_avg, n_peak = max(nodes(r_avg), n_min), max(nodes(r_peak), n_min)
-            vol = root_volume_gib(est.weights_gib)
+            vol = root_volume_gib(checkpoint_gib(spec, est.weights_gib))
             for base, burst in _combos(spec.pricing.spot, spec.pricing.commitment):
                 pb, pu = o.price(base), o.price(burst)
                 if pb is None or pu is None:

@@ -201,3 +201,21 @@ def test_region_of_an_excluded_cloud_names_its_cloud() -> None:
         plan(spec(placement={"regions": [o.region], "clouds": [other]}), cat)
     assert info.value.field == "placement.regions[0]"
     assert f"that region is on {o.cloud}" in str(info.value)
+
+
+def test_fp8_is_refused_on_pre_ampere_parts() -> None:
+    from dataclasses import replace
+
+    from servestack.catalog import Catalog
+    from tests.selector.synthetic import ACCELERATORS
+
+    # A T4-like part: no bf16 and no fp8 tensor path.
+    t4 = replace(ACCELERATORS["L4"], id="T4", memory_gib=16, bf16_tflops=None, fp8_tflops=None, fp16_tflops=65)
+    t4_offering = replace(offering("t4", "L4"), accelerator="T4", accelerator_memory_gib=16)
+    cat = Catalog.from_offerings({**ACCELERATORS, "T4": t4}, [t4_offering, offering("l4", "L4")],
+                                 as_of="2026-11-28")
+    fp8 = plan(spec(model={"id": "llama-3.1-8b", "precision": "fp8", "max_context_tokens": 4096}), cat)
+    assert fp8.rejected["precision_unsupported"] == 1
+    assert {c.accelerator for c in fp8.candidates} == {"L4"}
+    bf16 = plan(spec(), cat)
+    assert "precision_unsupported" not in bf16.rejected
