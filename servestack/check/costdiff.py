@@ -172,7 +172,14 @@ def _git(args: Sequence[str], cwd: Path) -> bytes:
 
 
 def _repo_root(project_dir: Path) -> Path:
-    return Path(_git(["rev-parse", "--show-toplevel"], project_dir).decode().strip()).resolve()
+    try:
+        top = _git(["rev-parse", "--show-toplevel"], project_dir)
+    except ConfigError:
+        raise ConfigError(
+            f"cost diff reads the base revision from git, and {project_dir.resolve()} is not inside a git "
+            "repository; run it in the repository that holds the Pulumi project (or pass -C DIR)"
+        ) from None
+    return Path(top.decode().strip()).resolve()
 
 
 def _verify_ref(ref: str, root: Path) -> str:

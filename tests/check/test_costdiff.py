@@ -130,3 +130,13 @@ def test_unpriced_on_both_sides_is_not_a_change() -> None:
     became_priced = CostLine(unknown.urn, unknown.type, unknown.name, unknown.item, 5.0, 5.0)
     env = diff_env("dev", summary_from_lines([unknown]), summary_from_lines([became_priced]))
     assert [r.changed for r in env.resources] == [True]
+
+
+def test_outside_a_git_repository_says_so(tmp_path: Path) -> None:
+    from servestack.check.costdiff import cost_diff
+    from servestack.errors import ConfigError
+
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    with pytest.raises(ConfigError, match="not inside a git repository"):
+        cost_diff(tmp_path, "main")
