@@ -37,9 +37,10 @@ __all__ = [
 
 SERVER_PORT = 8000
 # Pinned add-on versions (chart/image releases as published by each project, as of 2026-11).
-KEDA_CHART = ("keda", "2.17.0", "https://kedacore.github.io/charts")
-PROMETHEUS_CHART = ("prometheus", "27.20.0", "https://prometheus-community.github.io/helm-charts")
-LWS_CHART = ("oci://registry.k8s.io/lws/charts/lws", "0.8.0")
+# (release name, chart, version, repository; None for a chart referenced by an oci:// URL)
+KEDA_CHART = ("keda", "keda", "2.17.0", "https://kedacore.github.io/charts")
+PROMETHEUS_CHART = ("prometheus", "prometheus", "27.20.0", "https://prometheus-community.github.io/helm-charts")
+LWS_CHART = ("lws", "oci://registry.k8s.io/lws/charts/lws", "0.8.0", None)
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
 _GCP_BACKEND_TIMEOUT_S = 600
 """Longest response the public GCP load balancer lets a backend stream (a long generation at low TPOT)."""
@@ -707,6 +708,28 @@ class ServingAutoscaler(pulumi.ComponentResource):
         self.register_outputs({"scaled_object_name": self.scaled_object_name})
 
 
+def _release(
+    resource_name: str,
+    chart: tuple[str, str, str, str | None],
+    namespace: str,
+    values: dict[str, Any] | None,
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """A pinned Helm chart installed into its own namespace."""
+    release_name, chart_ref, version, repo = chart
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=release_name,
+        chart=chart_ref,
+        version=version,
+        repository_opts={"repo": repo} if repo else None,
+        namespace=namespace,
+        create_namespace=True,
+        values=values,
+        opts=opts,
+    )
+
+
 class ServingAddonsArgs(TypedDict):
     """Inputs of the cluster add-ons a model deployment relies on."""
 
@@ -726,28 +749,12 @@ class ServingAddons(pulumi.ComponentResource):
         super().__init__("servestack:index:ServingAddons", name, None, opts)
         child = _child_opts(self, name, args.get("kubeconfig"), opts)
         system = {"servestack.io/pool": "system"}
-        chart, version, repo = KEDA_CHART
-        k8s.helm.v3.Release(
-            f"{name}-keda",
-            name="keda",
-            chart=chart,
-            version=version,
-            repository_opts={"repo": repo},
-            namespace="keda",
-            create_namespace=True,
-            values={"nodeSelector": system},
-            opts=child,
-        )
-        chart, version, repo = PROMETHEUS_CHART
-        k8s.helm.v3.Release(
+        _release(f"{name}-keda", KEDA_CHART, "keda", {"nodeSelector": system}, child)
+        _release(
             f"{name}-prometheus",
-            name="prometheus",
-            chart=chart,
-            version=version,
-            repository_opts={"repo": repo},
-            namespace="servestack-monitoring",
-            create_namespace=True,
-            values={
+            PROMETHEUS_CHART,
+            "servestack-monitoring",
+            {
                 "alertmanager": {"enabled": False},
                 "prometheus-pushgateway": {"enabled": False},
                 "prometheus-node-exporter": {"enabled": False},
@@ -757,19 +764,10 @@ class ServingAddons(pulumi.ComponentResource):
                 # the last minutes of samples, which a restart loses harmlessly.
                 "server": {"nodeSelector": system, "retention": "7d", "persistentVolume": {"enabled": False}},
             },
-            opts=child,
+            child,
         )
         if args.get("leader_worker_set", False):
-            chart, version = LWS_CHART
-            k8s.helm.v3.Release(
-                f"{name}-lws",
-                name="lws",
-                chart=chart,
-                version=version,
-                namespace="lws-system",
-                create_namespace=True,
-                opts=child,
-            )
+            _release(f"{name}-lws", LWS_CHART, "lws-system", None, child)
         self.prometheus_url = pulumi.Output.from_input(PROMETHEUS_URL)
         self.register_outputs({"prometheus_url": self.prometheus_url})
 
