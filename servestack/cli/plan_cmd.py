@@ -84,16 +84,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(spec: Any, chosen: Candidate, env: str, kind: str, args: argparse.Namespace, quiet: bool) -> int:
-    from servestack.generate import owned_stack_config, write_stack_config
+    from servestack.generate import current_value, owned_stack_config, write_stack_config
 
-    owned = owned_stack_config(spec, chosen.to_json(), kind, gcp_project=args.gcp_project)
+    gcp_project = args.gcp_project
+    if gcp_project is None and chosen.cloud == "gcp":
+        kept = current_value(Path(args.project_dir), env, "gcp:project")
+        gcp_project = kept if isinstance(kept, str) and kept else None
+    owned = owned_stack_config(spec, chosen.to_json(), kind, gcp_project=gcp_project)
     outcome = write_stack_config(Path(args.project_dir), env, owned, force=args.force)
     if not quiet:
         from servestack.cli.output import console
 
         out = console()
         out.print(outcome.summary())
-        if chosen.cloud == "gcp" and args.gcp_project is None:
+        if chosen.cloud == "gcp" and gcp_project is None:
             out.print(f"note: set the GCP project before deploying: pulumi config set gcp:project <id> -s {env}")
         if spec.model.id is None:
             out.print(

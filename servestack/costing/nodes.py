@@ -13,7 +13,7 @@ from typing import Any
 
 from servestack.catalog import Catalog, InstanceFacts, PricingMode
 from servestack.catalog.platform import platform_prices
-from servestack.costing.resources import MISSING, Resource, is_unknown, lookup
+from servestack.costing.resources import MISSING, UNKNOWN, Resource, Unknown, is_unknown, lookup
 
 __all__ = [
     "EKS_NODE_GROUP",
@@ -261,7 +261,7 @@ def read_node_group(
         found_region = _aws_region(r, by_urn, region, config)
         tag = _tag(r, ("tags",), ("labels",))
         volume, volume_problem = _aws_volume(r, by_urn)
-        zones: int | None = 1
+        zones: int | None | Unknown = 1
     else:
         cloud = "gcp"
         machine = r.get("nodeConfig", "machineType")
@@ -275,7 +275,12 @@ def read_node_group(
         where = r.get("autoscaling")
         locations = r.get("nodeLocations")
         location = r.get("location")
-        if isinstance(locations, list) and locations and not any(is_unknown(z) for z in locations):
+        if is_unknown(locations) or (isinstance(locations, list) and any(is_unknown(z) for z in locations)):
+            # The pool's zones come from another resource: its per-zone counts cannot be totalled yet, which is
+            # a preview unknown, not a regional pool that never named its zones.
+            zones = UNKNOWN
+            found_region = _gcp_location_region(location)
+        elif isinstance(locations, list) and locations:
             zones = len(locations)
             found_region = _gcp_location_region(locations[0])
         else:
@@ -344,7 +349,7 @@ def read_node_group(
     )
 
 
-def _gke_counts(r: Resource, zones: int | None, problems: list[tuple[str, bool]]) -> list[Any]:
+def _gke_counts(r: Resource, zones: int | None | Unknown, problems: list[tuple[str, bool]]) -> list[Any]:
     """[min, expected, max] node totals; per-zone settings are multiplied by the pool's zone count."""
     auto = r.get("autoscaling")
     initial = r.get("initialNodeCount")
@@ -358,6 +363,8 @@ def _gke_counts(r: Resource, zones: int | None, problems: list[tuple[str, bool]]
         n = _int(value)
         if not isinstance(n, int):
             return MISSING
+        if isinstance(zones, Unknown):
+            return zones
         if zones is None:
             problems.append(("per-zone node counts in a regional pool without nodeLocations", False))
             return MISSING

@@ -36,6 +36,7 @@ __all__ = [
     "GENERATED_KEY",
     "GPU_MEMORY_UTILIZATION",
     "stack_file_path",
+    "current_value",
 ]
 
 GENERATED_KEY = "servestack:generated"
@@ -297,6 +298,23 @@ def stack_file_path(project_dir: Path, env: str) -> Path:
         raise ConfigError(f"{project_file}: expected a YAML mapping")
     config_dir = data.get("stackConfigDir") or "."
     return (directory / str(config_dir) / f"Pulumi.{env}.yaml").resolve()
+
+
+def current_value(project_dir: Path, env: str, key: str) -> Any:
+    """The value `key` has in the stack file of `env` now, or None (no file, no such key, or unreadable).
+
+    For values the spec does not decide (the GCP project): a re-plan without the flag keeps what is there
+    rather than dropping it. An unreadable file is left for `write_stack_config` to report.
+    """
+    path = stack_file_path(project_dir, env)
+    if not path.is_file():
+        return None
+    try:
+        doc = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except YAMLError:
+        return None
+    config = doc.get("config") if isinstance(doc, dict) else None
+    return config.get(key) if isinstance(config, dict) else None
 
 
 def write_stack_config(project_dir: Path, env: str, owned: Mapping[str, Any], force: bool = False) -> WriteResult:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from servestack.errors import SpecError
+from servestack.errors import SpecError, did_you_mean
 from servestack.workload.spec import FieldValueError, WorkloadSpec
 
 __all__ = ["load_spec", "parse_spec", "spec_error_from_validation"]
@@ -71,12 +72,18 @@ def spec_error_from_validation(exc: ValidationError) -> SpecError:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":
         parent = _field_path(loc[:-1])
-        allowed = f"unknown key; allowed keys of {parent}: " + ", ".join(_allowed_keys(loc[:-1]))
+        keys = _allowed_keys(loc[:-1])
+        hint = did_you_mean(str(loc[-1]), keys) if loc else ""
+        allowed = f"unknown key{hint}; allowed keys of {parent}: " + ", ".join(keys)
         return SpecError(field, value, allowed)
     if kind == "missing":
         return SpecError(field, "<missing>", "this field is required")
     if kind == "literal_error":
-        return SpecError(field, value, msg.replace("Input should be", "allowed:"))
+        allowed = msg.replace("Input should be", "allowed:")
+        if isinstance(value, str):
+            choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            allowed += did_you_mean(value, choices)
+        return SpecError(field, value, allowed)
     return SpecError(field, value, msg)
 
 

@@ -71,6 +71,8 @@ def test_cli_exit_codes_and_json(project: Path, capsys: pytest.CaptureFixture[st
     assert main(["check", "-C", str(project), "-s", "dev", "--policy-pack", str(TINY), "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["passed"] is False and doc["violations"][0]["policy"] == "tiny-no-public-buckets"
+    assert set(doc["violations"][0]) == {"policy", "pack", "enforcement", "urn", "message"}
+    assert (doc["violations"][0]["pack"], doc["violations"][0]["enforcement"]) == ("tiny", "mandatory")
     assert main(["check", "-C", str(project), "-s", "dev", "--policy-pack", str(TINY)]) == 1
     out = capsys.readouterr().out
     assert "tiny-no-public-buckets" in out and "FAILED" in out

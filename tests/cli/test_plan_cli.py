@@ -148,3 +148,31 @@ def test_write_creates_merges_and_protects_edits(tmp_path: Path, capsys: pytest.
     code, _, _ = run_plan(capsys, example, "--env", "dev-alice", "--write", "--force", "-C", str(tmp_path))
     config = yaml.safe_load(stack_file.read_text())["config"]
     assert code == 0 and config["servestack:budgetMonthlyUsd"] == 40000 and config["team:oncall"] == "alice"
+
+
+def test_replan_without_gcp_project_keeps_the_project_already_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
+    example = str(ROOT / "examples" / "dev-7b-spot.yaml")
+    code, _, _ = run_plan(capsys, example, "--env", "dev", "--write", "--gcp-project", "acme-ml-dev",
+                          "-C", str(tmp_path))
+    stack_file = tmp_path / "stacks" / "Pulumi.dev.yaml"
+    assert code == 0 and yaml.safe_load(stack_file.read_text())["config"]["servestack:deployment"]["cloud"] == "gcp"
+
+    code, out, _ = run_plan(capsys, example, "--env", "dev", "--write", "-C", str(tmp_path))
+    assert code == 0 and "removed" not in out and "set the GCP project" not in out
+    assert yaml.safe_load(stack_file.read_text())["config"]["gcp:project"] == "acme-ml-dev"
+
+
+@pytest.mark.parametrize(("env", "flags", "kind"), [
+    ("canary", ["--kind", "staging"], "staging"), ("canary", [], "prod"), ("dev-bob", [], "dev"),
+    ("dev-bob", ["--kind", "prod"], "prod"),
+])
+def test_write_records_the_environment_kind(env: str, flags: list[str], kind: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
+    example = str(ROOT / "examples" / "summarize-8b.yaml")
+    code, _, _ = run_plan(capsys, example, "--env", env, *flags, "--write", "-C", str(tmp_path))
+    config = yaml.safe_load((tmp_path / "stacks" / f"Pulumi.{env}.yaml").read_text())["config"]
+    assert code == 0 and config["servestack:environment"] == kind

@@ -13,6 +13,7 @@ from servestack.costing.resources import normalize
 from tests.costing.graphs import Plan, aws_stack, gcp_stack, res
 
 H = HOURS_PER_MONTH
+WIRE_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def _offering(cloud: str, region: str, instance_type: str) -> Offering:
@@ -190,6 +191,16 @@ def test_gke_regional_pool_per_zone_counts_without_locations_is_unknown() -> Non
         "autoscaling": {"minNodeCount": 0, "maxNodeCount": 2}})
     (compute, _vol) = cost_resources([pool]).lines
     assert compute.unknown_reason == "per-zone node counts in a regional pool without nodeLocations"
+
+
+@pytest.mark.parametrize("locations", [[WIRE_UNKNOWN], WIRE_UNKNOWN], ids=["one-zone-unknown", "list-unknown"])
+def test_gke_pool_zones_unknown_during_preview_is_a_preview_unknown(locations: object) -> None:
+    pool = res("gcp:container/nodePool:NodePool", "p", {
+        "location": "us-central1", "nodeLocations": locations, "nodeConfig": {"machineType": "g2-standard-8"},
+        "autoscaling": {"minNodeCount": 0, "maxNodeCount": 2}})
+    (compute, _vol) = cost_resources([pool]).lines
+    assert compute.ceiling is None and compute.preview_unknown
+    assert compute.unknown_reason == "node counts unknown during preview"
 
 
 def test_gcp_nat_capped() -> None:

@@ -157,6 +157,12 @@ def test_pdb_unknown_replicas() -> None:
     assert run(model_server_pdb.RULE, [DEPLOYMENT, unknown]).status == "not_applicable"
 
 
+def test_pdb_unknown_pod_label_is_not_applicable() -> None:
+    (label, _value), *_ = PDB.inputs["spec"]["selector"]["matchLabels"].items()
+    unknown = changed(DEPLOYMENT, ["spec", "template", "metadata", "labels", label], WIRE_UNKNOWN)
+    assert run(model_server_pdb.RULE, [unknown, PDB, SCALED]).status == "not_applicable"
+
+
 def test_pdb_other_namespace_does_not_count() -> None:
     elsewhere = replace(changed(PDB, ["metadata", "namespace"], "other"))
     assert run(model_server_pdb.RULE, [DEPLOYMENT, elsewhere, SCALED]).violated

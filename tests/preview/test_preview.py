@@ -203,6 +203,7 @@ def test_cli_json_and_exit_codes(project: Path, capsys: pytest.CaptureFixture[st
     assert main(["preview", "-C", str(project), "-s", "dev"]) == 0
     out = capsys.readouterr().out
     assert "aws:eks/nodeGroup:NodeGroup" in out and "instanceTypes" in out and "[secret]" in out
+    assert CIPHERTEXT not in out
 
     path = project / "stacks" / "Pulumi.dev.yaml"
     path.write_text(path.read_text() + "  fixture:crash: 'true'\n")

@@ -120,6 +120,16 @@ def test_unreachable_tpot_names_the_slo_and_the_best_reachable() -> None:
     assert "slo.tpot_ms_p95" in (result.hint or "") and result.best_latency["tpot_ms"] > 0.5
 
 
+def test_unreachable_ttft_binds_when_the_fast_part_passes_tpot_but_not_ttft() -> None:
+    # The L4 cannot reach the TPOT at any batch; the H100 reaches it but no part reaches a 1 ms TTFT. Relaxing
+    # the TPOT alone would still leave nothing feasible, so the TTFT is the constraint to name.
+    cat = catalog_of(offering("l4", "L4", on_demand=1.0), offering("h100", "H100", on_demand=4.0))
+    result = plan(spec(slo={"ttft_ms_p95": 1, "tpot_ms_p95": 20}), cat)
+    assert result.rejected == {"tpot_slo_unreachable": 1, "ttft_slo_unreachable": 1}
+    assert not result.feasible and result.binding_constraint == "ttft_slo_unreachable"
+    assert "slo.ttft_ms_p95" in (result.hint or "") and result.best_latency["ttft_ms"] > 1
+
+
 def test_model_too_big_goes_multi_node_only_over_efa() -> None:
     big = spec(model={"id": "llama-3.1-405b", "precision": "bf16", "max_context_tokens": 4096},
                slo={"ttft_ms_p95": 20000, "tpot_ms_p95": 500},
@@ -165,6 +175,7 @@ def test_measured_model_uses_the_measured_figures() -> None:
 def test_plan_json_has_the_contract_fields() -> None:
     out = plan(spec(), catalog_of(offering("l4", "L4"))).to_json()
     assert set(out) >= {"workload", "feasible", "catalog", "chosen", "candidates", "rejected"}
+    assert set(out["catalog"]) == {"as_of", "offerings"} and out["catalog"]["offerings"] == 1
     assert set(out["chosen"]) >= {
         "cloud", "region", "instance_type", "accelerator", "accelerators_per_node", "tensor_parallel",
         "replicas_min", "replicas_peak", "nodes_min", "nodes_peak", "pricing_base", "pricing_burst",

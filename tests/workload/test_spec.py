@@ -87,6 +87,9 @@ def test_bad_values_name_field_value_and_rule(old: str, new: str, field: str, fr
         ("placement: {clouds: [azure]}", "placement.clouds[0]", "'aws' or 'gcp'"),
         ("pricing: {spot: sometimes}", "pricing.spot", "'never', 'allowed' or 'only'"),
         ("colour: blue", "colour", "allowed keys of spec"),
+        ("placement: {clouds: [gpc]}", "placement.clouds[0]", "did you mean 'gcp'"),
+        ("pricing: {spot: alowed}", "pricing.spot", "did you mean 'allowed'"),
+        ("placment: {clouds: [aws]}", "placment", "did you mean 'placement'"),
     ],
 )
 def test_bad_sections(extra: str, field: str, fragment: str) -> None:

@@ -71,7 +71,10 @@ def _covers(pdb: Resource, workload: Resource, labels: dict[str, Any]) -> Any:
         return None
     if not isinstance(selector, dict) or not selector or ns_pdb != ns_workload:
         return False
-    return all(labels.get(k) == v for k, v in selector.items())
+    if any(labels.get(k) != v and not is_unknown(labels.get(k)) for k, v in selector.items()):
+        return False
+    # A pod label that is still unknown may yet match the selector: undecided, not uncovered.
+    return None if any(is_unknown(labels.get(k)) for k in selector) else True
 
 
 def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
