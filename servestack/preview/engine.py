@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import runpy
 import sys
@@ -141,8 +142,32 @@ def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     loop.default_exception_handler(context)
 
 
+class _ProgramLog(logging.Handler):
+    """Collects what the program logs through `pulumi.log` (the mock engine hands it to a logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+
+def _program_logger(handler: _ProgramLog) -> logging.Logger:
+    # One logger per preview, not propagated: the program's messages become notes or the error, printed once.
+    logger = logging.getLogger(f"servestack.preview.program.{id(handler)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.handlers = [handler]
+    return logger
+
+
 def _run_program(
-    project: ProjectInfo, stack_cfg: StackConfig, monitor: RecordingMonitor, outputs_holder: dict[str, Any]
+    project: ProjectInfo,
+    stack_cfg: StackConfig,
+    monitor: RecordingMonitor,
+    outputs_holder: dict[str, Any],
+    logger: logging.Logger,
 ) -> None:
     """Body of the preview thread: configure the SDK's mock engine in this context and run the program."""
     # A fresh loop per thread: nothing scheduled by one preview can run during the next.
@@ -155,7 +180,7 @@ def _run_program(
     pulumi_settings.SETTINGS.lock = threading.Lock()
     pulumi.runtime.set_all_config(dict(stack_cfg.values), sorted(stack_cfg.secret_keys))
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=project.name, stack=stack_cfg.stack, preview=False, monitor=monitor
+        monitor.mocks, project=project.name, stack=stack_cfg.stack, preview=False, logger=logger, monitor=monitor
     )
     # set_mocks registers the root stack and finishes it at once, so exports are read back from it here.
     root = pulumi_settings.get_root_resource()
@@ -243,10 +268,12 @@ def run_preview(project_dir: Path, stack: str | None = None) -> PreviewResult:
     outputs: dict[str, Any] = {}
     failure: list[BaseException] = []
     context = contextvars.copy_context()
+    program_log = _ProgramLog()
+    logger = _program_logger(program_log)
 
     def worker() -> None:
         try:
-            context.run(_run_program, project, stack_cfg, monitor, outputs)
+            context.run(_run_program, project, stack_cfg, monitor, outputs, logger)
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
             failure.append(exc)
 
@@ -259,12 +286,17 @@ def run_preview(project_dir: Path, stack: str | None = None) -> PreviewResult:
         if isinstance(exc, KeyboardInterrupt):
             raise exc
         raise _translate(exc, project, stack_cfg) from None
+    logged_errors = [message for level, message in program_log.records if level == "error"]
+    if logged_errors:
+        # A program that logs an error fails `pulumi preview`/`up` even when it returns normally.
+        raise ProgramError(f"the Pulumi program {project.directory} logged an error: {logged_errors[0]}")
 
     stack_urn = monitor.stack_urn or (
         f"urn:pulumi:{stack_name}::{project.name}::pulumi:pulumi:Stack::{project.name}-{stack_name}"
     )
     resources = _tree_order([_to_resource(r) for r in monitor.registrations], stack_urn)
     expected, ceiling, notes = _monthly_usd(resources, stack_cfg)
+    notes = [f"program {level}: {message}" for level, message in program_log.records] + notes
     return PreviewResult(
         project=project.name,
         stack=stack_name,

@@ -233,3 +233,32 @@ def test_preview_process_is_fast_enough() -> None:
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     assert elapsed < 4.0, f"preview took {elapsed:.2f}s"
+
+
+def test_program_log_becomes_notes_and_a_logged_error_fails(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: logs\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.log.warn('quota is tight')\n")
+    result = run_preview(tmp_path, "dev")
+    assert "program warning: quota is tight" in result.notes
+
+    # As under the real engine, an error logged by a program that returns normally fails the preview.
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.log.error('no capacity')\n")
+    with pytest.raises(ProgramError, match="logged an error: no capacity"):
+        run_preview(tmp_path, "dev")
+
+
+def test_config_error_is_reported_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((root / name).read_text())
+    (tmp_path / "stacks").mkdir()
+    prod = (root / "stacks" / "Pulumi.prod.yaml").read_text()
+    (tmp_path / "stacks" / "Pulumi.prod.yaml").write_text(prod.replace("instanceType: p4d.24xlarge", "instanceType: 7"))
+    proc = subprocess.run([sys.executable, "-m", "servestack.cli", "preview", "-C", str(tmp_path), "-s", "prod"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert (proc.stdout + proc.stderr).count("servestack:deployment.instanceType") == 1, proc.stdout + proc.stderr
