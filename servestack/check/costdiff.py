@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from servestack.check.costs import CostLine, CostSummary
+from servestack.check.costs import CostLine, CostSummary, cents
 from servestack.errors import ConfigError
 
 __all__ = [
@@ -91,10 +91,10 @@ class CostDiff:
         def side(s: CostSummary | None, budget: float | None) -> dict[str, Any] | None:
             if s is None:
                 return None
-            return {"expected": s.expected, "ceiling": s.ceiling, "budget_usd": budget}
+            return {"expected": cents(s.expected), "ceiling": cents(s.ceiling), "budget_usd": budget}
 
         def line(ln: CostLine | None) -> dict[str, Any] | None:
-            return None if ln is None else {"expected": ln.expected, "ceiling": ln.ceiling}
+            return None if ln is None else {"expected": cents(ln.expected), "ceiling": cents(ln.ceiling)}
 
         return {
             "base": self.base,
@@ -103,7 +103,7 @@ class CostDiff:
                     "stack": e.stack,
                     "before": side(e.before, e.budget_before),
                     "after": side(e.after, e.budget_after),
-                    "delta": {"expected": e.delta_expected, "ceiling": e.delta_ceiling},
+                    "delta": {"expected": cents(e.delta_expected), "ceiling": cents(e.delta_ceiling)},
                     "resources": [
                         {
                             "urn": r.urn,
@@ -112,7 +112,7 @@ class CostDiff:
                             "item": r.item,
                             "before": line(r.before),
                             "after": line(r.after),
-                            "delta": {"expected": r.delta_expected, "ceiling": r.delta_ceiling},
+                            "delta": {"expected": cents(r.delta_expected), "ceiling": cents(r.delta_ceiling)},
                         }
                         for r in e.resources
                     ],

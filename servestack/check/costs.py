@@ -15,11 +15,16 @@ from servestack.costing import CostedResource
 if TYPE_CHECKING:
     from servestack.preview.model import PreviewResult
 
-__all__ = ["CostLine", "CostSummary", "cost_summary", "summary_from_lines"]
+__all__ = ["CostLine", "CostSummary", "cents", "cost_summary", "summary_from_lines"]
 
 
 CostLine = CostedResource
 """Monthly USD of one priced item of a resource: the cost engine's own line."""
+
+
+def cents(usd: float | None) -> float | None:
+    """A USD figure as JSON documents carry it: rounded to the cent, None (unknown) kept."""
+    return None if usd is None else round(usd, 2)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servestack.check.analyzer import AnalyzerResource, Diagnostic, PackInfo, PolicyPackProcess, wait_all
-from servestack.check.costs import CostSummary, cost_summary
+from servestack.check.costs import CostSummary, cents, cost_summary
 from servestack.check.packs import default_pack_dirs
 from servestack.check.policy_config import PolicyConfigEntry, load_policy_config, unknown_policy_names
 from servestack.errors import SpecError
@@ -95,13 +95,9 @@ class CheckResult:
             "stack": self.stack,
             "passed": self.passed,
             "violations": [v.to_json() for v in self.violations],
-            "monthly_usd": {"expected": _cents(self.costs.expected), "ceiling": _cents(self.costs.ceiling)},
+            "monthly_usd": {"expected": cents(self.costs.expected), "ceiling": cents(self.costs.ceiling)},
             "budget_usd": self.budget_usd,
         }
-
-
-def _cents(usd: float | None) -> float | None:
-    return None if usd is None else round(usd, 2)
 
 
 def _provider_parts(ref: str | None) -> tuple[str, str]:

@@ -140,3 +140,14 @@ def test_outside_a_git_repository_says_so(tmp_path: Path) -> None:
     (tmp_path / "__main__.py").write_text("")
     with pytest.raises(ConfigError, match="not inside a git repository"):
         cost_diff(tmp_path, "main")
+
+
+def test_json_figures_are_rounded_to_cents() -> None:
+    from servestack.check.costdiff import CostDiff
+
+    env = diff_env("prod", summary_from_lines([line("gpu", 1000.004, 2000.006)]),
+                   summary_from_lines([line("gpu", 1500.126, 3000.0049)]))
+    doc = CostDiff("main", [env]).to_json()["environments"][0]
+    assert doc["after"]["expected"] == 1500.13 and doc["after"]["ceiling"] == 3000.0
+    assert doc["delta"] == {"expected": 500.12, "ceiling": 1000.0}  # rounded after subtracting
+    assert doc["resources"][0]["before"] == {"expected": 1000.0, "ceiling": 2000.01}
