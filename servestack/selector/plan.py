@@ -59,6 +59,7 @@ REASONS: tuple[str, ...] = (
     "no_measurement_for_accelerator",
     "precision_unsupported",
     "too_few_zones",
+    "tensor_parallel_indivisible",
     "does_not_fit_in_memory",
     "tpot_slo_unreachable",
     "ttft_slo_unreachable",
@@ -77,6 +78,7 @@ _RELAX_HINT = {
     "no_measurement_for_accelerator": "add model.measured.throughput figures for more accelerators",
     "precision_unsupported": "use model.precision bf16/fp16 or int4/int8, or allow Ampere-or-newer accelerators",
     "too_few_zones": "lower availability.zones",
+    "tensor_parallel_indivisible": "allow nodes whose GPU count divides the model's attention heads",
     "does_not_fit_in_memory": "use a lower model.precision or allow accelerators with more memory",
     "ttft_slo_unreachable": "raise slo.ttft_ms_p95 or shorten avg_input_tokens",
     "tpot_slo_unreachable": "raise slo.tpot_ms_p95 or allow faster accelerators",
@@ -225,8 +227,8 @@ class Plan:
 def replica_layouts(accelerators_per_node: int, fits_on_one_node: bool, multi_node: bool) -> list[Layout]:
     """Every layout of one replica on a node with `accelerators_per_node` devices.
 
-    Tensor parallel degrees are the powers of two up to the node size, plus the whole node (vLLM needs
-    the degree to divide the attention heads; powers of two always do for the models it serves).
+    Tensor parallel degrees are the powers of two up to the node size, plus the whole node; a degree that
+    does not divide the model's attention heads is rejected later (`tensor_parallel_indivisible`).
     Pipeline layouts across 2..MAX_PIPELINE_NODES nodes only when the model does not fit one full node
     and the offering has a multi-node fabric.
     """
@@ -305,6 +307,10 @@ class _Sizer:
             # vLLM's fp8 kernels (native, or weight-only Marlin) need compute capability 8.0; a pre-Ampere
             # part such as the T4 cannot serve an fp8 model at any speed.
             return "precision_unsupported"
+        if self.arch.attention_heads % layout.tensor_parallel and accelerator.interconnect != "neuronlink":
+            # e.g. Qwen2.5-7B's 28 heads over 8 GPUs: GPU serving engines cannot shard that evenly (the
+            # Neuron SDK pads heads, so Inferentia2 is exempt, as in servestack.sizing).
+            return "tensor_parallel_indivisible"
         from servestack.sizing import estimate
 
         est = estimate(

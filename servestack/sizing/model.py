@@ -385,6 +385,13 @@ def _estimate_cached(
     if pp > arch.layers:
         return _not_fitting(f"{pp} pipeline stages exceed the model's {arch.layers} layers",
                             weights_gib, kv_per_token, count, emulated)
+    if arch.attention_heads % tp and acc.interconnect != "neuronlink":
+        # GPU serving engines shard attention heads evenly over tensor-parallel ranks (vLLM refuses
+        # otherwise); the Neuron SDK pads heads instead, so 12-device Inferentia2 layouts are valid.
+        return _not_fitting(
+            f"tensor parallel {tp} does not divide the model's {arch.attention_heads} attention heads",
+            weights_gib, kv_per_token, count, emulated,
+        )
 
     capacity = acc.memory_gib * GIB
     activations = PREFILL_CHUNK_TOKENS * arch.hidden_size * ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN / tp

@@ -52,7 +52,9 @@ def workloads(draw: Any) -> WorkloadSpec:
     return WorkloadSpec.model_validate({
         "name": "w",
         "model": {
-            "id": draw(st.sampled_from(["llama-3.1-8b", "mistral-7b", "llama-2-13b", "mixtral-8x7b", "llama-3.1-70b"])),
+            "id": draw(st.sampled_from(
+                ["llama-3.1-8b", "mistral-7b", "llama-2-13b", "mixtral-8x7b", "llama-3.1-70b", "qwen2.5-7b"]
+            )),
             "precision": draw(st.sampled_from(["bf16", "fp8", "int4"])),
             "max_context_tokens": 4096,
         },
@@ -96,6 +98,8 @@ def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
         full = estimate(arch, spec.model.precision, acc, o.accelerators_per_node, 1, t.avg_input_tokens,
                         t.avg_output_tokens, context_tokens=spec.model.context_tokens)
         for layout in replica_layouts(o.accelerators_per_node, full.fits, o.multi_node_network is not None):
+            if arch.attention_heads % layout.tensor_parallel and acc.interconnect != "neuronlink":
+                continue
             est = estimate(arch, spec.model.precision, acc, layout.tensor_parallel, layout.nodes_per_replica,
                            t.avg_input_tokens, t.avg_output_tokens, context_tokens=spec.model.context_tokens,
                            multi_node_network=o.multi_node_network is not None)

@@ -230,3 +230,11 @@ def test_fp8_is_refused_on_pre_ampere_parts() -> None:
     assert {c.accelerator for c in fp8.candidates} == {"L4"}
     bf16 = plan(spec(), cat)
     assert "precision_unsupported" not in bf16.rejected
+
+
+def test_tensor_parallel_must_divide_the_attention_heads() -> None:
+    # Qwen2.5-7B has 28 attention heads: TP 8 cannot shard them, TP 4 can.
+    qwen = spec(model={"id": "qwen2.5-7b", "precision": "bf16", "max_context_tokens": 4096})
+    result = plan(qwen, catalog_of(offering("x8", "L4", per_node=8, on_demand=8.0)), top=10)
+    assert result.rejected["tensor_parallel_indivisible"] == 1
+    assert {c.layout.tensor_parallel for c in result.candidates} == {1, 2, 4}

@@ -116,3 +116,15 @@ def test_bad_precision_names_allowed_values(accelerators: dict[str, Accelerator]
     with pytest.raises(SpecError) as info:
         estimate(KNOWN_MODELS["llama-3.1-8b"], "fp4", accelerators["H100"], 1, 1, 10, 10)
     assert info.value.field == "model.precision" and "int4" in info.value.allowed
+
+
+def test_tensor_parallel_that_does_not_divide_the_heads_does_not_fit() -> None:
+    from servestack.catalog import load_catalog
+    from servestack.sizing import estimate
+    from servestack.workload import known_model
+
+    arch = known_model("qwen2.5-7b")
+    assert arch is not None and arch.attention_heads == 28
+    est = estimate(arch, "bf16", load_catalog().accelerators["H100"], 8, 1, 500, 100)
+    assert not est.fits and est.reason is not None and "28 attention heads" in est.reason
+    assert estimate(arch, "bf16", load_catalog().accelerators["H100"], 4, 1, 500, 100).fits
