@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
             "--gcp-project", args.gcp_project,
             "a GCP project id: 6-30 lower-case letters, digits and '-', starting with a letter (not the display name)",
         )
+    if args.write:
+        from servestack.generate import stack_file_path
+
+        stack_file_path(Path(args.project_dir), env)  # fail on a missing project before planning, not after
     spec = load_spec(args.spec)
     catalog = load_catalog()
     result = plan(spec, catalog, top=args.top)

@@ -33,3 +33,13 @@ def test_write_outside_a_project_names_the_real_flag(tmp_path: Path, capsys: pyt
     _, err = capsys.readouterr()
     assert code == 2 and "no Pulumi.yaml" in err
     assert "--project-dir" not in err and "-C DIR" in err
+
+
+def test_write_outside_a_project_fails_before_printing_a_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = str(ROOT / "examples" / "dev-7b-spot.yaml")
+    code = main(["plan", example, "--env", "dev", "--write", "-C", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "no Pulumi.yaml" in err
+    assert out == ""
