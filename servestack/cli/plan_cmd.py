@@ -108,6 +108,11 @@ def _write(spec: Any, chosen: Candidate, env: str, kind: str, args: argparse.Nam
                 "note: name the checkpoint to serve before deploying: "
                 f"pulumi config set servestack:servedModel <hugging-face-repo> -s {env}"
             )
+        if kind == "dev" and (chosen.pricing_base, chosen.pricing_burst) != ("spot", "spot"):
+            out.print(
+                "note: this development stack runs on-demand GPU capacity; the budget pack's dev-spot-only "
+                "policy will flag it (set pricing.spot: only in the spec to plan it on spot)"
+            )
     return 0
 
 

@@ -176,3 +176,13 @@ def test_write_records_the_environment_kind(env: str, flags: list[str], kind: st
     code, _, _ = run_plan(capsys, example, "--env", env, *flags, "--write", "-C", str(tmp_path))
     config = yaml.safe_load((tmp_path / "stacks" / f"Pulumi.{env}.yaml").read_text())["config"]
     assert code == 0 and config["servestack:environment"] == kind
+
+
+def test_dev_stack_on_demand_is_flagged_at_write_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
+    # summarize-8b keeps an on-demand floor (spot: allowed): fine for prod, flagged for a dev stack.
+    example = str(ROOT / "examples" / "summarize-8b.yaml")
+    code, out, _ = run_plan(capsys, example, "--env", "dev-bob", "--write", "-C", str(tmp_path))
+    assert code == 0 and "dev-spot-only" in out
+    code, out, _ = run_plan(capsys, example, "--env", "prod", "--write", "-C", str(tmp_path))
+    assert code == 0 and "dev-spot-only" not in out
