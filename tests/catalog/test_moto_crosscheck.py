@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -18,22 +18,30 @@ EC2_GPU_NAMES = {"T4": "T4", "A10G": "A10G", "L4": "L4", "L40S": "L40S", "A100":
                  "H200": "H200"}
 
 
+@contextmanager
+def fake_aws() -> Iterator[None]:
+    """moto's mocked EC2 with throwaway credentials; the environment is restored afterwards."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        with moto.mock_aws():
+            yield
+
+
+def offerings(region: str, location_type: str) -> list[dict[str, str]]:
+    """moto's instance-type offerings of `region` at `location_type` granularity."""
+    paginator = boto3.client("ec2", region_name=region).get_paginator("describe_instance_type_offerings")
+    return [o for page in paginator.paginate(LocationType=location_type) for o in page["InstanceTypeOfferings"]]
+
+
 @pytest.fixture(scope="module")
 def ec2_types() -> Iterator[dict[str, Any]]:
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-    try:
-        with moto.mock_aws():
-            client = boto3.client("ec2", region_name="us-east-1")
-            names = sorted({it.instance_type for it in load_catalog().instance_types("aws")})
-            described = client.describe_instance_types(InstanceTypes=names)["InstanceTypes"]
-            yield {d["InstanceType"]: d for d in described}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with fake_aws():
+        client = boto3.client("ec2", region_name="us-east-1")
+        names = sorted({it.instance_type for it in load_catalog().instance_types("aws")})
+        described = client.describe_instance_types(InstanceTypes=names)["InstanceTypes"]
+        yield {d["InstanceType"]: d for d in described}
 
 
 def test_aws_facts_match_moto(ec2_types: dict[str, Any]) -> None:
@@ -60,52 +68,26 @@ def test_aws_facts_match_moto(ec2_types: dict[str, Any]) -> None:
 def test_every_aws_row_is_offered_in_its_region() -> None:
     cat = load_catalog()
     rows = cat.filter(cloud="aws")
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     missing = []
-    try:
-        with moto.mock_aws():
-            for region in sorted({o.region for o in rows}):
-                client = boto3.client("ec2", region_name=region)
-                offered: set[str] = set()
-                paginator = client.get_paginator("describe_instance_type_offerings")
-                for page in paginator.paginate(LocationType="region"):
-                    offered |= {o["InstanceType"] for o in page["InstanceTypeOfferings"]}
-                if not offered:
-                    pytest.skip(f"moto has no instance-type offering data for {region}")
-                here = [o.instance_type for o in rows if o.region == region]
-                missing += [f"{t} in {region}" for t in here if t not in offered]
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with fake_aws():
+        for region in sorted({o.region for o in rows}):
+            offered = {o["InstanceType"] for o in offerings(region, "region")}
+            if not offered:
+                pytest.skip(f"moto has no instance-type offering data for {region}")
+            here = [o.instance_type for o in rows if o.region == region]
+            missing += [f"{t} in {region}" for t in here if t not in offered]
     assert not missing, missing
 
 
 def test_every_aws_zone_id_offers_its_type() -> None:
     cat = load_catalog()
     rows = cat.filter(cloud="aws")
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     wrong = []
-    try:
-        with moto.mock_aws():
-            for region in sorted({o.region for o in rows}):
-                client = boto3.client("ec2", region_name=region)
-                offered: set[tuple[str, str]] = set()
-                paginator = client.get_paginator("describe_instance_type_offerings")
-                for page in paginator.paginate(LocationType="availability-zone-id"):
-                    offered |= {(o["InstanceType"], o["Location"]) for o in page["InstanceTypeOfferings"]}
-                if not offered:
-                    pytest.skip(f"moto has no zone offering data for {region}")
-                for off in (o for o in rows if o.region == region):
-                    wrong += [f"{off.instance_type} in {z}" for z in off.zones if (off.instance_type, z) not in offered]
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with fake_aws():
+        for region in sorted({o.region for o in rows}):
+            offered = {(o["InstanceType"], o["Location"]) for o in offerings(region, "availability-zone-id")}
+            if not offered:
+                pytest.skip(f"moto has no zone offering data for {region}")
+            for off in (o for o in rows if o.region == region):
+                wrong += [f"{off.instance_type} in {z}" for z in off.zones if (off.instance_type, z) not in offered]
     assert not wrong, wrong
