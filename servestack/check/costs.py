@@ -46,10 +46,12 @@ def summary_from_lines(lines: Iterable[CostLine], notes: Iterable[str] = ()) -> 
 
 
 def cost_summary(preview: PreviewResult) -> CostSummary:
-    """Price the preview graph with `servestack.costing` and the bundled catalog."""
+    """The preview graph's costs: the report the preview priced, else priced here from the bundled catalog."""
     from servestack.costing import cost_resources
 
-    report = cost_resources(preview.resources, stack_config=preview.config)
+    report = preview.costs if preview.costs is not None else cost_resources(
+        preview.resources, stack_config=preview.config
+    )
     lines = list(report.lines)
     notes = [f"{ln.name} ({ln.item}): {ln.unknown_reason}" for ln in report.unknowns]
     return CostSummary(expected=report.expected, ceiling=report.ceiling, lines=lines, notes=notes)

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi.runtime
@@ -30,6 +30,9 @@ from pulumi.runtime.rpc_manager import RPCManager
 from servestack.errors import ConfigError, ServestackError, SpecError
 from servestack.preview.mocks import PreviewMocks, RecordingMonitor, Registration
 from servestack.preview.model import PreviewResource, PreviewResult, ProgramError
+
+if TYPE_CHECKING:
+    from servestack.costing import CostReport
 from servestack.preview.project import (
     SECRET_PLACEHOLDER,
     ProjectInfo,
@@ -239,10 +242,8 @@ def _tree_order(resources: list[PreviewResource], stack_urn: str) -> list[Previe
     return ordered
 
 
-def _monthly_usd(
-    resources: list[PreviewResource], stack_cfg: StackConfig
-) -> tuple[float | None, float | None, list[str]]:
-    """Expected and ceiling monthly USD of the graph, priced by `servestack.costing` from the bundled catalog."""
+def _price(resources: list[PreviewResource], stack_cfg: StackConfig) -> tuple[CostReport, list[str]]:
+    """The graph priced by `servestack.costing` from the bundled catalog, and a note per unpriced item."""
     from servestack.costing import cost_resources
 
     report = cost_resources(resources, stack_config=stack_cfg.values)
@@ -250,7 +251,7 @@ def _monthly_usd(
         f"not priced: {line.name} ({line.type}) {line.item}: {line.unknown_reason}"
         for line in report.unknowns
     ]
-    return round(report.expected, 2), round(report.ceiling, 2), notes
+    return report, notes
 
 
 def run_preview(project_dir: Path, stack: str | None = None) -> PreviewResult:
@@ -295,7 +296,7 @@ def run_preview(project_dir: Path, stack: str | None = None) -> PreviewResult:
         f"urn:pulumi:{stack_name}::{project.name}::pulumi:pulumi:Stack::{project.name}-{stack_name}"
     )
     resources = _tree_order([_to_resource(r) for r in monitor.registrations], stack_urn)
-    expected, ceiling, notes = _monthly_usd(resources, stack_cfg)
+    report, notes = _price(resources, stack_cfg)
     notes = [f"program {level}: {message}" for level, message in program_log.records] + notes
     return PreviewResult(
         project=project.name,
@@ -304,7 +305,8 @@ def run_preview(project_dir: Path, stack: str | None = None) -> PreviewResult:
         outputs=mask_secrets(outputs),
         resources=resources,
         stack_urn=stack_urn,
-        monthly_usd_expected=expected,
-        monthly_usd_ceiling=ceiling,
+        monthly_usd_expected=round(report.expected, 2),
+        monthly_usd_ceiling=round(report.ceiling, 2),
         notes=notes,
+        costs=report,
     )

@@ -6,11 +6,14 @@ No Pulumi import: `check` and the costing/policy code consume these records with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["PreviewResource", "PreviewResult", "ProgramError", "preview_json"]
 
 from servestack.errors import ServestackError
+
+if TYPE_CHECKING:
+    from servestack.costing import CostReport
 
 
 class ProgramError(ServestackError):
@@ -70,6 +73,8 @@ class PreviewResult:
     monthly_usd_ceiling: float | None = None
     notes: list[str] = field(default_factory=list)
     """Things the costing or the engine could not resolve, for people (not part of the JSON contract)."""
+    costs: CostReport | None = field(default=None, repr=False, compare=False)
+    """The cost engine's report the totals above come from, so `check` and `cost diff` need not re-price."""
 
     def by_type(self, type_: str) -> list[PreviewResource]:
         return [r for r in self.resources if r.type == type_]
