@@ -4,13 +4,15 @@ Annotations are evaluated at import (no `from __future__ import annotations`): t
 provider host reads them at runtime to infer the cross-language schema.
 """
 
-from typing import NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from servestack.components._common import check_choice, check_positive, check_tags
 from servestack.components.config import DEFAULT_IMAGE, DeploymentConfig
+from servestack.versions import DEFAULT_KUBERNETES_VERSION
 
 __all__ = ["ModelDeployment", "ModelDeploymentArgs", "model_deployment_args", "deploy_from_config"]
 
@@ -188,11 +190,16 @@ class ModelDeployment(pulumi.ComponentResource):
             NvidiaDevicePlugin,
             ServingAddons,
             ServingAutoscaler,
+            server_await_timeout_s,
         )
 
+        # The contract's fields (deployment-args.md) as model_deployment_args fills them; the defaults below only
+        # keep programs that predate them previewing: 16-bit weights and KV cache, which every part can run.
+        contract: Mapping[str, Any] = args
+        kubernetes_version = str(contract.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION))
         if cloud == "aws":
             # The AL2023 NVIDIA AMI ships the driver but not the device plugin; GKE installs its own.
-            NvidiaDevicePlugin(f"{name}-device-plugin", {}, opts=kube)
+            NvidiaDevicePlugin(f"{name}-device-plugin", {"kubernetes_version": kubernetes_version}, opts=kube)
         if eks is not None and gpu.burst_max > 0:
             # GKE grows node pools itself; on EKS nothing resizes the burst group's ASG without this.
             from servestack.components.aws import ClusterAutoscaler, ClusterAutoscalerArgs
@@ -222,12 +229,21 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=kube,
         )
         namespace = ns.metadata.apply(lambda m: m.name or name)
-        addons = ServingAddons(f"{name}-addons", {"leader_worker_set": span > 1}, opts=kube)
+        addons = ServingAddons(
+            f"{name}-addons",
+            {
+                "leader_worker_set": span > 1,
+                "efa_device_plugin": int(contract.get("efa_interfaces", 0)) > 0,
+                "kubernetes_version": kubernetes_version,
+            },
+            opts=kube,
+        )
         weights = args.get("weights_gib")
         cache_gib = max(50, int(2 * weights) + 10) if weights is not None else 100
+        cache_gib = int(contract.get("cache_size_gib", cache_gib))
         server_args: ModelServerArgs = {
             "namespace": namespace,
-            "model": args["model"],
+            "checkpoint": str(contract.get("checkpoint", args["model"])),
             "served_model_name": args["served_model_name"],
             "accelerator": args["accelerator"],
             "accelerators_per_node": args["accelerators_per_node"],
@@ -237,11 +253,27 @@ class ModelDeployment(pulumi.ComponentResource):
             "replicas": replicas_min,
             "image": args.get("image", DEFAULT_IMAGE),
             "gpu_memory_utilization": args.get("gpu_memory_utilization", 0.90),
-            "precision": args["precision"],
+            "dtype": str(contract.get("dtype", "bfloat16")),
+            "kv_cache_dtype": str(contract.get("kv_cache_dtype", "auto")),
             "cache_size_gib": cache_gib,
+            "startup_budget_s": int(contract.get("startup_budget_s", max(3600, 900 + cache_gib * 1024 // 50))),
+            "node_launch_s": int(contract.get("node_launch_s", 600)),
+            "pod_cpu": str(contract.get("pod_cpu", "4")),
+            "pod_memory_gib": int(contract.get("pod_memory_gib", 32)),
+            "efa_interfaces": int(contract.get("efa_interfaces", 0)),
+            # The identity the cloud grants the weights secret to (the cloud half binds <name>-server).
+            "service_account_name": f"{name}-server",
         }
-        if "hf_token" in args:
-            server_args["hf_token"] = args["hf_token"]
+        if contract.get("quantization"):
+            server_args["quantization"] = str(contract["quantization"])
+        # servestack:hfTokenSecret names the secret; older wiring hands that name over as hf_token.
+        hf_secret = contract.get("hf_token_secret") or args.get("hf_token")
+        if hf_secret is not None:
+            server_args["hf_token_secret"] = hf_secret
+            server_args["cloud"] = cloud
+            server_args["region"] = args["region"]
+            if "gcp_project" in args:
+                server_args["gcp_project"] = args["gcp_project"]
         server = ModelServer(
             f"{name}-server",
             server_args,
@@ -252,6 +284,7 @@ class ModelDeployment(pulumi.ComponentResource):
             "selector": server.selector,
             "cloud": cloud,
             "exposure": args.get("exposure", "internal"),
+            "await_timeout_s": server_await_timeout_s(server_args["node_launch_s"], server_args["startup_budget_s"]),
         }
         if "tls_certificate_arn" in args:
             lb_args["tls_certificate_arn"] = args["tls_certificate_arn"]
