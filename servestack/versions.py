@@ -21,6 +21,7 @@ __all__ = [
     "SupportStatement",
     "addon_fields",
     "addon_versions",
+    "compatibility_problems",
     "kubernetes_minor",
     "minor_of",
 ]
@@ -249,3 +250,52 @@ def _unsupported(value: object) -> str:
 def addon_fields() -> tuple[str, ...]:
     """Names of the add-on columns of a row (every field but `kubernetes`)."""
     return tuple(f.name for f in fields(AddonVersions) if f.name != "kubernetes")
+
+
+def compatibility_problems(row: AddonVersions) -> list[str]:
+    """Where a row's pins disagree with the upstream statements (empty when every add-on supports the cluster)."""
+    cluster = minor_of(row.kubernetes)
+    problems: list[str] = []
+    for addon in addon_fields():
+        pin: ChartPin = getattr(row, addon)
+        statement = SUPPORT_STATEMENTS.get(addon)
+        if statement is None:
+            problems.append(f"{addon}: no upstream support statement recorded")
+            continue
+        if statement.same_minor:
+            problems += _same_minor_problems(addon, pin, row.kubernetes, statement)
+            continue
+        keys = [k for k in statement.ranges if _version_has_prefix(pin.app_version, k)]
+        if not keys:
+            problems.append(f"{addon} {pin.app_version}: the statement at {statement.source} does not cover it")
+            continue
+        low, high = statement.ranges[max(keys, key=len)]
+        if (low is not None and cluster < minor_of(low)) or (high is not None and cluster > minor_of(high)):
+            problems.append(
+                f"{addon} {pin.app_version} supports Kubernetes {low or 'any'}-{high or 'any'}, "
+                f"not {row.kubernetes} ({statement.source}, as of {statement.as_of})"
+            )
+    return problems
+
+
+def _same_minor_problems(addon: str, pin: ChartPin, kubernetes: str, statement: SupportStatement) -> list[str]:
+    problems: list[str] = []
+    if minor_of(pin.app_version) != minor_of(kubernetes):
+        problems.append(f"{addon} {pin.app_version} must match the cluster's minor version {kubernetes}")
+    lowest = statement.ranges.get(kubernetes, (None, None))[0]
+    if lowest is None:
+        problems.append(f"{addon}: {statement.source} names no chart for Kubernetes {kubernetes}")
+    elif _release_tuple(pin.version) < _release_tuple(lowest):
+        problems.append(f"{addon} chart {pin.version} predates {lowest}, the first for Kubernetes {kubernetes}")
+    return problems
+
+
+def _version_has_prefix(version: str, prefix: str) -> bool:
+    if not prefix:
+        return True
+    plain = version.lstrip("v")
+    return plain == prefix or plain.startswith(prefix + ".")
+
+
+def _release_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("-")[0]))
