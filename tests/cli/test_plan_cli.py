@@ -225,7 +225,8 @@ def test_plan_json_carries_the_deployment_contract(capsys: pytest.CaptureFixture
         assert dep["serving"]["kvCacheDtype"] == "auto"
     assert len(dep["zoneNames"]) == dep["zones"]
     if chosen["pricing_base"] in ("1y", "3y"):
-        assert "Savings Plan" in dep["commitment"]["instructions"] or "committed use" in dep["commitment"]["instructions"]
+        instructions = dep["commitment"]["instructions"]
+        assert "Savings Plan" in instructions or "committed use" in instructions
 
 
 @pytest.mark.parametrize(("flags", "field"), [
