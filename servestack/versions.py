@@ -149,7 +149,8 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
 }
 
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(ADDON_VERSIONS)
-DEFAULT_KUBERNETES_VERSION = "1.34"
+DEFAULT_KUBERNETES_VERSION = "1.33"
+"""Agrees with the contract's default for new stacks (servestack.contract.DEFAULT_KUBERNETES_VERSION)."""
 
 SUPPORT_STATEMENTS: dict[str, SupportStatement] = {
     "keda": SupportStatement(

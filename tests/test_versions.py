@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from servestack import contract
 from servestack.versions import (
     ADDON_VERSIONS,
     DEFAULT_KUBERNETES_VERSION,
@@ -22,6 +23,11 @@ from servestack.versions import (
 def test_table_covers_the_supported_cluster_versions() -> None:
     assert SUPPORTED_KUBERNETES_VERSIONS == ("1.30", "1.31", "1.32", "1.33", "1.34")
     assert DEFAULT_KUBERNETES_VERSION in ADDON_VERSIONS
+
+
+def test_the_contract_default_version_is_the_table_default() -> None:
+    # New stacks get the contract's default; the components fall back to the table's when none is given.
+    assert contract.DEFAULT_KUBERNETES_VERSION == DEFAULT_KUBERNETES_VERSION
 
 
 @pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)

@@ -27,9 +27,11 @@ CONTRACT = {
 }
 
 
-def _deploy(extra: dict[str, Any]) -> Callable[[], None]:
+def _deploy(extra: dict[str, Any], drop: tuple[str, ...] = ()) -> Callable[[], None]:
     def body() -> None:
         args: Any = {**model_deployment_args(DeploymentConfig.from_pulumi_config()), **extra}
+        for key in drop:
+            args.pop(key, None)
         ModelDeployment("chat-405b", args)
 
     return body
@@ -77,8 +79,8 @@ def test_contract_kubernetes_version_and_efa_reach_the_addons(run_pulumi: Runner
 def test_a_program_without_the_contract_fields_still_previews_safely(
     run_pulumi: Runner, fixture_config: ConfigLoader
 ) -> None:
-    # Until model_deployment_args fills them: 16-bit weights and KV cache (every part runs them), pod requests.
-    g = run_pulumi(_deploy({}), config=fixture_config("aws-405b"))
+    # A hand-built ModelDeploymentArgs without them: 16-bit weights and KV cache (every part runs them), requests.
+    g = run_pulumi(_deploy({}, drop=(*CONTRACT, "quantization", "checkpoint_gib")), config=fixture_config("aws-405b"))
     leader = g.one(LWS).inputs["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"][0]
     assert "--kv-cache-dtype auto" in leader["command"][2]
     assert set(leader["resources"]["requests"]) >= {"cpu", "memory"}

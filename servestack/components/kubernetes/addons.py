@@ -62,7 +62,7 @@ class ServingAddonsArgs(TypedDict):
     """Inputs of the cluster add-ons a model deployment relies on."""
 
     kubernetes_version: NotRequired[str]
-    """Kubernetes minor version of the cluster (e.g. 1.33); picks every chart version (default 1.34)."""
+    """Kubernetes minor version of the cluster (e.g. 1.33); picks every chart version (default 1.33)."""
     leader_worker_set: NotRequired[bool]
     """Install the LeaderWorkerSet controller (multi-node replicas)."""
     efa_device_plugin: NotRequired[bool]
@@ -121,7 +121,7 @@ class NvidiaDevicePluginArgs(TypedDict):
     """Inputs of the NVIDIA device plugin DaemonSet."""
 
     kubernetes_version: NotRequired[str]
-    """Kubernetes minor version of the cluster; picks the plugin release (default 1.34)."""
+    """Kubernetes minor version of the cluster; picks the plugin release (default 1.33)."""
     image: NotRequired[str]
     """Device plugin image with a version tag; overrides the release the version table pins."""
     kubeconfig: NotRequired[pulumi.Input[str]]
