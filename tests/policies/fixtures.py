@@ -39,9 +39,9 @@ def _harden_workload(r: Resource) -> Resource:
     return replace(r, inputs=inputs)
 
 
-def hardened_aws(plan: Plan = Plan()) -> list[Resource]:
+def hardened_aws(plan: Plan | None = None) -> list[Resource]:
     out: list[Resource] = []
-    for r in aws_stack(plan):
+    for r in aws_stack(plan or Plan()):
         if r.type == "aws:eks/cluster:Cluster":
             r = _with(r, vpcConfig={"endpointPrivateAccess": True, "endpointPublicAccess": True,
                                     "publicAccessCidrs": ["203.0.113.0/24"],

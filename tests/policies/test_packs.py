@@ -12,8 +12,8 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from servestack.costing.resources import as_resources
 from servestack.policies import BUDGET, GUARDRAILS, RULES, ResourceRule
-from servestack.policies.registry import RETIRED
 from servestack.policies.adapter import build_policies
+from servestack.policies.registry import RETIRED
 from tests.costing.graphs import Plan
 from tests.policies.fixtures import hardened_aws, hardened_gcp
 from tests.policies.helpers import run, stack

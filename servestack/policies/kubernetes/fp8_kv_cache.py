@@ -48,7 +48,8 @@ def check(r: Resource, ctx: RuleContext) -> Outcome:
     pending: list[str] = []
     uses_fp8 = False
     for template in pod_templates(r):
-        if is_unknown(template.spec) or contains_unknown(lookup(template.template, "spec", "containers")):
+        listed = lookup(template.template, "spec", "containers")
+        if is_unknown(listed) or (isinstance(listed, list) and any(is_unknown(c) for c in listed)):
             pending.append(f"{template.role} template unknown during preview")
             continue
         fp8_containers: list[tuple[str, str]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from servestack.costing.resources import MISSING, Resource, contains_unknown, is_unknown, lookup
+from servestack.costing.resources import MISSING, Resource, is_unknown, lookup
 from servestack.policies.base import Outcome, not_applicable, passed, violation
 from servestack.policies.kubernetes.workloads import GPU_RESOURCE, containers_of, pod_templates
 
@@ -33,7 +33,8 @@ def judge_request(r: Resource, resource_name: str) -> Outcome:
     pending: list[str] = []
     gpu_containers = 0
     for template in pod_templates(r):
-        if contains_unknown(lookup(template.template, "spec", "containers")):
+        listed = lookup(template.template, "spec", "containers")
+        if is_unknown(listed) or (isinstance(listed, list) and any(is_unknown(c) for c in listed)):
             pending.append(f"{template.role} containers unknown during preview")
             continue
         for c in containers_of(template):

@@ -48,7 +48,7 @@ def startup_budget(workload: Resource) -> float | None | Any:
     gpu = False
     for template in pod_templates(workload):
         containers = lookup(template.template, "spec", "containers")
-        if contains_unknown(containers):
+        if is_unknown(containers) or (isinstance(containers, list) and any(is_unknown(c) for c in containers)):
             return UNKNOWN
         for c in containers_of(template):
             needs = requests_gpu(c)
