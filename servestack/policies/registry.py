@@ -47,6 +47,7 @@ from servestack.policies.kubernetes import (
     model_server_gpu_limits,
     model_server_liveness_probe,
     model_server_readiness_probe,
+    workload_await_timeout,
 )
 from servestack.policies.kubernetes.pod_security import (
     allow_privilege_escalation,
@@ -59,13 +60,7 @@ from servestack.policies.kubernetes.pod_security import (
     run_as_non_root,
     seccomp,
 )
-from servestack.policies.stack import (
-    accelerator_cap,
-    budget_ceiling,
-    budget_warning,
-    gpu_workload_await,
-    model_server_pdb,
-)
+from servestack.policies.stack import accelerator_cap, budget_ceiling, budget_warning, model_server_pdb
 
 __all__ = ["RULES", "RETIRED", "rule_by_id", "rule_by_name"]
 
@@ -101,7 +96,7 @@ RULES: tuple[Rule, ...] = (
     fp8_kv_cache.RULE,
     gpu_pod_cpu_request.RULE,
     gpu_pod_memory_request.RULE,
-    gpu_workload_await.RULE,
+    workload_await_timeout.RULE,
     cluster_multi_subnet.RULE,
     cluster_secrets_encryption.RULE,
     node_group_remote_access.RULE,

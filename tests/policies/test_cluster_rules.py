@@ -75,8 +75,12 @@ def test_aws_native_eks_public_api() -> None:
 def test_eks_public_api_unknown() -> None:
     unknown = changed(EKS, ["vpcConfig", "publicAccessCidrs"], WIRE_UNKNOWN)
     assert run(cluster_public_api.RULE, unknown).status == "not_applicable"
-    unknown = changed(EKS, ["vpcConfig", "endpointPublicAccess"], WIRE_UNKNOWN_BOOL)
+    unknown = changed(removed(EKS, ["vpcConfig", "publicAccessCidrs"]), ["vpcConfig", "endpointPublicAccess"],
+                      WIRE_UNKNOWN_BOOL)
     assert via_policy(cluster_public_api.RULE, unknown) == ([], "vpcConfig.endpointPublicAccess unknown during preview")
+    # Named CIDRs limit the endpoint whether or not it ends up public.
+    limited = changed(EKS, ["vpcConfig", "endpointPublicAccess"], WIRE_UNKNOWN_BOOL)
+    assert run(cluster_public_api.RULE, limited).status == "pass"
 
 
 # -- aws-eks-cluster-multi-subnet ------------------------------------------------------------------------
@@ -208,6 +212,10 @@ def test_gke_dns_era_private_endpoint_and_unknown() -> None:
     assert run(gke_public_api.RULE, dns).status == "pass"
     unknown = changed(GKE, ["masterAuthorizedNetworksConfig"], WIRE_UNKNOWN)
     assert run(gke_public_api.RULE, unknown).status == "not_applicable"
+    endpoint_unknown = changed(GKE, ["privateClusterConfig", "enablePrivateEndpoint"], WIRE_UNKNOWN_BOOL)
+    assert run(gke_public_api.RULE, endpoint_unknown).status == "pass"  # authorized networks limit it anyway
+    assert run(gke_public_api.RULE, removed(endpoint_unknown, ["masterAuthorizedNetworksConfig"])).status \
+        == "not_applicable"
 
 
 # -- gcp-gke-cluster-no-legacy-abac / gcp-gke-cluster-workload-identity ----------------------------------

@@ -10,7 +10,7 @@ import pytest
 from servestack.costing.resources import Resource
 from servestack.policies.base import ResourceOptions
 from servestack.policies.kubernetes import fp8_kv_cache, gpu_pod_cpu_request, gpu_pod_memory_request
-from servestack.policies.stack import gpu_workload_await
+from servestack.policies.kubernetes import workload_await_timeout as gpu_workload_await
 from tests.policies.fixtures import by_type, deployment, hardened_aws, pod
 from tests.policies.helpers import WIRE_UNKNOWN, changed, removed, run, via_policy
 
@@ -91,7 +91,7 @@ def test_fp8_kv_cache_other_dtypes_and_no_accelerator() -> None:
     auto = serving("servestack.io/accelerator", "A100-40GB", ["vllm", "serve", "m", "--kv-cache-dtype", "auto"])
     assert run(fp8_kv_cache.RULE, auto).status == "not_applicable"
     unnamed = changed(SERVER, [*CONTAINER, "command"], FP8)
-    assert run(fp8_kv_cache.RULE, unnamed).reason == "pod pods name no accelerator in their node selection"
+    assert run(fp8_kv_cache.RULE, unnamed).reason == "pod template names no accelerator in its node selection"
     unknown_part = serving("nvidia.com/gpu.product", "Acme-X1")
     assert run(fp8_kv_cache.RULE, unknown_part).status == "not_applicable"
 

@@ -70,7 +70,7 @@ def check(r: Resource, ctx: RuleContext) -> Outcome:
             pending.append(f"{template.role} node selection unknown during preview")
             continue
         if not parts:
-            pending.append(f"{template.role} pods name no accelerator in their node selection")
+            pending.append(f"{template.role} template names no accelerator in its node selection")
             continue
         for part in parts:
             if part.fp8 is None:

@@ -19,10 +19,14 @@ OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 def check(r: Resource, ctx: RuleContext) -> Outcome:
     public = EKS_CLUSTER_VIEW.read(r, "public_access")
     cidrs = EKS_CLUSTER_VIEW.read(r, "public_cidrs")
-    if is_unknown(public.value):
-        return not_applicable(f"{public.path} unknown during preview")
     if public.value is False or (isinstance(public.value, str) and public.value.lower() == "false"):
         return passed()
+    limited = (isinstance(cidrs.value, list) and cidrs.value and not contains_unknown(cidrs.value)
+               and not any(c in OPEN_CIDRS for c in cidrs.value))
+    if limited:
+        return passed()  # limited to named CIDRs, whether or not the endpoint ends up public
+    if is_unknown(public.value):
+        return not_applicable(f"{public.path} unknown during preview")
     if contains_unknown(cidrs.value):
         return not_applicable(f"{cidrs.path} unknown during preview")
     state = "not set (public by default)" if public.value is MISSING else "true"

@@ -22,7 +22,9 @@ def judge(template: PodTemplate) -> tuple[list[str], bool]:
             if is_unknown(host_port):
                 complete = False
             elif host_port not in (MISSING, None, 0, "0"):
-                messages.append(f"{c.label}: ports hostPort {host_port} binds a port on the node; use a Service")
+                # The engine sends numbers as floats.
+                shown = int(host_port) if isinstance(host_port, float) and host_port.is_integer() else host_port
+                messages.append(f"{c.label}: ports hostPort {shown} binds a port on the node; use a Service")
     return messages, complete
 
 
