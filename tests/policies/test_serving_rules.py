@@ -190,6 +190,9 @@ def test_custom_timeouts_cover_the_budget() -> None:
     outcome = _await(SLOW, SLOW_SERVICE, options=short)
     assert [urn for _, urn in outcome.messages] == [SLOW.urn]
     assert "waits 1800 s (customTimeouts.create)" in outcome.texts[0]
+    # The annotation covers what the option does not.
+    annotated = changed(SLOW, ["metadata", "annotations"], {"pulumi.com/timeoutSeconds": "3600"})
+    assert _await(annotated, SLOW_SERVICE, options=short).status == "pass"
 
 
 def test_annotations_cover_or_skip_the_wait() -> None:

@@ -5,8 +5,9 @@ LeaderWorkerSet to become ready and for a LoadBalancer Service to get ready endp
 cold start (node launch, image pull, weights download and load) is stated by its startup probe:
 `initialDelaySeconds + failureThreshold x periodSeconds` (Kubernetes defaults 0, 3, 10). When the wait
 is shorter, `pulumi up` fails while the pods are still starting. The wait is the resource option
-`customTimeouts.create`, else the annotation `pulumi.com/timeoutSeconds`, else 600 s; the annotation
-`pulumi.com/skipAwait: "true"` turns the wait off. A Service is judged against the workloads it selects.
+`customTimeouts.create` or the annotation `pulumi.com/timeoutSeconds` (the longer of the two), else
+600 s; the annotation `pulumi.com/skipAwait: "true"` turns the wait off. A Service is judged against the
+workloads it selects.
 """
 
 from __future__ import annotations
@@ -79,13 +80,15 @@ def _wait(r: Resource, ctx: RuleContext) -> tuple[float, str] | None | Any:
     notes: Mapping[str, Any] = annotations if isinstance(annotations, dict) else {}
     if str(notes.get(SKIP_AWAIT_ANNOTATION, "")).strip().lower() == "true":
         return None
+    # Either setting may cover the budget: the longer one is the wait that counts.
+    waits: list[tuple[float, str]] = []
     create = ctx.options_of(r.urn).create_timeout_s
     if create is not None:
-        return create, "customTimeouts.create"
+        waits.append((create, "customTimeouts.create"))
     annotated = _number(notes.get(TIMEOUT_ANNOTATION))
     if annotated is not None and annotated > 0:
-        return annotated, f"annotation {TIMEOUT_ANNOTATION}"
-    return DEFAULT_WAIT_S, "the provider's default"
+        waits.append((annotated, f"annotation {TIMEOUT_ANNOTATION}"))
+    return max(waits, key=lambda w: w[0]) if waits else (DEFAULT_WAIT_S, "the provider's default")
 
 
 def _selects(service: Resource, workload: Resource) -> bool | None:
