@@ -246,3 +246,15 @@ def test_an_unknown_image_does_not_hide_the_command() -> None:
     assert run(fp8_kv_cache.RULE, bad).violated
     slow = changed(SLOW, [*CONTAINER, "image"], WIRE_UNKNOWN)
     assert run(gpu_workload_await.RULE, [slow]).violated
+
+
+def test_leader_worker_set_is_judged_when_pulumi_waits_for_it() -> None:
+    probe = {"httpGet": {"path": "/health", "port": 8000}, "periodSeconds": 10, "failureThreshold": 360}
+    spec = {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.11.0", "startupProbe": probe,
+                            "resources": {"limits": {"nvidia.com/gpu": "8"}}}]}
+    lws = pod("LeaderWorkerSet", "vllm", spec=spec)
+    service = changed(SLOW_SERVICE, ["spec", "selector"], {"app": "vllm"})
+    # A custom resource is not awaited by default; the Service in front of its pods is.
+    assert [urn for _, urn in _await(lws, service).messages] == [service.urn]
+    waited = changed(lws, ["metadata", "annotations"], {"pulumi.com/waitFor": "condition=Available"})
+    assert [urn for _, urn in _await(waited, service).messages] == [waited.urn, service.urn]

@@ -1,7 +1,8 @@
 """SSG034 kubernetes-gpu-workload-await-timeout: Pulumi waits for a GPU workload at least its cold start.
 
-Pulumi's Kubernetes provider waits (10 minutes by default) for a Deployment, StatefulSet or
-LeaderWorkerSet to become ready and for a LoadBalancer Service to get ready endpoints; a model server's
+Pulumi's Kubernetes provider waits (10 minutes by default) for a Deployment or StatefulSet to become
+ready (a LeaderWorkerSet, a custom resource, only when annotated `pulumi.com/waitFor`) and for a
+LoadBalancer Service to get ready endpoints, which for a model server means its pods; a model server's
 cold start (node launch, image pull, weights download and load) is stated by its startup probe:
 `initialDelaySeconds + failureThreshold x periodSeconds` (Kubernetes defaults 0, 3, 10). When the wait
 is shorter, `pulumi up` fails while the pods are still starting. The wait is the resource option
@@ -19,7 +20,13 @@ from servestack.costing.resources import MISSING, UNKNOWN, Resource, contains_un
 from servestack.policies.base import Outcome, RuleContext, StackRule, not_applicable, passed, violation
 from servestack.policies.kubernetes.exposure import SERVICE
 from servestack.policies.kubernetes.gpu_pods import requests_gpu
-from servestack.policies.kubernetes.workloads import SERVING_TYPES, containers_of, namespace, pod_templates
+from servestack.policies.kubernetes.workloads import (
+    LEADER_WORKER_SET,
+    SERVING_TYPES,
+    containers_of,
+    namespace,
+    pod_templates,
+)
 
 __all__ = ["RULE", "DEFAULT_WAIT_S", "startup_budget"]
 
@@ -27,6 +34,7 @@ DEFAULT_WAIT_S = 600.0
 """The Kubernetes provider's default wait for a Deployment/StatefulSet/Service to become ready."""
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
 _PROBE_DEFAULTS = {"initialDelaySeconds": 0, "failureThreshold": 3, "periodSeconds": 10}
 
 
@@ -91,6 +99,17 @@ def _wait(r: Resource, ctx: RuleContext) -> tuple[float, str] | None | Any:
     return max(waits, key=lambda w: w[0]) if waits else (DEFAULT_WAIT_S, "the provider's default")
 
 
+def _awaited(workload: Resource) -> bool | None:
+    """Whether Pulumi waits for the workload: always for Deployments and StatefulSets; for a custom resource
+    (LeaderWorkerSet) only when `pulumi.com/waitFor` asks it to."""
+    if workload.type != LEADER_WORKER_SET:
+        return True
+    annotations = workload.get("metadata", "annotations")
+    if contains_unknown(annotations):
+        return None
+    return isinstance(annotations, dict) and WAIT_FOR_ANNOTATION in annotations
+
+
 def _selects(service: Resource, workload: Resource) -> bool | None:
     selector = service.get("spec", "selector")
     if contains_unknown(selector) or is_unknown(namespace(service)) or is_unknown(namespace(workload)):
@@ -134,6 +153,12 @@ def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
         if budget is None:
             continue
         budgets.append((workload, budget))
+        awaited = _awaited(workload)
+        if awaited is None:
+            pending.append(f"{workload.name}: annotations unknown during preview")
+            continue
+        if not awaited:
+            continue  # its LoadBalancer Service is still judged below
         verdict = _judge(workload, workload.type.rsplit(":", 1)[-1], budget, ctx)
         if isinstance(verdict, tuple):
             messages.append(verdict)
