@@ -258,3 +258,12 @@ def test_leader_worker_set_is_judged_when_pulumi_waits_for_it() -> None:
     assert [urn for _, urn in _await(lws, service).messages] == [service.urn]
     waited = changed(lws, ["metadata", "annotations"], {"pulumi.com/waitFor": "condition=Available"})
     assert [urn for _, urn in _await(waited, service).messages] == [waited.urn, service.urn]
+
+
+def test_any_service_selecting_the_pods_is_awaited_but_external_names_are_not() -> None:
+    cluster_ip = changed(SLOW_SERVICE, ["spec", "type"], "ClusterIP")
+    outcome = _await(SLOW, cluster_ip)
+    assert [urn for _, urn in outcome.messages] == [SLOW.urn, cluster_ip.urn]
+    assert outcome.texts[1].startswith("ClusterIP Service vllm: Pulumi waits 600 s")
+    external = changed(SLOW_SERVICE, ["spec", "type"], "ExternalName")
+    assert [urn for _, urn in _await(SLOW, external).messages] == [SLOW.urn]

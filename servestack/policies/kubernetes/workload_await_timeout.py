@@ -2,7 +2,7 @@
 
 Pulumi's Kubernetes provider waits (10 minutes by default) for a Deployment or StatefulSet to become
 ready (a LeaderWorkerSet, a custom resource, only when annotated `pulumi.com/waitFor`) and for a
-LoadBalancer Service to get ready endpoints, which for a model server means its pods; a model server's
+Service to have ready endpoints (and a LoadBalancer its address), which means ready pods; a model server's
 cold start (node launch, image pull, weights download and load) is stated by its startup probe:
 `initialDelaySeconds + failureThreshold x periodSeconds` (Kubernetes defaults 0, 3, 10). When the wait
 is shorter, `pulumi up` fails while the pods are still starting. The wait is the resource option
@@ -158,7 +158,7 @@ def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
             pending.append(f"{workload.name}: annotations unknown during preview")
             continue
         if not awaited:
-            continue  # its LoadBalancer Service is still judged below
+            continue  # a Service in front of its pods is still judged below
         verdict = _judge(workload, workload.type.rsplit(":", 1)[-1], budget, ctx)
         if isinstance(verdict, tuple):
             messages.append(verdict)
@@ -169,8 +169,9 @@ def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
         if is_unknown(kind):
             pending.append(f"{service.name}: spec.type unknown during preview")
             continue
-        if kind != "LoadBalancer":
-            continue
+        if kind == "ExternalName":
+            continue  # no pods behind it, nothing to wait for
+        shown_kind = kind if isinstance(kind, str) else "ClusterIP"
         selected: list[float] = []
         for workload, budget in budgets:
             match = _selects(service, workload)
@@ -179,7 +180,7 @@ def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
             elif match:
                 selected.append(budget)
         if selected:
-            verdict = _judge(service, "LoadBalancer Service", max(selected), ctx)
+            verdict = _judge(service, f"{shown_kind} Service", max(selected), ctx)
             if isinstance(verdict, tuple):
                 messages.append(verdict)
             elif isinstance(verdict, str):
@@ -196,7 +197,7 @@ def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
 RULE = StackRule(
     id="SSG034",
     name="kubernetes-gpu-workload-await-timeout",
-    description="Pulumi waits for GPU workloads and their LoadBalancer Services at least their startup budget.",
+    description="Pulumi waits for GPU workloads and the Services in front of them at least their startup budget.",
     config_schema={},
     defaults={},
     check=check,
