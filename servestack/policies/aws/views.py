@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from servestack.costing.resources import Resource
+from servestack.costing.resources import MISSING, Resource
 
 __all__ = [
     "Found",
@@ -83,7 +83,10 @@ class View:
         return tuple(self.paths)
 
     def read(self, r: Resource, setting: str) -> Found:
-        path = self.paths[r.type][setting]
+        """The setting's value and path; MISSING (path "") when the resource's provider has no such setting."""
+        path = self.paths[r.type].get(setting)
+        if path is None:
+            return Found(MISSING, "")
         return Found(r.get(*path), ".".join(str(p) for p in path))
 
 
@@ -133,20 +136,16 @@ EC2_INSTANCE_VIEW = View({
         "instance_type": ("instanceType",),
         "launch_template": ("launchTemplate",),
         "public_ip": ("associatePublicIpAddress",),
-        "interfaces": ("networkInterfaces",),
         "http_tokens": ("metadataOptions", "httpTokens"),
         "root_device": ("rootBlockDevice",),
         "ebs_devices": ("ebsBlockDevices",),
-        "block_devices": ("blockDeviceMappings",),
     },
+    # CloudFormation's AWS::EC2::Instance: public IPs per network interface, volumes as block device mappings.
     NATIVE_EC2_INSTANCE: {
         "instance_type": ("instanceType",),
         "launch_template": ("launchTemplate",),
-        "public_ip": ("associatePublicIpAddress",),
         "interfaces": ("networkInterfaces",),
         "http_tokens": ("metadataOptions", "httpTokens"),
-        "root_device": ("rootBlockDevice",),
-        "ebs_devices": ("ebsBlockDevices",),
         "block_devices": ("blockDeviceMappings",),
     },
 })
