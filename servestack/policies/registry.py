@@ -62,7 +62,7 @@ from servestack.policies.kubernetes.pod_security import (
 )
 from servestack.policies.stack import accelerator_cap, budget_ceiling, budget_warning, model_server_pdb
 
-__all__ = ["RULES", "RETIRED", "rule_by_id", "rule_by_name"]
+__all__ = ["RULES", "RETIRED", "rule_by_id", "rule_by_name", "retired_hint"]
 
 RULES: tuple[Rule, ...] = (
     budget_ceiling.RULE,
@@ -142,3 +142,12 @@ def rule_by_id(rule_id: str) -> Rule:
 
 def rule_by_name(name: str) -> Rule:
     return _BY_NAME[name]
+
+
+def retired_hint(name_or_id: str) -> str | None:
+    """What replaced a retired rule, for a policy config that still names it; None when it is not retired."""
+    for rule_id, (name, successors) in RETIRED.items():
+        if name_or_id in (rule_id, name):
+            names = ", ".join(_BY_ID[s].name for s in successors)
+            return f"{name} ({rule_id}) was split into one rule per property: {names}"
+    return None

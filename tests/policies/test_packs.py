@@ -13,7 +13,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from servestack.costing.resources import as_resources
 from servestack.policies import BUDGET, GUARDRAILS, RULES, ResourceRule
 from servestack.policies.adapter import build_policies
-from servestack.policies.registry import RETIRED
+from servestack.policies.registry import RETIRED, retired_hint
 from tests.costing.graphs import Plan
 from tests.policies.fixtures import hardened_aws, hardened_gcp
 from tests.policies.helpers import run, stack
@@ -96,6 +96,14 @@ def test_retired_ids_and_names_are_never_reused() -> None:
     # Ids are handed out in order: a new rule takes the next number, never a gap left by a retired one.
     numbers = sorted(int(i[3:]) for i in live_ids | set(RETIRED) if i.startswith("SSG"))
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_retired_rules_name_their_successors() -> None:
+    assert retired_hint("kubernetes-load-balancer-internal-or-tls") == (
+        "kubernetes-load-balancer-internal-or-tls (SSG009) was split into one rule per property: "
+        "kubernetes-load-balancer-internal, kubernetes-load-balancer-tls")
+    assert retired_hint("SSG003") is not None
+    assert retired_hint("kubernetes-load-balancer-internal") is None
 
 
 @pytest.mark.parametrize("spec", [BUDGET, GUARDRAILS], ids=lambda s: s.directory)
