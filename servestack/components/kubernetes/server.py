@@ -95,8 +95,8 @@ class ModelServerArgs(TypedDict):
     """EFA interfaces each pod requests (vpc.amazonaws.com/efa) for NCCL across nodes; 0 (default) for none."""
     hf_token_secret: NotRequired[pulumi.Input[str]]
     """Secret holding the Hugging Face token for gated checkpoints: an AWS Secrets Manager name, or a GCP Secret
-    Manager id or projects/<p>/secrets/<id>. The pods read it with their own identity; nothing is mounted
-    without it."""
+    Manager id (with gcp_project) or projects/<p>/secrets/<id> (the form to use when it is an Output). The pods
+    read it with their own identity; nothing is mounted without it."""
     cloud: NotRequired[str]
     """aws or gcp: the secret manager hf_token_secret lives in (required with hf_token_secret)."""
     region: NotRequired[str]
