@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -120,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_eos=args.ignore_eos, seed=args.seed,
     )
     predicted, note = predict(target, stack)
+    layout = _measured_layout(args, target, stack, predicted) if args.write_measured is not None else None
     load_run = _run_with_progress(config)
 
     from servestack.verify.report import summarize
@@ -132,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_report(report)
     _explain_failures(report, load_run)
-    if args.write_measured is not None:
-        _write_measured(args, target, stack, report, predicted)
+    if layout is not None:
+        _write_measured(args, layout, report)
     return 0 if report.slo_met else 1
 
 
@@ -245,19 +247,23 @@ def _explain_failures(report: Report, load_run: LoadRun) -> None:
         print(f"verify: {msg}", file=sys.stderr)
 
 
-def _write_measured(args: argparse.Namespace, target: Target, stack: StackFacts | None, report: Report,
-                    predicted: Predicted | None) -> None:
-    import datetime
+@dataclass(frozen=True, slots=True)
+class _MeasuredLayout:
+    """What --write-measured records besides the run's figures: what served it."""
 
+    accelerator: str
+    count: int
+    replicas: int
+    memory_gib: float
+    checkpoint: str
+
+
+def _measured_layout(args: argparse.Namespace, target: Target, stack: StackFacts | None,
+                     predicted: Predicted | None) -> _MeasuredLayout:
+    """Resolved before the run, so a missing flag costs no load test."""
     from servestack.catalog import load_catalog
-    from servestack.verify.measured import MeasuredPoint, checkpoint_for, measured_spec_text, write_measured
+    from servestack.verify.measured import checkpoint_for
 
-    d = report.to_json()
-    latency = d["latency_ms"]["p95"]
-    if latency is None or d["requests_per_s"] <= 0:
-        print("verify: no request succeeded, so nothing was measured; --write-measured wrote nothing",
-              file=sys.stderr)
-        return
     deployment = stack.deployment if stack is not None else {}
     accelerator = args.accelerator or deployment.get("accelerator")
     if not isinstance(accelerator, str):
@@ -272,16 +278,30 @@ def _write_measured(args: argparse.Namespace, target: Target, stack: StackFacts 
     memory = args.memory_gib or _memory_gib(target, stack, predicted)
     if memory is None:
         raise SpecError("--memory-gib", None, "give the accelerator memory one replica needs (GiB)")
-    point = MeasuredPoint(accelerator, count, d["requests_per_s"] / replicas, latency, memory,
-                          checkpoint_for(target.spec, deployment))
+    return _MeasuredLayout(accelerator, count, replicas, memory, checkpoint_for(target.spec, deployment))
+
+
+def _write_measured(args: argparse.Namespace, layout: _MeasuredLayout, report: Report) -> None:
+    import datetime
+
+    from servestack.verify.measured import MeasuredPoint, measured_spec_text, write_measured
+
+    d = report.to_json()
+    latency = d["latency_ms"]["p95"]
+    if latency is None or d["requests_per_s"] <= 0:
+        print("verify: nothing completed in the measured window; --write-measured wrote nothing", file=sys.stderr)
+        return
+    point = MeasuredPoint(layout.accelerator, layout.count, d["requests_per_s"] / layout.replicas, latency,
+                          layout.memory_gib, layout.checkpoint)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = (f"model.measured from `servestack verify` at {stamp}: {d['requests_per_s']:g} req/s achieved over "
-              f"{replicas} replica(s) at {d['offered_requests_per_s']:g} req/s offered, p95 latency {latency:g} ms")
+              f"{layout.replicas} replica(s) at {d['offered_requests_per_s']:g} req/s offered, "
+              f"p95 latency {latency:g} ms")
     text = measured_spec_text(Path(args.spec), point, header)
     write_measured(Path(args.write_measured), text, args.force)
     if not args.json:
-        print(f"wrote {args.write_measured}: {point.requests_per_s:.3g} req/s per replica on {count} x {accelerator}, "
-              f"p95 latency {latency:g} ms")
+        print(f"wrote {args.write_measured}: {point.requests_per_s:.3g} req/s per replica on "
+              f"{layout.count} x {layout.accelerator}, p95 latency {latency:g} ms", file=sys.stderr)
 
 
 def _whole(value: Any) -> int:

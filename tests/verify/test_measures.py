@@ -72,7 +72,7 @@ def test_sends_the_spec_sized_request(fake: FakeOpenAI, tmp_path: Path, capsys: 
     assert fake.paths[0] == "/v1/completions"
     assert body["model"] == "chat-8b" and body["max_tokens"] == 7 and body["stream"] is True
     assert body["ignore_eos"] is True and len(body["prompt"].split()) == 64
-    assert len({b["prompt"] for b in fake.bodies}) == len(fake.bodies), "prompts repeat: a prefix cache would serve them"
+    assert len({b["prompt"] for b in fake.bodies}) == len(fake.bodies), "repeated prompts: a prefix cache serves them"
 
 
 def test_warmup_requests_are_sent_but_not_counted(
