@@ -62,10 +62,9 @@ def measured_spec_text(spec_path: Path, point: MeasuredPoint, header: str) -> st
         if key in model:
             new_model[key] = model[key]
     doc["model"] = new_model
-    doc.yaml_set_start_comment(header)
     out = io.StringIO()
     y.dump(doc, out)
-    text = out.getvalue()
+    text = "".join(f"# {line}\n" for line in header.splitlines()) + out.getvalue()
     parse_spec(text, source="the measured spec")  # never write a spec `plan` would refuse
     return text
 

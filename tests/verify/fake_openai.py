@@ -48,6 +48,7 @@ class FakeOpenAI:
     port: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    connections: int = 0
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -87,6 +88,7 @@ class FakeOpenAI:
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
+        self.connections += 1
         try:
             while True:
                 request = await _read_request(reader)
@@ -184,8 +186,10 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ttft", type=float, default=0.0)
     parser.add_argument("--gap", type=float, default=0.0)
+    parser.add_argument("--error-rate", type=float, default=0.0)
     opts = parser.parse_args()
-    fake = FakeOpenAI(FakeSettings(ttft_s=opts.ttft, gap_s=opts.gap), port=opts.port).start()
+    settings = FakeSettings(ttft_s=opts.ttft, gap_s=opts.gap, error_rate=opts.error_rate)
+    fake = FakeOpenAI(settings, port=opts.port).start()
     print(fake.port, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()

@@ -161,3 +161,13 @@ def test_a_server_refusing_ignore_eos_gets_requests_without_it(
     assert "ignore_eos" not in fake.bodies[-1]
     # The refusals landed in the warm-up, so the measured run is clean.
     assert code == 0 and doc["errors"] == 0
+
+
+def test_connections_are_reused_between_requests(
+    fake: FakeOpenAI, spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A client that stops reading at [DONE] leaves the response unfinished and loses the connection, so every
+    # request pays a TCP connect and its CPU: that halves the rate one core can drive.
+    code, doc, _ = verify(capsys, str(spec_file), "--endpoint", fake.base_url, *FAST)
+    sent = doc["requests"] + doc["warmup_requests"]
+    assert code == 0 and fake.connections < sent / 2, (fake.connections, sent)

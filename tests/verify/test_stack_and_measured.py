@@ -79,6 +79,7 @@ def test_write_measured_replaces_the_model_source_and_replans(
     assert (written.traffic, written.slo, written.availability) == (original.traffic, original.slo,
                                                                     original.availability)
     assert out.read_text().startswith("# model.measured from `servestack verify`")
+    assert "# a test spec\n" in out.read_text(), "the spec's own comments are kept"
     # The measured spec plans: a figure for the measured accelerator, nothing else.
     assert main(["plan", str(out), "--json"]) == 0
     plan = json.loads(capsys.readouterr()[0])
