@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -60,16 +61,21 @@ def overhead(seconds: float, max_rate: float) -> None:
     client_cpu, server_cpu = cpus[0], (cpus[1] if len(cpus) > 1 else None)
     os.sched_setaffinity(0, {client_cpu})
     print(f"## Overhead: one client core (cpu {client_cpu}), fake server on cpu {server_cpu}, zero server latency\n")
-    print("| offered req/s | output tokens | achieved req/s | errors | client TTFT p50 / p99 ms | sustained |")
-    print("|---:|---:|---:|---:|---|---|")
+    print("| offered req/s | output tokens | achieved req/s | errors | client TTFT p50 / p99 ms | client CPU ms/request |"
+          " sustained |")
+    print("|---:|---:|---:|---:|---|---:|---|")
     with FakeServer(cpu=server_cpu) as server:
+        load(server.port, 10.0, 0.5, 4)  # pay the imports before timing
         for tokens in (16, 128):
             rate = 50.0
             while rate <= max_rate:
+                cpu = time.process_time()
                 doc = load(server.port, rate, seconds, tokens)
+                cpu_ms = 1000 * (time.process_time() - cpu) / (doc["requests"] + doc["warmup_requests"])
                 ok = doc["errors"] == 0 and doc["requests_per_s"] >= 0.95 * rate
                 print(f"| {rate:g} | {tokens} | {doc['requests_per_s']:.1f} | {doc['errors']} | "
-                      f"{doc['ttft_ms']['p50']} / {doc['ttft_ms']['p99']} | {'yes' if ok else 'no'} |", flush=True)
+                      f"{doc['ttft_ms']['p50']:.1f} / {doc['ttft_ms']['p99']:.1f} | {cpu_ms:.2f} | "
+                      f"{'yes' if ok else 'no'} |", flush=True)
                 if not ok:
                     break
                 rate *= 2

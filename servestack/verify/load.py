@@ -25,8 +25,8 @@ __all__ = ["Api", "LoadConfig", "RequestResult", "LoadRun", "Progress", "make_pr
 
 Api = Literal["completions", "chat"]
 
-# A word-sized filler: common English words that most BPE tokenizers (Llama, Mistral, GPT) encode as one
-# token each, so N words give close to N prompt tokens.
+# A word-sized filler: common English words that BPE vocabularies (Llama, Mistral, GPT) hold as one token
+# each with their leading space, so N words give about N prompt tokens (docs/verify.md).
 _WORDS = ("the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on",
           "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "had", "they", "you")
 

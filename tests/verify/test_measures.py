@@ -171,3 +171,15 @@ def test_connections_are_reused_between_requests(
     code, doc, _ = verify(capsys, str(spec_file), "--endpoint", fake.base_url, *FAST)
     sent = doc["requests"] + doc["warmup_requests"]
     assert code == 0 and fake.connections < sent / 2, (fake.connections, sent)
+
+
+def test_text_output_with_a_progress_bar_on_a_terminal(
+    fake: FakeOpenAI, spec_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code = main(["verify", str(spec_file), "--endpoint", fake.base_url, *FAST])
+    out, err = capsys.readouterr()
+    assert code == 0 and "SLO met" in out and "TTFT ms" in out and "predicted by: plan: chosen stack" in out
+    assert "verify" in err, "the progress bar draws on stderr"
