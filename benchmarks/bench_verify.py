@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +61,8 @@ def overhead(seconds: float, max_rate: float) -> None:
     client_cpu, server_cpu = cpus[0], (cpus[1] if len(cpus) > 1 else None)
     os.sched_setaffinity(0, {client_cpu})
     print(f"## Overhead: one client core (cpu {client_cpu}), fake server on cpu {server_cpu}, zero server latency\n")
-    print("| offered req/s | output tokens | achieved req/s | errors | client TTFT p50 / p99 ms | client CPU ms/request |"
-          " sustained |")
+    print("| offered req/s | output tokens | achieved req/s | errors | client TTFT p50 / p99 ms "
+          "| client CPU ms/request | sustained |")
     print("|---:|---:|---:|---:|---|---:|---|")
     with FakeServer(cpu=server_cpu) as server:
         load(server.port, 10.0, 0.5, 4)  # pay the imports before timing
