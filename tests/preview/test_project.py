@@ -70,5 +70,5 @@ def test_non_python_runtime_is_refused(tmp_path: Path) -> None:
 
 def test_malformed_stack_file_names_the_file_and_line(tmp_path: Path) -> None:
     d = make(tmp_path, "name: infra\nruntime: python\n", {"dev": "config:\n  a: [1, 2\n"})
-    with pytest.raises(ConfigError, match=r"Pulumi\.dev\.yaml: malformed YAML at line"):
+    with pytest.raises(ConfigError, match=r"Pulumi\.dev\.yaml, line 3, column 1: malformed YAML"):
         load_stack_config(load_project(d), "dev")
