@@ -36,10 +36,21 @@ class SpecError(ServestackError):
         self.allowed = allowed
         self.also = tuple(also)
         """Further problems found in the same input, reported together so one run shows them all."""
-        message = f"{field}: {value!r} is not valid; {allowed}"
+        message = f"{field}: {_shown(value)} is not valid; {allowed}"
         for more in self.also:
             message += f"\n  also {more}"
         super().__init__(message)
+
+
+_SHOWN_CHARS = 200
+
+
+def _shown(value: object) -> str:
+    """`repr(value)`, shortened: an 8,000-character stack name or a huge list is not echoed back whole."""
+    text = repr(value)
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    return f"{text[:_SHOWN_CHARS - 40]}... ({len(text):,} characters)"
 
 
 class ConfigError(ServestackError):
