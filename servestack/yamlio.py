@@ -86,7 +86,7 @@ def read_user_text(path: Path | str, what: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-class _FlowDepthScanner(Scanner):  # type: ignore[misc]
+class _FlowDepthScanner(Scanner):
     """ruamel's scanner, refusing `[`/`{` nested deeper than `MAX_DEPTH`.
 
     The composer's own `max_depth` comes too late for flow collections: before the first event the
@@ -99,8 +99,8 @@ class _FlowDepthScanner(Scanner):  # type: ignore[misc]
         super().fetch_flow_collection_start(TokenClass, to_push)
 
 
-class _TooDeepError(MarkedYAMLError):  # type: ignore[misc]
-    pass
+class _TooDeepError(MarkedYAMLError):
+    """Raised by `_FlowDepthScanner`; reported like the composer's own MaxDepthExceededError."""
 
 
 def _line(mark: Any) -> int | None:
@@ -193,7 +193,7 @@ def parse_yaml(text: str, source: str | Path, what: str = "file") -> Any:
     except _TooDeepError as exc:
         raise _too_deep(what, source, _line(exc.problem_mark)) from None
     except MarkedYAMLError as exc:
-        if exc.__class__.__name__ == "MaxDepthExceededError":
+        if exc.__class__.__name__ == "MaxDepthExceededError":  # by name: older ruamel.yaml lacks the class
             raise _too_deep(what, source, _line(exc.problem_mark)) from None
         mark = exc.problem_mark or exc.context_mark
         problem = str(exc.problem or exc.context or "").strip()
@@ -211,6 +211,9 @@ def parse_yaml(text: str, source: str | Path, what: str = "file") -> Any:
         ) from None
     except YAMLError as exc:
         raise InputFileError(what, source, f"malformed YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        # Only a ruamel.yaml older than the composer's max_depth gets here; the bound is the same.
+        raise _too_deep(what, source, None) from None
     except (ValueError, TypeError, OverflowError) as exc:
         # A scalar the YAML resolver accepts but Python cannot build (a 5,000-digit integer, 2026-02-30).
         raise InputFileError(what, source, f"a value cannot be read ({exc})") from None
