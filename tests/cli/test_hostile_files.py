@@ -140,3 +140,21 @@ def test_last_line_guard_turns_stray_input_errors_into_exit_2(
     monkeypatch.setattr(servestack.cli.plan_cmd, "run", failing_run)
     code, text = run(capsys, "plan", SPEC)
     assert code == 2 and text.startswith("error: ") and fragment in text
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"name: pack\nversion: \xff\xfe\n", "line 2: is not UTF-8 text"),
+        (b"name: pack\nversion: " + b"[" * 3000 + b"]" * 3000 + b"\n", "nested deeper than"),
+    ],
+    ids=["binary", "deep"],
+)
+def test_hostile_policy_pack_file_is_exit_2_naming_it(
+    content: bytes, fragment: str, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_bytes(content)
+    code, text = run(capsys, "check", "-C", str(project), "-s", "dev", "--policy-pack", str(pack))
+    assert code == 2 and "PulumiPolicy.yaml" in text and fragment in text
