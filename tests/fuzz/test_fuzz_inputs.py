@@ -94,6 +94,12 @@ def mutated_document(draw: st.DrawFn, base: Any) -> Any:
     return doc
 
 
+_TAGGED = [
+    "!!set {a, b}", "!!binary aGVsbG8=", "!!omap [x: 1, y: 2]", "2026-02-30", "2026-01-01 10:00:00", "!!int x",
+    "!!float .nan", "!!python/object/apply:os.system [id]", "!custom 1", "*undefined", "&a [*a]",
+]
+
+
 def _deep(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -109,7 +115,7 @@ def mutated_text(draw: st.DrawFn, text: str) -> bytes:
     """YAML text damaged the ways files get damaged, as bytes."""
     data = text.encode()
     kind = draw(st.sampled_from(
-        ["as-is", "truncate", "insert-bytes", "duplicate-line", "deep", "alias-bomb", "binary", "indent"]
+        ["as-is", "truncate", "insert-bytes", "duplicate-line", "deep", "alias-bomb", "binary", "indent", "tagged"]
     ))
     lines = text.splitlines(keepends=True)
     if kind == "truncate":
@@ -126,6 +132,12 @@ def mutated_text(draw: st.DrawFn, text: str) -> bytes:
         return data + _alias_bomb(draw(st.integers(2, 14))).encode()
     if kind == "binary":
         return draw(st.binary(max_size=200))
+    if kind == "tagged" and lines:
+        # A value with an explicit tag replaces the value of one line: sets, bytes, dates, Python objects.
+        i = draw(st.integers(0, len(lines) - 1))
+        key, sep, _ = lines[i].partition(":")
+        tagged = draw(st.sampled_from(_TAGGED))
+        return "".join(lines[:i] + [f"{key}{sep or ':'} {tagged}\n"] + lines[i + 1 :]).encode()
     if kind == "indent" and lines:
         i = draw(st.integers(0, len(lines) - 1))
         return "".join(lines[:i] + ["\t" + lines[i]] + lines[i + 1 :]).encode()
