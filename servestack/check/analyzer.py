@@ -35,7 +35,6 @@ from types import TracebackType
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
-import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2  # type: ignore[import-untyped]
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
@@ -44,7 +43,8 @@ from servestack.check.policy_config import (
     PolicyConfigEntry,
     reconcile_policy_config,
 )
-from servestack.errors import ConfigError
+from servestack.errors import ConfigError, InputFileError
+from servestack.yamlio import load_yaml_file
 
 __all__ = [
     "UNKNOWN",
@@ -230,8 +230,8 @@ class _Engine(engine_pb2_grpc.EngineServicer):
 def _pack_python(pack_dir: Path) -> str:
     """The interpreter the CLI's shim would use: the pack's virtualenv when it declares one that exists."""
     try:
-        data = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        data = load_yaml_file(pack_dir / "PulumiPolicy.yaml", "policy pack file") or {}
+    except InputFileError:
         data = {}
     runtime = data.get("runtime") if isinstance(data, dict) else None
     options = runtime.get("options") if isinstance(runtime, dict) else None
@@ -285,10 +285,7 @@ class PolicyPackProcess:
         self._remediates = False
 
     def _pack_yaml_version(self) -> str:
-        try:
-            data = yaml.safe_load((self.pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"policy pack {self.pack_dir}: PulumiPolicy.yaml cannot be read ({exc})") from None
+        data = load_yaml_file(self.pack_dir / "PulumiPolicy.yaml", "policy pack file") or {}
         version = data.get("version") if isinstance(data, dict) else None
         return str(version) if version is not None else ""
 
