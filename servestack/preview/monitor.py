@@ -94,7 +94,27 @@ class Unevaluated:
         return {"urn": self.urn, "type": self.type, "reason": self.reason}
 
 
-def _options(request: Any) -> dict[str, Any]:
+def _urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    if parent:
+        parent_type = parent.split("::")[2].split("$")[-1] if parent.count("::") >= 3 else ""
+        if parent_type:
+            type_ = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
+def alias_urn(alias: Any, request: Any, stack: str, project: str) -> str:
+    """The URN an alias names, as the engine resolves it: unset parts of a spec default to the resource's own."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    stack = spec.stack or stack
+    project = spec.project or project
+    which = spec.WhichOneof("parent")
+    parent = "" if which == "noParent" else (spec.parentUrn if which == "parentUrn" else request.parent)
+    return _urn(stack, project, parent, spec.type or request.type, spec.name or request.name)
+
+
+def _options(request: Any, stack: str, project: str) -> dict[str, Any]:
     """The resource options of a RegisterResourceRequest, under the names Pulumi's docs use; unset ones left out."""
     out: dict[str, Any] = {}
     if request.parent:
@@ -117,10 +137,9 @@ def _options(request: Any) -> dict[str, Any]:
         out["retainOnDelete"] = True
     if request.additionalSecretOutputs:
         out["additionalSecretOutputs"] = list(request.additionalSecretOutputs)
-    aliases = [a.urn if a.urn else (a.spec.name or "") for a in request.aliases]
-    aliases += list(request.aliasURNs)
+    aliases = [alias_urn(a, request, stack, project) for a in request.aliases] + list(request.aliasURNs)
     if aliases:
-        out["aliases"] = aliases
+        out["aliases"] = sorted(set(aliases))
     if request.deletedWith:
         out["deletedWith"] = request.deletedWith
     if request.importId:
@@ -188,10 +207,7 @@ class OfflineEngine:
             context.abort(grpc.StatusCode.UNAVAILABLE, "the deployment has ended")
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        if parent:
-            parent_type = parent.split("::")[2].split("$")[-1]
-            type_ = f"{parent_type}${type_}"
-        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+        return _urn(self.stack, self.project, parent, type_, name)
 
     # -- resources --------------------------------------------------------------------------------------
 
@@ -229,7 +245,7 @@ class OfflineEngine:
             provider=request.provider or None,
             dependencies=sorted(set(request.dependencies)),
             inputs=inputs,
-            options=_options(request),
+            options=_options(request, self.stack, self.project),
             id=(rid or None) if custom else None,
         )
         self._record(reg, state)
@@ -382,6 +398,10 @@ class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):  # type: ignore[misc]
         return empty_pb2.Empty()  # hooks run at deploy time
 
     def RegisterErrorHook(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return empty_pb2.Empty()
+
+    def SignalAndWaitForShutdown(self, request: Any, context: Any) -> Any:  # noqa: N802
+        # The program says it is done; the checker learns that from the program's own exit and report.
         return empty_pb2.Empty()
 
 
