@@ -110,7 +110,8 @@ def alias_urn(alias: Any, request: Any, stack: str, project: str) -> str:
     stack = spec.stack or stack
     project = spec.project or project
     which = spec.WhichOneof("parent")
-    parent = "" if which == "noParent" else (spec.parentUrn if which == "parentUrn" else request.parent)
+    # An empty parentUrn (what the SDK sends for an alias that names no parent) means "the current parent".
+    parent = "" if which == "noParent" else (spec.parentUrn or request.parent)
     return _urn(stack, project, parent, spec.type or request.type, spec.name or request.name)
 
 
