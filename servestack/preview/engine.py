@@ -106,6 +106,9 @@ def _translate(status: dict[str, Any], project: ProjectInfo, stack_cfg: StackCon
                          f"(set in {where})")
     if kind == "servestack":
         return _servestack_error(status, message)
+    if "does not support transforms" in message:
+        message += (" (the offline engine does not run transforms, which run inside the engine under the real "
+                    "CLI; judging the program without them would judge something else)")
     return ProgramError(
         f"the Pulumi program {project.main} failed: {status.get('type', 'Error')}: {message} "
         "(set SERVESTACK_DEBUG=1 for the traceback)",

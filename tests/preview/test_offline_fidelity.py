@@ -178,3 +178,20 @@ def test_resource_options_reach_the_preview_json_and_the_policies(tmp_path: Path
         "create": 2700.0, "protect": True, "ignore": ["size"], "parent": preview.stack_urn,
         "dbr": True, "secretOutputs": ["password"],
     }
+
+
+@pytest.mark.parametrize("register", [
+    'pulumi.CustomResource("test:index:Bucket", "b", {"acl": "public-read"}, '
+    "opts=pulumi.ResourceOptions(transforms=[private]))",
+    'pulumi.runtime.register_resource_transform(private)\n'
+    'pulumi.CustomResource("test:index:Bucket", "b", {"acl": "public-read"})',
+])
+def test_a_program_with_transforms_fails_instead_of_being_judged_without_them(tmp_path: Path, register: str) -> None:
+    from servestack.preview import ProgramError
+
+    project = _project(tmp_path, "import pulumi\n"
+                       "def private(args):\n"
+                       "    return pulumi.ResourceTransformResult(props={**args.props, 'acl': 'private'}, opts=args.opts)\n"
+                       + register + "\n")
+    with pytest.raises(ProgramError, match="offline engine does not run transforms"):
+        run_preview(project, "dev")
