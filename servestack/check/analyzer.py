@@ -150,7 +150,8 @@ class AnalyzerResource:
     def _options(self) -> analyzer_pb2.AnalyzerResourceOptions:
         """The options the engine passes to analyzers (`args.opts` in a policy)."""
         opts = self.options
-        timeouts = opts.get("customTimeouts") if isinstance(opts.get("customTimeouts"), Mapping) else {}
+        raw_timeouts = opts.get("customTimeouts")
+        timeouts: Mapping[str, Any] = raw_timeouts if isinstance(raw_timeouts, Mapping) else {}
         dbr = opts.get("deleteBeforeReplace")
         return analyzer_pb2.AnalyzerResourceOptions(
             protect=self.protect or bool(opts.get("protect")),

@@ -343,6 +343,7 @@ class OfflineEngine:
                 known = self._states.get(urn)
             if known is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"unknown resource {urn}")
+                raise AssertionError("unreachable: abort raises")
             result: dict[str, Any] = {"urn": urn, "id": known[0], "state": known[1]}
         elif token == "kubernetes:yaml:decode":
             try:
@@ -366,7 +367,7 @@ class OfflineEngine:
             self.log.append((_LOG_LEVELS.get(request.severity, "info"), str(request.message)))
 
 
-class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):  # type: ignore[misc]
+class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):
     def __init__(self, engine: OfflineEngine) -> None:
         self.engine = engine
 
@@ -390,7 +391,7 @@ class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):  # type: ignore[misc]
 
     def Call(self, request: Any, context: Any) -> Any:  # noqa: N802
         # Methods of multi-language components run in their provider; offline they return nothing.
-        return resource_pb2.CallResponse()
+        return provider_pb2.CallResponse()
 
     def RegisterPackage(self, request: Any, context: Any) -> Any:  # noqa: N802
         return resource_pb2.RegisterPackageResponse(ref=f"offline-{request.name}")
@@ -406,7 +407,7 @@ class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):  # type: ignore[misc]
         return empty_pb2.Empty()
 
 
-class _Engine(engine_pb2_grpc.EngineServicer):  # type: ignore[misc]
+class _Engine(engine_pb2_grpc.EngineServicer):
     def __init__(self, engine: OfflineEngine) -> None:
         self.engine = engine
 

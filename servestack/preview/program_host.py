@@ -68,8 +68,9 @@ def describe(exc: BaseException) -> dict[str, Any]:
         base.update(kind="config-type", key=cause.key, value=str(cause.value), expect=cause.expect_type)
     elif "ServestackError" in {c.__name__ for c in type(cause).__mro__}:
         base.update(kind="servestack", exit_code=getattr(cause, "exit_code", 2))
-        if all(hasattr(cause, a) for a in ("field", "value", "allowed")):
-            base.update(field=str(cause.field), value=repr(cause.value), allowed=str(cause.allowed))
+        fields = {a: getattr(cause, a) for a in ("field", "value", "allowed") if hasattr(cause, a)}
+        if len(fields) == 3:
+            base.update(field=str(fields["field"]), value=repr(fields["value"]), allowed=str(fields["allowed"]))
     return base
 
 
@@ -119,8 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     status: dict[str, Any]
+    def run_program() -> None:
+        runpy.run_path(program, run_name="__main__")
+
     try:
-        loop.run_until_complete(pulumi.runtime.run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+        loop.run_until_complete(pulumi.runtime.run_in_stack(run_program))
         status = {"status": "ok"}
     except SystemExit as exc:
         if exc.__cause__ is not None:

@@ -25,7 +25,8 @@ def project(tmp_path: Path) -> Path:
 
 def _stack(project: Path, **values: object) -> None:
     # A budget, so the central budget pack (which runs next to --policy-pack) has one to judge against.
-    lines = ["config:", "  servestack:budgetMonthlyUsd: 1000"] + [f"  tiny:{k}: {json.dumps(v)}" for k, v in values.items()]
+    lines = ["config:", "  servestack:budgetMonthlyUsd: 1000"]
+    lines += [f"  tiny:{k}: {json.dumps(v)}" for k, v in values.items()]
     (project / "Pulumi.dev.yaml").write_text("\n".join(lines) + "\n")
 
 

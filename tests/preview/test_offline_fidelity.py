@@ -189,9 +189,11 @@ def test_resource_options_reach_the_preview_json_and_the_policies(tmp_path: Path
 def test_a_program_with_transforms_fails_instead_of_being_judged_without_them(tmp_path: Path, register: str) -> None:
     from servestack.preview import ProgramError
 
-    project = _project(tmp_path, "import pulumi\n"
-                       "def private(args):\n"
-                       "    return pulumi.ResourceTransformResult(props={**args.props, 'acl': 'private'}, opts=args.opts)\n"
-                       + register + "\n")
+    transform = (
+        "def private(args):\n"
+        "    props = {**args.props, 'acl': 'private'}\n"
+        "    return pulumi.ResourceTransformResult(props=props, opts=args.opts)\n"
+    )
+    project = _project(tmp_path, "import pulumi\n" + transform + register + "\n")
     with pytest.raises(ProgramError, match="offline engine does not run transforms"):
         run_preview(project, "dev")
