@@ -116,7 +116,7 @@ def _translate(status: dict[str, Any], project: ProjectInfo, stack_cfg: StackCon
     )
 
 
-def _program_env(project: ProjectInfo, stack_cfg: StackConfig, monitor: str, engine: str) -> dict[str, str]:
+def _program_env(project: ProjectInfo, stack_cfg: StackConfig) -> dict[str, str]:
     """The environment the Pulumi CLI gives a program: its config, project, stack and engine addresses."""
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("PULUMI_CONFIG")]:
@@ -127,8 +127,6 @@ def _program_env(project: ProjectInfo, stack_cfg: StackConfig, monitor: str, eng
     env["PULUMI_STACK"] = stack_cfg.stack
     env["PULUMI_ORGANIZATION"] = "organization"
     env["PULUMI_DRY_RUN"] = "false"
-    env["PULUMI_MONITOR"] = monitor
-    env["PULUMI_ENGINE"] = engine
     env["PULUMI_ROOT_DIRECTORY"] = str(project.directory)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -141,16 +139,9 @@ def _run_program(
 
     Returns the engine, the program's status report (None when it sent none), its exit code and its output.
     """
-    from servestack.preview.mocks import PreviewMocks
-    from servestack.preview.monitor import OfflineEngine, serve
-
-    engine = OfflineEngine(project.name, stack_cfg.stack, PreviewMocks(config=dict(stack_cfg.values)),
-                           project.directory)
-    server, address = serve(engine)
     status_read, status_write = os.pipe()
     argv = [
         sys.executable, "-P", "-u", str(_HOST),
-        "--monitor", address, "--engine", address,
         "--project", project.name, "--stack", stack_cfg.stack,
         "--root-directory", str(project.directory),
         "--status-fd", str(status_write),
@@ -159,11 +150,13 @@ def _run_program(
     out, err = _Captured(), _Captured()
     status_raw: list[bytes] = []
     try:
+        # Started before the engine serves: the program's interpreter imports the SDK meanwhile and reads the
+        # engine's address from stdin (then sees stdin closed, as under the CLI).
         proc = subprocess.Popen(
             argv,
             cwd=project.directory,
-            env=_program_env(project, stack_cfg, address, address),
-            stdin=subprocess.DEVNULL,
+            env=_program_env(project, stack_cfg),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(status_write,),
@@ -172,9 +165,19 @@ def _run_program(
     except OSError as exc:
         os.close(status_read)
         os.close(status_write)
-        server.stop(0)
         raise ProgramError(f"the Pulumi program {project.main} could not be started: {exc}") from None
     os.close(status_write)
+
+    from servestack.preview.mocks import PreviewMocks
+    from servestack.preview.monitor import OfflineEngine, serve
+
+    engine = OfflineEngine(project.name, stack_cfg.stack, PreviewMocks(config=dict(stack_cfg.values)),
+                           project.directory)
+    server, address = serve(engine)
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):  # a program that already died is reported below
+        proc.stdin.write(f"{address}\n".encode())
+        proc.stdin.close()
 
     def read_status() -> None:
         with os.fdopen(status_read, "rb") as stream:

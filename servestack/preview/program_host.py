@@ -86,8 +86,8 @@ def _report(fd: int, status: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a Pulumi Python program against an engine.")
-    parser.add_argument("--monitor", required=True)
-    parser.add_argument("--engine", required=True)
+    parser.add_argument("--monitor", help="the engine's ResourceMonitor address (default: the first line of stdin)")
+    parser.add_argument("--engine", help="the engine's Engine address (default: the monitor's)")
     parser.add_argument("--project", required=True)
     parser.add_argument("--stack", required=True)
     parser.add_argument("--organization", default="organization")
@@ -98,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import pulumi
     import pulumi.runtime
+
+    if args.monitor is None:
+        # The checker starts this process before its engine listens, so the SDK imports above overlap with
+        # the engine's start-up; it sends the address once it serves, then closes stdin.
+        args.monitor = sys.stdin.readline().strip()
+        if not args.monitor:
+            sys.exit("no engine address on stdin")
+    args.engine = args.engine or args.monitor
+    os.environ["PULUMI_MONITOR"] = args.monitor  # as the CLI sets them, for programs that read them
+    os.environ["PULUMI_ENGINE"] = args.engine
 
     program = os.path.abspath(args.program)
     program_dir = program if os.path.isdir(program) else os.path.dirname(program)
