@@ -55,7 +55,8 @@ class _Captured:
     dropped: int = 0
 
     def drain(self, stream: IO[bytes]) -> None:
-        for raw in iter(stream.readline, b""):
+        # Bounded reads: a program that prints one endless line must not fill the checker's memory.
+        for raw in iter(lambda: stream.readline(_LINE_CHARS * 4), b""):
             text = raw.decode("utf-8", "replace").rstrip("\n")
             self.lines.append(text[:_LINE_CHARS])
             if len(self.lines) > _OUTPUT_LINES:

@@ -195,6 +195,7 @@ class OfflineEngine:
         self.stack_urn: str | None = None
         self.root_urn = ""
         self._states: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._urns: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -212,9 +213,14 @@ class OfflineEngine:
 
     # -- resources --------------------------------------------------------------------------------------
 
-    def _record(self, reg: Registration, state: dict[str, Any]) -> None:
+    def _record(self, reg: Registration, state: dict[str, Any], context: Any) -> None:
         with self._lock:
+            if reg.urn in self._urns:
+                # As the engine: one URN, one resource. Recording both would judge a graph that cannot deploy.
+                context.abort(grpc.StatusCode.ALREADY_EXISTS, f"Duplicate resource URN '{reg.urn}'; "
+                              "try giving it a unique name")
             self.registrations.append(reg)
+            self._urns.add(reg.urn)
             self._states[reg.urn] = (reg.id or "", state)
 
     def _new_resource(
@@ -249,12 +255,12 @@ class OfflineEngine:
             options=_options(request, self.stack, self.project),
             id=(rid or None) if custom else None,
         )
-        self._record(reg, state)
+        self._record(reg, state, context)
         if request.type == _HELM_RELEASE:
             self._blind(urn, request.type, "a Helm release renders and installs its chart inside the Kubernetes "
                         "provider at deploy time; the objects it creates are not visible offline")
         elif request.remote and request.type in _YAML_V2:
-            state = self._construct_yaml(request, urn, inputs)
+            state = self._construct_yaml(request, urn, inputs, context)
         elif request.remote:
             self._blind(urn, request.type, "a multi-language component is built by its provider's Construct, "
                         "which is not available offline; its children are not visible")
@@ -264,7 +270,7 @@ class OfflineEngine:
         with self._lock:
             self.unevaluated.append(Unevaluated(urn, type_, reason))
 
-    def _construct_yaml(self, request: Any, urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _construct_yaml(self, request: Any, urn: str, inputs: dict[str, Any], context: Any) -> dict[str, Any]:
         """Register a yaml/v2 component's objects as its children, as the Kubernetes provider's Construct does."""
         args = plain(inputs)
         texts: list[str] = []
@@ -305,13 +311,9 @@ class OfflineEngine:
             type_ = _kubernetes_type(str(obj["apiVersion"]), str(obj["kind"]))
             child_urn = self.make_urn(urn, type_, name)
             rid, state = self._new_resource(type_, name, dict(obj), provider, "", True)
-            options: dict[str, Any] = {"parent": urn}
-            if provider:
-                options["provider"] = provider
-            self._record(
-                Registration(child_urn, type_, name, urn, True, provider or None, [], dict(obj), options, rid),
-                state,
-            )
+            child = Registration(child_urn, type_, name, urn, True, provider or None, [], dict(obj), {}, rid)
+            child.options = {"parent": urn, **({"provider": provider} if provider else {})}
+            self._record(child, state, context)
             children.append(child_urn)
         return {"resources": children}
 

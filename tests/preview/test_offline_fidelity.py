@@ -197,3 +197,15 @@ def test_a_program_with_transforms_fails_instead_of_being_judged_without_them(tm
     project = _project(tmp_path, "import pulumi\n" + transform + register + "\n")
     with pytest.raises(ProgramError, match="offline engine does not run transforms"):
         run_preview(project, "dev")
+
+
+def test_two_resources_with_one_urn_fail_as_under_the_engine(tmp_path: Path) -> None:
+    from servestack.preview import ProgramError
+
+    project = _project(tmp_path, """
+        import pulumi
+        pulumi.CustomResource("test:index:Bucket", "same", {"acl": "private"})
+        pulumi.CustomResource("test:index:Bucket", "same", {"acl": "public-read"})
+        """)
+    with pytest.raises(ProgramError, match="Duplicate resource URN"):
+        run_preview(project, "dev")
