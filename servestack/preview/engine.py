@@ -117,6 +117,15 @@ def _translate(status: dict[str, Any], project: ProjectInfo, stack_cfg: StackCon
     )
 
 
+def _host_command() -> list[str]:
+    """The interpreter command for `program_host.py` with nothing of the host's own directory on `sys.path`."""
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-u", str(_HOST)]
+    # Python 3.10 has no -P: drop the '' entry -c puts first, then run the host file as __main__.
+    code = f"import runpy, sys; del sys.path[0]; runpy.run_path({str(_HOST)!r}, run_name='__main__')"
+    return [sys.executable, "-u", "-c", code]
+
+
 def _program_env(project: ProjectInfo, stack_cfg: StackConfig) -> dict[str, str]:
     """The environment the Pulumi CLI gives a program: its config, project, stack and engine addresses."""
     env = dict(os.environ)
@@ -142,7 +151,7 @@ def _run_program(
     """
     status_read, status_write = os.pipe()
     argv = [
-        sys.executable, "-P", "-u", str(_HOST),
+        *_host_command(),
         "--project", project.name, "--stack", stack_cfg.stack,
         "--root-directory", str(project.directory),
         "--status-fd", str(status_write),
