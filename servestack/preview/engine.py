@@ -178,12 +178,17 @@ def _run_program(
         raise ProgramError(f"the Pulumi program {project.main} could not be started: {exc}") from None
     os.close(status_write)
 
-    from servestack.preview.mocks import PreviewMocks
-    from servestack.preview.monitor import OfflineEngine, serve
+    try:
+        from servestack.preview.mocks import PreviewMocks
+        from servestack.preview.monitor import OfflineEngine, serve
 
-    engine = OfflineEngine(project.name, stack_cfg.stack, PreviewMocks(config=dict(stack_cfg.values)),
-                           project.directory)
-    server, address = serve(engine)
+        engine = OfflineEngine(project.name, stack_cfg.stack, PreviewMocks(config=dict(stack_cfg.values)),
+                               project.directory)
+        server, address = serve(engine)
+    except BaseException:
+        _kill_group(proc)  # never leave a started program behind
+        os.close(status_read)
+        raise
     assert proc.stdin is not None
     with contextlib.suppress(OSError):  # a program that already died is reported below
         proc.stdin.write(f"{address}\n".encode())
