@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -55,6 +56,7 @@ __all__ = [
     "PolicyInfo",
     "PackInfo",
     "PolicyPackProcess",
+    "duration_seconds",
     "secret",
     "to_wire",
 ]
@@ -108,6 +110,19 @@ def to_wire(value: Any) -> Any:
     return UNKNOWN
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float:
+    """A custom timeout ("45m", "1h30m", Go's duration syntax, as the engine parses it) in seconds; 0 if unparsable."""
+    text = text.strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return 0.0
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
 def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     s = struct_pb2.Struct()
     s.update({str(k): to_wire(v) for k, v in props.items()})
@@ -129,12 +144,26 @@ class AnalyzerResource:
     provider_name: str = ""
     provider_properties: Mapping[str, Any] = field(default_factory=dict)
     protect: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Resource options as the program registered them (`PreviewResource.options`)."""
 
     def _options(self) -> analyzer_pb2.AnalyzerResourceOptions:
+        """The options the engine passes to analyzers (`args.opts` in a policy)."""
+        opts = self.options
+        raw_timeouts = opts.get("customTimeouts")
+        timeouts: Mapping[str, Any] = raw_timeouts if isinstance(raw_timeouts, Mapping) else {}
+        dbr = opts.get("deleteBeforeReplace")
         return analyzer_pb2.AnalyzerResourceOptions(
-            protect=self.protect,
+            protect=self.protect or bool(opts.get("protect")),
+            ignoreChanges=[str(v) for v in opts.get("ignoreChanges") or ()],
+            deleteBeforeReplace=bool(dbr),
+            deleteBeforeReplaceDefined=dbr is not None,
+            additionalSecretOutputs=[str(v) for v in opts.get("additionalSecretOutputs") or ()],
+            aliases=[str(v) for v in opts.get("aliases") or ()],
             parent=self.parent,
-            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
+            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+                **{k: duration_seconds(str(timeouts[k])) for k in ("create", "update", "delete") if timeouts.get(k)}
+            ),
         )
 
     def _provider(self) -> analyzer_pb2.AnalyzerProviderResource | None:
