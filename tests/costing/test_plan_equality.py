@@ -29,6 +29,8 @@ def test_costed_ceiling_equals_plan(example: str, capsys: pytest.CaptureFixture[
         root_gib=chosen["root_volume_gib"], accelerators_per_node=chosen["accelerators_per_node"],
     )
     graph = aws_stack(plan) if plan.cloud == "aws" else gcp_stack(plan)
-    report = cost_resources(graph, stack_config={f"{plan.cloud}:region": plan.region})
+    # The plan prices a 1y/3y floor as bought; the stack config says so once it is.
+    report = cost_resources(graph, stack_config={f"{plan.cloud}:region": plan.region,
+                                                 "servestack:commitmentPurchased": "true"})
     assert round(report.ceiling, 2) == pytest.approx(chosen["monthly_usd_ceiling"], abs=0.011)
     assert round(report.expected, 2) == pytest.approx(chosen["monthly_usd_expected"], abs=0.011)

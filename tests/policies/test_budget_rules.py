@@ -88,7 +88,7 @@ def test_unpriced_instance_type_cannot_pass() -> None:
     graph = _replace(graph, changed(_node(graph, "gpu-base"), ["instanceTypes"], ["x9z.mega"]))
     outcome = run(budget_ceiling.RULE, graph, settings=stack(budget=10**7))
     assert outcome.violated
-    assert "gpu-base (compute): x9z.mega in us-east-1 is not in the bundled catalog" in outcome.texts[0]
+    assert "gpu-base (compute): x9z.mega is not an instance type of the bundled catalog (aws)" in outcome.texts[0]
 
 
 def test_ceiling_rule_reads_stack_config_from_pulumi_config(monkeypatch: pytest.MonkeyPatch) -> None:
