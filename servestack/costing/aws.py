@@ -88,6 +88,10 @@ class AwsAdapter:
         return Reading(resource=r, cloud="aws", kind=kind, region=self._region(r, graph))
 
     def _region(self, r: Resource, graph: Graph, zone: Any = MISSING) -> str | None:
+        # The resource's own availability zone is the most specific; AWS rejects one outside the provider's region.
+        found = region_from_zone(zone, _ZONE)
+        if found:
+            return found
         if r.provider and isinstance(r.provider.get("region"), str):
             return str(r.provider["region"])
         if graph.region:
@@ -95,9 +99,6 @@ class AwsAdapter:
         configured = graph.config_str("aws:region") or graph.config_str("aws-native:region")
         if configured:
             return configured
-        found = region_from_zone(zone, _ZONE)
-        if found:
-            return found
         for sub in graph.dependencies_of(r, *SUBNETS):
             found = region_from_zone(sub.get("availabilityZone"), _ZONE)
             if found:

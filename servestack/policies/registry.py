@@ -11,12 +11,14 @@ from servestack.policies.gcp.artifactregistry import repository as ar_repository
 from servestack.policies.gcp.container import cluster, node_pool
 from servestack.policies.kubernetes import image_tag, load_balancer, model_server
 from servestack.policies.stack import accelerator_cap, budget_ceiling, budget_warning, model_server_pdb
+from servestack.policies.stack.budget_unpriced import RULE as BUDGET_UNPRICED
 
 __all__ = ["RULES", "rule_by_id", "rule_by_name"]
 
 RULES: tuple[Rule, ...] = (
     budget_ceiling.RULE,
     budget_warning.RULE,
+    BUDGET_UNPRICED,
     accelerator_cap.RULE,
     dev_spot_only.RULE,
     allowed_accelerators.RULE,

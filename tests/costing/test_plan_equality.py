@@ -34,3 +34,39 @@ def test_costed_ceiling_equals_plan(example: str, capsys: pytest.CaptureFixture[
                                                  "servestack:commitmentPurchased": "true"})
     assert round(report.ceiling, 2) == pytest.approx(chosen["monthly_usd_ceiling"], abs=0.011)
     assert round(report.expected, 2) == pytest.approx(chosen["monthly_usd_expected"], abs=0.011)
+
+
+GCP_THREE_ZONES = """\
+name: g2-three
+model: {id: mistral-7b, precision: bf16, max_context_tokens: 4096}
+traffic: {peak_requests_per_s: 12, avg_requests_per_s: 6, avg_input_tokens: 500, avg_output_tokens: 200}
+slo: {ttft_ms_p95: 3000, tpot_ms_p95: 150}
+availability: {min_replicas: 3, zones: 3}
+placement: {clouds: [gcp], regions: [us-central1], accelerators_allowed: [L4]}
+pricing: {spot: never, commitment: none}
+budget: {monthly_usd: 10000}
+owner: {team: ml, cost_center: cc-1}
+"""
+
+
+def test_gcp_plan_over_three_zones_previews_at_the_plans_price(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GKE counts nodeCount/initialNodeCount/min/maxNodeCount per zone: the written program must cost what the plan
+    said (a g2 plan over three zones once previewed at $1,029 against the plan's $1,245)."""
+    import shutil
+
+    from servestack.preview import run_preview
+
+    root = EXAMPLES.parent
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(root / name, tmp_path / name)
+    spec = tmp_path / "g2-three.yaml"
+    spec.write_text(GCP_THREE_ZONES)
+    code = main(["plan", str(spec), "--env", "prod", "--write", "-C", str(tmp_path), "--gcp-project", "proj-e2e",
+                 "--json"])
+    chosen = json.loads(capsys.readouterr().out)["chosen"]
+    assert code == 0 and chosen["zones"] == 3 and chosen["cloud"] == "gcp"
+    preview = run_preview(tmp_path, "prod")
+    assert preview.monthly_usd_expected == pytest.approx(chosen["monthly_usd_expected"], abs=0.011)
+    assert preview.monthly_usd_ceiling == pytest.approx(chosen["monthly_usd_ceiling"], abs=0.011)
