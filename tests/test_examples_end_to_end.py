@@ -33,6 +33,13 @@ def test_example_plans_deploys_and_passes_policies(
         stack_file = tmp_path / "stacks" / f"Pulumi.{stack}.yaml"
         stack_file.write_text(stack_file.read_text() + "  servestack:servedModel: intfloat/e5-large-v2\n")
 
+    if {chosen["pricing_base"], chosen["pricing_burst"]} & {"1y", "3y"}:
+        # The plan prices its commitment as bought; until the stack says so, the budget pack prices it on-demand.
+        stack_file = tmp_path / "stacks" / f"Pulumi.{stack}.yaml"
+        doc = yaml.safe_load(stack_file.read_text())
+        doc["config"]["servestack:commitmentPurchased"] = True
+        stack_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
     result = run_check(tmp_path, stack, packs=[ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"])
 
     assert result.passed, [v.to_json() for v in result.mandatory]

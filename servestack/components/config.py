@@ -339,8 +339,9 @@ _KEYS: dict[str, str] = {
     "servedModel": "served_model",
     "publicEndpointCidrs": "public_endpoint_cidrs",
 }
-# Keys read elsewhere: the secret token (deployment.py) and plan --write's record of what it wrote.
-_OTHER_KEYS = ("hfTokenSecret", "generated")
+# Keys read elsewhere: the secret token (deployment.py), plan --write's record of what it wrote, and whether the
+# plan's commitment is bought (the cost engine and budget pack, servestack/costing/shape.py).
+_OTHER_KEYS = ("hfTokenSecret", "generated", "commitmentPurchased")
 _FIELDS_TO_KEYS = {v: k for k, v in _KEYS.items()} | {"gcp_project": "gcp:project"}
 _OBJECT_KEYS = {"workload", "deployment", "tags", "publicEndpointCidrs"}
 _NUMBER_KEYS = {"budgetMonthlyUsd"}
