@@ -56,7 +56,10 @@ def summary_from_lines(lines: Iterable[CostLine], notes: Iterable[str] = ()) -> 
 
 
 def cost_summary(preview: PreviewResult) -> CostSummary:
-    """The preview graph's costs: the report the preview priced, else priced here from the bundled catalog."""
+    """The preview graph's costs: the report the preview priced, else priced here from the bundled catalog.
+
+    Totals are None when anything that runs (or may run) accelerators has no price: never a partial sum.
+    """
     from servestack.costing import cost_resources
 
     report = preview.costs if preview.costs is not None else cost_resources(
@@ -64,6 +67,12 @@ def cost_summary(preview: PreviewResult) -> CostSummary:
     )
     lines = list(report.lines)
     notes = [f"{ln.name} ({ln.item}): {ln.unknown_reason}" for ln in report.unknowns] + list(report.notes)
+    unpriced = report.unpriced_accelerators
+    if unpriced:
+        # A total without the accelerators is not the bill: say "unknown" rather than a figure that looks cheap.
+        names = ", ".join(g.label for g in unpriced)
+        notes.insert(0, f"totals unknown: {names} run(s) or may run accelerators but cannot be priced")
+        return CostSummary(expected=None, ceiling=None, lines=lines, notes=notes)
     return CostSummary(expected=report.expected, ceiling=report.ceiling, lines=lines, notes=notes)
 
 

@@ -209,7 +209,8 @@ class AwsAdapter:
         if is_unknown(scaling):
             reading.counts = (UNKNOWN, UNKNOWN, UNKNOWN)
         else:
-            reading.counts = tuple(lookup(scaling, k) for k in ("minSize", "desiredSize", "maxSize"))  # type: ignore[assignment]
+            lo, want, hi = (lookup(scaling, k) for k in ("minSize", "desiredSize", "maxSize"))
+            reading.counts = (lo, want, hi)
         reading.pricing_tag = self._tag(r)
         ami = r.get("amiType")
         reading.runs_accelerators = isinstance(ami, str) and ("NVIDIA" in ami or "NEURON" in ami or

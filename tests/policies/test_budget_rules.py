@@ -378,3 +378,4 @@ def test_check_reports_a_bogus_instance_type_as_unpriced_not_cheap(tmp_path: Pat
     assert code == 1 and finding["enforcement"] == "mandatory"
     assert finding["urn"].endswith("aws:autoscaling/group:Group::gpu")
     assert "x9.bogus is not an instance type of the bundled catalog" in finding["message"]
+    assert doc["monthly_usd"] == {"expected": None, "ceiling": None}  # not the launch templates' volumes alone
