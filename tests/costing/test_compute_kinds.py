@@ -348,3 +348,23 @@ def test_unknown_machine_type_during_preview_is_unpriced_not_zero() -> None:
     report = cost_resources([vm])
     (group,) = report.unpriced_accelerators
     assert group.preview_unknown and report.expected == pytest.approx(300 * PD)
+
+
+def test_eks_node_group_takes_its_instance_type_from_its_launch_template() -> None:
+    lt = _template(instanceType="g6e.xlarge")
+    group = res("aws:eks/nodeGroup:NodeGroup", "ng", {
+        "scalingConfig": {"minSize": 1, "desiredSize": 1, "maxSize": 3},
+        "launchTemplate": {"id": WIRE_UNKNOWN, "version": "1"}}, deps=(lt.urn,))
+    assert _compute([lt, group], "ng").ceiling == pytest.approx(3 * _price("aws", "us-east-1", "g6e.xlarge") * H)
+
+
+def test_asg_with_a_launch_configuration_bidding_spot() -> None:
+    lc = res("aws:ec2/launchConfiguration:LaunchConfiguration", "lc", {
+        "imageId": "ami-1", "instanceType": "g4dn.xlarge", "spotPrice": "0.30",
+        "rootBlockDevice": {"volumeSize": 100, "volumeType": "gp3"}})
+    asg = res("aws:autoscaling/group:Group", "asg", {"minSize": 0, "maxSize": 4, "desiredCapacity": 2,
+                                                    "launchConfiguration": WIRE_UNKNOWN}, deps=(lc.urn,))
+    (asg,) = as_resources([asg])
+    line = _compute([lc, asg], "asg")
+    spot = _price("aws", "us-east-1", "g4dn.xlarge", "spot")
+    assert line.expected == pytest.approx(2 * spot * H) and line.ceiling == pytest.approx(4 * spot * H)
