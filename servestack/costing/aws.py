@@ -33,6 +33,8 @@ LAUNCH_TEMPLATES: Final = (LAUNCH_TEMPLATE, NATIVE_LAUNCH_TEMPLATE)
 LAUNCH_CONFIGURATION: Final = "aws:ec2/launchConfiguration:LaunchConfiguration"
 SUBNETS: Final = ("aws:ec2/subnet:Subnet", "aws-native:ec2:Subnet")
 
+EKS_DEFAULT_INSTANCE_TYPE: Final = "t3.medium"
+"""What EKS launches for a managed node group that names no instance type, in the group or its launch template."""
 EKS_DEFAULT_DISK_GIB: Final = 20
 """EKS managed node groups without a launch template get a 20 GiB root volume (`diskSize` default)."""
 _PRICED_VOLUME_TYPES: Final = ("gp3",)
@@ -226,6 +228,8 @@ class AwsAdapter:
                     reading.volume_gib_per_node = float(size)
                 else:
                     reading.volume_problem = f"diskSize {disk!r} is not a whole number of GiB"
+            if reading.instance_types is MISSING:
+                reading.instance_types = [EKS_DEFAULT_INSTANCE_TYPE]
             return reading
         lt = self._template(r, graph, spec, reading)
         if lt is None:
@@ -235,6 +239,8 @@ class AwsAdapter:
         spot = reading.spot
         self._template_settings(lt, reading)
         reading.spot = spot
+        if reading.instance_types is MISSING:
+            reading.instance_types = [EKS_DEFAULT_INSTANCE_TYPE]
         return reading
 
     def _asg(self, r: Resource, graph: Graph) -> Reading:

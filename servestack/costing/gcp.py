@@ -26,6 +26,8 @@ AUTOSCALERS: Final = ("gcp:compute/autoscaler:Autoscaler", "gcp:compute/regionAu
 VERTEX_POOL: Final = "gcp:vertex/aiDeploymentResourcePool:AiDeploymentResourcePool"
 VERTEX_MODEL_GARDEN: Final = "gcp:vertex/aiEndpointWithModelGardenDeployment:AiEndpointWithModelGardenDeployment"
 
+GKE_DEFAULT_MACHINE_TYPE: Final = "e2-medium"
+"""What GKE runs in a node pool whose nodeConfig names no machine type."""
 GKE_DEFAULT_DISK_GB: Final = 100
 """GKE node pools default to 100 GB boot disks (`nodeConfig.diskSizeGb`)."""
 _PRICED_VOLUME_TYPES: Final = ("pd-balanced",)
@@ -117,7 +119,8 @@ class GcpAdapter:
 
     def _node_pool(self, r: Resource, graph: Graph) -> Reading:
         reading = Reading(resource=r, cloud="gcp", kind="GKE node pool")
-        self._machine(r.get("nodeConfig", "machineType"), reading)
+        machine = r.get("nodeConfig", "machineType")
+        self._machine(GKE_DEFAULT_MACHINE_TYPE if machine is MISSING or machine is None else machine, reading)
         spot_raw, preempt = r.get("nodeConfig", "spot"), r.get("nodeConfig", "preemptible")
         if is_unknown(spot_raw) or is_unknown(preempt):
             reading.spot = None

@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from servestack.catalog import load_catalog
 from servestack.catalog.platform import HOURS_PER_MONTH, platform_prices
 from servestack.costing import Resource, cost_resources
-from servestack.costing.nodes import CapacitySplit
+from servestack.costing.nodes import COMPUTE_TYPES, CapacitySplit
 from servestack.costing.resources import as_resources
 from tests.costing.graphs import res
 
@@ -368,3 +370,39 @@ def test_asg_with_a_launch_configuration_bidding_spot() -> None:
     line = _compute([lc, asg], "asg")
     spot = _price("aws", "us-east-1", "g4dn.xlarge", "spot")
     assert line.expected == pytest.approx(2 * spot * H) and line.ceiling == pytest.approx(4 * spot * H)
+
+
+# -- hostile inputs ---------------------------------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 100) | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["p5.48xlarge", "x9.bogus", "spot", "SPOT", "us-east-1a", WIRE_UNKNOWN, "", "ml.g5.xlarge"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["instanceType", "machineType", "minSize", "maxSize", "desiredCapacity", "launchTemplate",
+                         "mixedInstancesPolicy", "overrides", "instancesDistribution", "scalingConfig",
+                         "productionVariants", "guestAccelerators", "scheduling", "autoscaling", "nodeConfig",
+                         "targetSize", "tags", "dedicatedResources", "machineSpec", "zone", "key", "value"]),
+        inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(sorted(COMPUTE_TYPES)), inputs=st.dictionaries(st.text(max_size=25), _JSON, max_size=6)
+       | _JSON.filter(lambda v: isinstance(v, dict)))
+def test_any_inputs_price_or_explain_never_raise(kind: str, inputs: dict[str, Any]) -> None:
+    lt = _template()
+    r = res(kind, "thing", inputs, deps=(lt.urn,))
+    report = cost_resources([lt, r], stack_config={"aws:region": "us-east-1", "gcp:region": "us-central1"})
+    for line in report.lines:
+        assert (line.expected is None) == (line.unknown_reason is not None), line
+
+
+def test_groups_that_name_no_type_run_the_providers_default_which_has_no_accelerators() -> None:
+    eks = res("aws:eks/nodeGroup:NodeGroup", "ng", {"scalingConfig": {"minSize": 1, "desiredSize": 1, "maxSize": 1}})
+    gke = res("gcp:container/nodePool:NodePool", "pool", {"location": "us-central1-a", "nodeCount": 1})
+    for r, default in ((eks, "t3.medium"), (gke, "e2-medium")):
+        report = cost_resources([r], stack_config={"aws:region": "us-east-1"})
+        (group,) = report.node_groups
+        assert group.instance_type == default and group.is_gpu is False
+        assert report.unpriced_accelerators == ()
