@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from servestack.catalog.platform import volume_monthly_usd
 from servestack.costing.resources import MISSING, UNKNOWN, Resource, contains_unknown, is_unknown, lookup
 from servestack.costing.shape import PRICING_TAG, CapacitySplit, Graph, Reading, region_from_zone, whole
 
@@ -161,7 +162,7 @@ class AwsAdapter:
             reading.fail(f"{lt.resource.name}: instanceMarketOptions unknown during preview", preview=True)
         elif market == "spot":
             reading.spot = True
-        reading.volume_gib_per_node, reading.volume_problem = _template_volume(lt)
+        reading.volume_gib_per_node, reading.volume_problem, reading.volume_extras_usd = _template_volume(lt)
 
     @staticmethod
     def _counts(reading: Reading, lo: Any, want: Any, hi: Any) -> None:
@@ -280,7 +281,8 @@ class AwsAdapter:
         reading.instance_types = [lc.get("instanceType")]
         price = lc.get("spotPrice")
         reading.spot = None if is_unknown(price) else price not in (MISSING, None, "")
-        reading.volume_gib_per_node, reading.volume_problem = _root_block_volume(lc, "rootBlockDevice")
+        reading.volume_gib_per_node, reading.volume_problem, reading.volume_extras_usd = _root_block_volume(
+            lc, "rootBlockDevice")
         return reading
 
     @staticmethod
@@ -315,16 +317,17 @@ class AwsAdapter:
         if kind is not MISSING and kind is not None:
             reading.instance_types = UNKNOWN if is_unknown(kind) else [kind]
         market = r.get("instanceMarketOptions", "marketType")
-        reading.volume_gib_per_node, reading.volume_problem = _root_block_volume(r, "rootBlockDevice")
+        reading.volume_gib_per_node, reading.volume_problem, reading.volume_extras_usd = _root_block_volume(
+            r, "rootBlockDevice")
         spec = r.get("launchTemplate")
         if spec is not MISSING and spec is not None:
             lt = self._template(r, graph, spec, reading)
             if lt is not None:
                 own_volume = r.get("rootBlockDevice")
-                volume = (reading.volume_gib_per_node, reading.volume_problem)
+                volume = (reading.volume_gib_per_node, reading.volume_problem, reading.volume_extras_usd)
                 self._template_settings(lt, reading)
                 if own_volume is not MISSING:
-                    reading.volume_gib_per_node, reading.volume_problem = volume
+                    reading.volume_gib_per_node, reading.volume_problem, reading.volume_extras_usd = volume
         if is_unknown(market):
             reading.spot = None
             reading.fail("instanceMarketOptions unknown during preview", preview=True)
@@ -443,47 +446,54 @@ class AwsAdapter:
         return out
 
 
-def _template_volume(lt: _Template) -> tuple[float | None, str | None]:
-    """GiB of EBS per node a launch template attaches, and why it cannot be priced (None when it can)."""
+_Volume = tuple[float | None, str | None, float]
+"""(GiB per node, why it cannot be priced or None, USD/month per node of gp3 throughput and IOPS above the baseline)."""
+
+
+def _ebs(ebs: Any, where: str) -> _Volume:
+    """One EBS volume: its size, and the throughput (MiB/s) and IOPS provisioned above gp3's free baseline."""
+    size, kind = lookup(ebs, "volumeSize"), lookup(ebs, "volumeType")
+    throughput, iops = lookup(ebs, "throughput"), lookup(ebs, "iops")
+    if any(is_unknown(v) for v in (size, kind, throughput, iops)):
+        return None, f"{where}: volume size/type/throughput unknown during preview", 0.0
+    if size is MISSING:
+        return None, f"{where}: volumeSize not set, so the image's or snapshot's size applies", 0.0
+    if kind is not MISSING and kind not in _PRICED_VOLUME_TYPES:
+        return None, f"{where}: volume type {kind} is not in the bundled price table (gp3 only)", 0.0
+    gib = whole(size)
+    if not isinstance(gib, int):
+        return None, f"{where}: volumeSize {size!r} is not a whole number", 0.0
+    provisioned = [whole(v) if v not in (MISSING, None) else 0 for v in (throughput, iops)]
+    if not all(isinstance(v, int) for v in provisioned):
+        return None, f"{where}: throughput/iops {throughput!r}/{iops!r} are not whole numbers", 0.0
+    mibps, ops = (int(v) for v in provisioned)
+    extras = volume_monthly_usd("aws", 0, mibps, ops)
+    return float(gib), None, extras
+
+
+def _template_volume(lt: _Template) -> _Volume:
+    """EBS per node a launch template attaches, and why it cannot be priced (None when it can)."""
     mappings = lt.get("blockDeviceMappings")
     name = lt.resource.name
     if is_unknown(mappings):
-        return None, f"{name}: blockDeviceMappings unknown during preview"
+        return None, f"{name}: blockDeviceMappings unknown during preview", 0.0
     if not isinstance(mappings, list) or not mappings:
-        return None, f"{name}: no blockDeviceMappings, so the AMI's default volume size applies"
-    total = 0.0
+        return None, f"{name}: no blockDeviceMappings, so the AMI's default volume size applies", 0.0
+    total, extras = 0.0, 0.0
     for mapping in mappings:
-        size = lookup(mapping, "ebs", "volumeSize")
-        kind = lookup(mapping, "ebs", "volumeType")
-        if is_unknown(size) or is_unknown(kind):
-            return None, f"{name}: ebs volume size/type unknown during preview"
-        if size is MISSING:
-            if lookup(mapping, "ebs") is MISSING:
-                continue  # instance-store or no-device mapping: no EBS charge
-            return None, f"{name}: ebs.volumeSize not set, so the snapshot's size applies"
-        if kind is not MISSING and kind not in _PRICED_VOLUME_TYPES:
-            return None, f"{name}: volume type {kind} is not in the bundled price table (gp3 only)"
-        gib = whole(size)
-        if not isinstance(gib, int):
-            return None, f"{name}: ebs.volumeSize {size!r} is not a whole number"
+        if lookup(mapping, "ebs") is MISSING:
+            continue  # instance-store or no-device mapping: no EBS charge
+        gib, problem, extra = _ebs(lookup(mapping, "ebs"), f"{name}: ebs")
+        if problem is not None or gib is None:
+            return None, problem, 0.0
         total += gib
-    return total, None
+        extras += extra
+    return total, None, extras
 
 
-def _root_block_volume(r: Resource, key: str) -> tuple[float | None, str | None]:
-    """GiB of an instance's (or launch configuration's) root volume."""
-    size = r.get(key, "volumeSize")
-    kind = r.get(key, "volumeType")
-    if is_unknown(size) or is_unknown(kind):
-        return None, f"{key} unknown during preview"
-    if size is MISSING:
-        return None, f"{key}.volumeSize not set, so the AMI's default volume size applies"
-    if kind is not MISSING and kind not in _PRICED_VOLUME_TYPES:
-        return None, f"volume type {kind} is not in the bundled price table (gp3 only)"
-    gib = whole(size)
-    if not isinstance(gib, int):
-        return None, f"{key}.volumeSize {size!r} is not a whole number"
-    return float(gib), None
+def _root_block_volume(r: Resource, key: str) -> _Volume:
+    """An instance's (or launch configuration's) root volume."""
+    return _ebs(r.get(key), key)
 
 
 AWS: Final = AwsAdapter()

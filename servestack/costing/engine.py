@@ -232,9 +232,11 @@ def _node_lines(g: NodeGroup, catalog: Catalog, *, several: bool = False) -> lis
     elif g.nodes_expected is None or g.nodes_max is None:
         out.append(_unknown(r, volumes, g.problem or "node counts unknown", preview=g.preview_unknown))
     else:
-        per_node = g.volume_gib_per_node * prices.volume_per_gib_month
-        out.append(_line(r, volumes, per_node * g.nodes_expected, per_node * g.nodes_max,
-                         f"{g.volume_gib_per_node:g} GiB/node x {prices.volume_per_gib_month} USD/GiB-month"))
+        per_node = g.volume_gib_per_node * prices.volume_per_gib_month + g.volume_extras_usd
+        detail = f"{g.volume_gib_per_node:g} GiB/node x {prices.volume_per_gib_month} USD/GiB-month"
+        if g.volume_extras_usd:
+            detail += f" + {g.volume_extras_usd:g} USD/node for throughput/IOPS above the gp3 baseline"
+        out.append(_line(r, volumes, per_node * g.nodes_expected, per_node * g.nodes_max, detail))
     return out
 
 

@@ -147,6 +147,8 @@ class NodeGroup:
     """Which part of a resource that declares several groups (a SageMaker production variant), else ""."""
     committed_mode: PricingMode | None = None
     """The 1y/3y commitment the group was planned with, whether or not it is priced as bought."""
+    volume_extras_usd: float = 0.0
+    """USD/month per node for volume throughput/IOPS provisioned above the free baseline (AWS gp3)."""
 
     @property
     def may_run_accelerators(self) -> bool:
@@ -186,6 +188,8 @@ class Reading:
     """Why this kind is never priced from the catalog (SageMaker/Vertex hosting prices), else None."""
     volume_gib_per_node: float | None = None
     volume_problem: str | None = None
+    volume_extras_usd: float = 0.0
+    """USD/month per node for volume performance provisioned above the free baseline (gp3 throughput, IOPS)."""
     problems: list[tuple[str, bool]] = field(default_factory=list)
 
     def fail(self, reason: str, *, preview: bool = False) -> None:
@@ -337,4 +341,5 @@ def finish(reading: Reading, graph: Graph) -> NodeGroup:
         split=reading.split,
         part=reading.part,
         committed_mode=committed,
+        volume_extras_usd=reading.volume_extras_usd,
     )

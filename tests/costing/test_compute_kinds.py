@@ -406,3 +406,16 @@ def test_groups_that_name_no_type_run_the_providers_default_which_has_no_acceler
         (group,) = report.node_groups
         assert group.instance_type == default and group.is_gpu is False
         assert report.unpriced_accelerators == ()
+
+
+def test_gp3_throughput_and_iops_above_the_free_baseline_are_priced_per_node() -> None:
+    mappings = [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 170, "volumeType": "gp3", "throughput": 300,
+                                                    "iops": 4000}}]
+    lt = _template(instanceType="g6e.xlarge", blockDeviceMappings=mappings)
+    report = cost_resources([lt, _asg(lt, minSize=1, desiredCapacity=1, maxSize=2)],
+                            stack_config={"aws:region": "us-east-1"})
+    (volumes,) = [ln for ln in report.lines if ln.item == "volumes"]
+    prices = platform_prices("aws")
+    per_node = (170 * GP3 + (300 - 125) * prices.volume_throughput_per_mibps_month
+                + (4000 - 3000) * prices.volume_iops_per_month)
+    assert volumes.expected == pytest.approx(per_node) and volumes.ceiling == pytest.approx(2 * per_node)

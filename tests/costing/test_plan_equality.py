@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,15 +19,32 @@ from tests.costing.graphs import Plan, aws_stack, gcp_stack
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+def _root_volume(example: str) -> Any:
+    """The deployment contract's root volume of the chosen stack (throughput and IOPS are priced above gp3's
+    baseline, so the graph must carry what the contract provisions)."""
+    from servestack.catalog import load_catalog
+    from servestack.contract.environment import spec_for_environment
+    from servestack.selector import plan
+    from servestack.workload import load_spec
+
+    catalog = load_catalog()
+    spec = spec_for_environment(load_spec(EXAMPLES / f"{example}.yaml"), "prod")
+    chosen = plan(spec, catalog).chosen
+    assert chosen is not None
+    return chosen.deployment(spec, catalog)
+
+
 @pytest.mark.parametrize("example", ["chat-70b", "dev-7b-spot", "summarize-8b"])
 def test_costed_ceiling_equals_plan(example: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", str(EXAMPLES / f"{example}.yaml"), "--env", "prod", "--json"]) == 0
     chosen = json.loads(capsys.readouterr().out)["chosen"]
+    volume = _root_volume(example)
     plan = Plan(
         cloud=chosen["cloud"], region=chosen["region"], instance_type=chosen["instance_type"], zones=chosen["zones"],
         nodes_min=chosen["nodes_min"], nodes_avg=chosen["nodes_avg"], nodes_peak=chosen["nodes_peak"],
         pricing_base=chosen["pricing_base"], pricing_burst=chosen["pricing_burst"],
         root_gib=chosen["root_volume_gib"], accelerators_per_node=chosen["accelerators_per_node"],
+        root_throughput_mibps=volume.root_volume_throughput_mibps, root_iops=volume.root_volume_iops,
     )
     graph = aws_stack(plan) if plan.cloud == "aws" else gcp_stack(plan)
     # The plan prices a 1y/3y floor as bought; the stack config says so once it is.
@@ -64,7 +82,7 @@ def test_gcp_plan_over_three_zones_previews_at_the_plans_price(
     spec = tmp_path / "g2-three.yaml"
     spec.write_text(GCP_THREE_ZONES)
     code = main(["plan", str(spec), "--env", "prod", "--write", "-C", str(tmp_path), "--gcp-project", "proj-e2e",
-                 "--json"])
+                 "--api-cidr", "203.0.113.0/24", "--hf-token-secret", "servestack-hf-token", "--json"])
     chosen = json.loads(capsys.readouterr().out)["chosen"]
     assert code == 0 and chosen["zones"] == 3 and chosen["cloud"] == "gcp"
     preview = run_preview(tmp_path, "prod")
