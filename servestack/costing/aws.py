@@ -463,10 +463,10 @@ def _ebs(ebs: Any, where: str) -> _Volume:
     gib = whole(size)
     if not isinstance(gib, int):
         return None, f"{where}: volumeSize {size!r} is not a whole number", 0.0
-    provisioned = [whole(v) if v not in (MISSING, None) else 0 for v in (throughput, iops)]
-    if not all(isinstance(v, int) for v in provisioned):
+    mibps = whole(throughput) if throughput not in (MISSING, None) else 0
+    ops = whole(iops) if iops not in (MISSING, None) else 0
+    if not isinstance(mibps, int) or not isinstance(ops, int):
         return None, f"{where}: throughput/iops {throughput!r}/{iops!r} are not whole numbers", 0.0
-    mibps, ops = (int(v) for v in provisioned)
     extras = volume_monthly_usd("aws", 0, mibps, ops)
     return float(gib), None, extras
 
