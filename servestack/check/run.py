@@ -11,7 +11,6 @@ configured and fed every resource (`Analyze`) and the whole graph (`AnalyzeStack
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
