@@ -105,7 +105,11 @@ def _commitments(
 
 
 def _aws_error(exc: Exception, call: str) -> RefreshError:
-    from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+    from botocore.exceptions import (  # type: ignore[import-untyped]
+        ClientError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return RefreshError(
