@@ -13,9 +13,12 @@ import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["SpotFigure", "regional_spot", "REGULAR_ZONE_TYPES"]
+__all__ = ["SpotFigure", "regional_spot", "REGULAR_ZONE_TYPES", "NO_DISCOUNT_TOLERANCE"]
 
 REGULAR_ZONE_TYPES = frozenset({"availability-zone"})
+
+NO_DISCOUNT_TOLERANCE = 1e-4
+"""A spot quote within 0.01 % of on-demand is on-demand written with fewer decimals (28.5449 for 28.54493)."""
 """EC2 `ZoneType` values counted; `local-zone` and `wavelength-zone` are left out."""
 
 
@@ -40,7 +43,7 @@ def regional_spot(
     discounted = {
         zone: price
         for zone, price in zone_prices.items()
-        if price < on_demand and (zone_types is None or zone_types.get(zone, "availability-zone") in REGULAR_ZONE_TYPES)
+        if price < on_demand * (1 - NO_DISCOUNT_TOLERANCE) and (zone_types is None or zone_types.get(zone, "availability-zone") in REGULAR_ZONE_TYPES)
     }
     if not discounted:
         return None
