@@ -181,7 +181,10 @@ def _print_catalog_notes(choice: CatalogChoice, dependence: dict[str, Any] | Non
     terms = "/".join(dependence["pricing"])
     alt = dependence["without_estimates"]
     if alt is None:
-        out.print(f"note: the chosen {terms} price is an estimate (fallback ratio); no stack is feasible without it")
+        out.print(
+            f"note: the chosen {terms} price is an estimate (fallback ratio of on-demand); "
+            "no stack meets the spec without estimated commitment prices"
+        )
         return
     out.print(
         f"note: the chosen {terms} price is an estimate (fallback ratio of on-demand, not a published rate); "
