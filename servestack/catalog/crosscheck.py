@@ -82,7 +82,9 @@ def compare(doc: dict[str, Any], ref: dict[tuple[str, str, str], Any]) -> dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m servestack.catalog.crosscheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m servestack.catalog.crosscheck", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--aws-vms", type=Path, help="SkyPilot-format AWS vms.csv (or an excerpt with its columns)")
     parser.add_argument("--gcp-vms", type=Path, help="SkyPilot-format GCP vms.csv")
     parser.add_argument("--catalog", type=Path, default=DATA_DIR, help="catalog directory (default: bundled)")

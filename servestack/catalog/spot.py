@@ -40,10 +40,12 @@ def regional_spot(
     `zone_prices` maps a zone (name or ID) to its spot price; `zone_types` maps a zone to its EC2
     ZoneType where known (zones without an entry count as regular).
     """
+    types = zone_types or {}
     discounted = {
         zone: price
         for zone, price in zone_prices.items()
-        if price < on_demand * (1 - NO_DISCOUNT_TOLERANCE) and (zone_types is None or zone_types.get(zone, "availability-zone") in REGULAR_ZONE_TYPES)
+        if price < on_demand * (1 - NO_DISCOUNT_TOLERANCE)
+        and types.get(zone, "availability-zone") in REGULAR_ZONE_TYPES
     }
     if not discounted:
         return None

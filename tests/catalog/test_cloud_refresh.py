@@ -379,3 +379,23 @@ def test_plan_warns_on_stderr_about_a_stale_catalog_and_keeps_json_clean(
     assert "warning: the bundled catalog is" in out.err and "catalog refresh" in out.err
     doc = json.loads(out.out)
     assert doc["catalog"]["as_of"] == "2020-01-01" and doc["catalog"]["source"] == "bundled"
+
+
+def test_gcp_without_credentials_names_what_is_needed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytest.importorskip("google.auth")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    with pytest.raises(RefreshError, match="no Google credentials.*Application Default Credentials"):
+        GcpPrices(project="example-project").price_rows(
+            RefreshRequest([G2_FACTS], {"gcp": ["us-central1"]}, RULES, "2026-12-02")
+        )
+
+
+def test_gcp_without_google_auth_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "google.auth", None)  # an import of it now fails as if not installed
+    with pytest.raises(RefreshError, match=r"needs google-auth: pip install 'servestack\[refresh\]'"):
+        GcpPrices(project="example-project").price_rows(
+            RefreshRequest([G2_FACTS], {"gcp": ["us-central1"]}, RULES, "2026-12-02")
+        )
