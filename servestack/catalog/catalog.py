@@ -7,7 +7,7 @@ directly with `Catalog.from_offerings` (synthetic catalogs in tests and benchmar
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from servestack.catalog.types import CLOUDS, Accelerator, Offering
 from servestack.errors import SpecError, did_you_mean
@@ -157,6 +157,19 @@ class Catalog:
         raise SpecError(field, cloud, f"allowed: {', '.join(CLOUDS)}{did_you_mean(cloud, CLOUDS)}")
 
     # -- offerings ----------------------------------------------------------------------------
+
+    def without_estimated_commitments(self) -> Catalog:
+        """This catalog with every estimated (fallback-ratio) 1y/3y price removed, to show how much a plan
+        depends on them."""
+        offerings = [
+            replace(
+                o,
+                price_1y=None if o.price_1y_estimated else o.price_1y,
+                price_3y=None if o.price_3y_estimated else o.price_3y,
+            )
+            for o in self.offerings
+        ]
+        return Catalog(self.accelerators, offerings, self.as_of, self._facts.values())
 
     def filter(
         self, cloud: str | None = None, accelerator: str | None = None, region: str | None = None

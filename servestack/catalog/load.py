@@ -190,6 +190,10 @@ def parse_catalog(
                 price_3y=pr.committed_3y,
                 source=pr.source,
                 as_of=pr.as_of,
+                price_1y_estimated=pr.committed_1y_estimated,
+                price_3y_estimated=pr.committed_3y_estimated,
+                spot_zones=tuple(pr.spot_zones),
+                spot_as_of=pr.spot_as_of,
             )
         )
     return Catalog(accelerators, offerings, offs_file.as_of, facts.values())

@@ -81,6 +81,13 @@ class PriceRecord(_Strict):
     spot: float | None = Field(default=None, ge=0)
     committed_1y: float | None = Field(default=None, ge=0)
     committed_3y: float | None = Field(default=None, ge=0)
+    committed_1y_estimated: bool = False
+    """True when committed_1y is on-demand x a fallback ratio, not a published rate for the family."""
+    committed_3y_estimated: bool = False
+    spot_zones: list[str] = Field(default_factory=list)
+    """The zones whose spot price (below on-demand) made up the spot median."""
+    spot_as_of: str | None = Field(default=None, pattern=_DATE)
+    """The day the zones' spot prices were read."""
     source: str = Field(min_length=1)
     as_of: str = Field(pattern=_DATE)
 

@@ -17,18 +17,20 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import statistics
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from servestack.catalog.load import DATA_DIR, OFFERINGS_FILE
+from servestack.catalog.spot import regional_spot
 
-__all__ = ["main", "build_prices", "commitment", "dump_offerings", "RULES_FILE"]
+__all__ = ["main", "build_prices", "commitment", "dump_offerings", "is_regular_aws_zone_id", "RULES_FILE"]
 
 RULES_FILE = DATA_DIR / "refresh_rules.json"
+FALLBACK_NOTE = "estimate, fallback ratio, no per-family rate found"
 
 
 @dataclass
@@ -44,6 +46,8 @@ class _Row:
     source: str
     current: bool = False
     """True when on_demand already reflects published price cuts (hand-entered list prices)."""
+    spot_zones: tuple[str, ...] = ()
+    """The zones whose spot price (below on-demand) made up the spot median."""
 
 
 def _num(text: str | None) -> float | None:
@@ -52,30 +56,37 @@ def _num(text: str | None) -> float | None:
     return float(text)
 
 
-def _median(values: Iterable[float]) -> float | None:
-    vals = sorted(values)
-    return statistics.median(vals) if vals else None
-
-
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
+_REGULAR_AWS_ZONE_ID = re.compile(r"^[a-z]+[0-9]+-az[0-9]+$")
+"""use1-az1 is a regular zone; use1-atl2-az1 (Local Zone) and use1-wl1-... (Wavelength) are not."""
+
+
+def is_regular_aws_zone_id(zone_id: str) -> bool:
+    return bool(_REGULAR_AWS_ZONE_ID.match(zone_id))
+
+
 def _aws_rows(records: list[dict[str, str]], wanted: set[str], source: str) -> list[_Row]:
     grouped: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     for rec in records:
-        if rec["InstanceType"] in wanted:
+        if rec["InstanceType"] in wanted and is_regular_aws_zone_id(rec["AvailabilityZone"]):
             grouped[(rec["InstanceType"], rec["Region"])].append(rec)
     rows = []
     for (itype, region), recs in sorted(grouped.items()):
         prices = [p for p in (_num(r["Price"]) for r in recs) if p is not None]
         if not prices:
             continue
-        # Spot varies by zone; the median zone is a fairer planning figure than the luckiest one.
-        spots = [s for s in (_num(r.get("SpotPrice")) for r in recs) if s is not None]
+        od = max(prices)
+        zone_spots = {r["AvailabilityZone"]: s for r in recs if (s := _num(r.get("SpotPrice"))) is not None}
+        figure = regional_spot(zone_spots, od)
         rows.append(
-            _Row("aws", itype, region, {r["AvailabilityZone"] for r in recs}, max(prices), _median(spots), source)
+            _Row(
+                "aws", itype, region, {r["AvailabilityZone"] for r in recs}, od,
+                figure.price if figure else None, source, spot_zones=figure.zones if figure else (),
+            )
         )
     return rows
 
@@ -139,9 +150,13 @@ def _gcp_rows(
         grouped[(itype, zone_region[zone])].append((zone, total_od, total_spot))
     rows = []
     for (itype, region), items in sorted(grouped.items()):
-        spots = [s for _, _, s in items if s is not None]
+        od = max(o for _, o, _ in items)
+        figure = regional_spot({z: s for z, _, s in items if s is not None}, od)
         rows.append(
-            _Row("gcp", itype, region, {z for z, _, _ in items}, max(o for _, o, _ in items), _median(spots), source)
+            _Row(
+                "gcp", itype, region, {z for z, _, _ in items}, od, figure.price if figure else None, source,
+                spot_zones=figure.zones if figure else (),
+            )
         )
     return rows, per_region
 
@@ -202,8 +217,9 @@ def build_prices(
                     ref_row.region,
                     set(ref_row.zones),
                     ref_row.on_demand * ratio,
-                    ref_row.spot * ratio if ref_row.spot is not None else None,
-                    f"{ref_row.source}; {der['source']}",
+                    # Spot discounts do not scale with size: a derived size gets no spot figure.
+                    None,
+                    f"{ref_row.source}; {der['source']}; spot not derived from another size",
                 )
             )
             have.add(key)
@@ -215,7 +231,12 @@ def build_prices(
         rows = [r for r in rows if (r.cloud, r.instance_type, r.region) != key]
         spot = float(man["spot"]) if man.get("spot") is not None else None
         zones = set(man.get("zones", []))
-        rows.append(_Row(*key[:2], man["region"], zones, float(man["on_demand"]), spot, man["source"], current=True))
+        rows.append(
+            _Row(
+                *key[:2], man["region"], zones, float(man["on_demand"]), spot, man["source"], current=True,
+                spot_zones=tuple(sorted(man.get("spot_zones", []))),
+            )
+        )
 
     cuts = {(c["cloud"], c["instance_type"]): c for c in rules.get("price_cuts", [])}
     out = []
@@ -229,6 +250,7 @@ def build_prices(
         # A spot figure above the (possibly cut) on-demand price is never the cheaper choice.
         spot = min(row.spot, od) if row.spot is not None else None
         one_year, three_year, commit_source = commitment(rules, row.cloud, row.instance_type)
+        estimated = commit_source.startswith(FALLBACK_NOTE)
         out.append(
             {
                 "cloud": row.cloud,
@@ -239,6 +261,10 @@ def build_prices(
                 "spot": _round(spot),
                 "committed_1y": _round(od * one_year),
                 "committed_3y": _round(od * three_year),
+                "committed_1y_estimated": estimated,
+                "committed_3y_estimated": estimated,
+                "spot_zones": list(row.spot_zones) if spot is not None else [],
+                "spot_as_of": as_of if spot is not None else None,
                 "source": f"{source}; committed: {commit_source}",
                 "as_of": as_of,
             }
@@ -257,7 +283,7 @@ def commitment(rules: dict[str, Any], cloud: str, instance_type: str) -> tuple[f
         if instance_type.startswith(fam["prefix"]):
             return float(fam["1y"]), float(fam["3y"]), str(fam["source"])
     fallback = rules["commitment"][cloud]
-    note = f"fallback ratio, no per-family rate found: {fallback['source']}"
+    note = f"{FALLBACK_NOTE}: {fallback['source']}"
     return float(fallback["1y"]), float(fallback["3y"]), note
 
 

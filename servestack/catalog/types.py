@@ -75,6 +75,13 @@ class Offering:
     price_3y: float | None
     source: str
     as_of: str
+    price_1y_estimated: bool = False
+    """True when price_1y is on-demand x a fallback ratio rather than a published rate."""
+    price_3y_estimated: bool = False
+    spot_zones: tuple[str, ...] = ()
+    """Zones whose spot price (below on-demand) made up the spot median; empty when unknown."""
+    spot_as_of: str | None = None
+    """The day the spot prices were read."""
 
     def price(self, mode: PricingMode) -> float | None:
         """USD per node-hour in `mode`, None where the mode is not offered."""

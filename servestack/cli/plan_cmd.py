@@ -11,6 +11,7 @@ from servestack.contract.environment import environment_adjustments, spec_for_en
 from servestack.errors import SpecError
 
 if TYPE_CHECKING:
+    from servestack.catalog.store import CatalogChoice
     from servestack.contract import Deployment
     from servestack.generate import StackChoices
     from servestack.selector import Plan
@@ -100,17 +101,22 @@ def run(args: argparse.Namespace) -> int:
         stack_file_path(Path(args.project_dir), env)  # fail on a missing project before planning, not after
     choices = _choices(args)
     spec = load_spec(args.spec)
-    catalog = load_catalog()
+    catalog_choice = _catalog_choice()
+    catalog = load_catalog(catalog_choice.path)
     kind = environment_kind(env, args.kind) if env is not None else (args.kind or "prod")
     adjustments = environment_adjustments(spec, kind)
     planned = spec_for_environment(spec, kind)
     result = plan(planned, catalog, top=args.top)
     deployment, missing = _contract(planned, result, catalog)
+    dependence = _commitment_dependence(planned, result, catalog)
 
     if args.json:
         from servestack.cli.output import emit_json
 
         doc = result.to_json()
+        doc["catalog"].update(path=str(catalog_choice.path), source=catalog_choice.source)
+        if dependence is not None:
+            doc["estimated_commitment"] = dependence
         doc["environment"] = {"kind": kind, "adjustments": adjustments}
         doc["deployment"] = deployment.to_stack_config() if deployment is not None else None
         if missing is not None:
@@ -118,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         emit_json(doc)
     else:
         _print_plan(result, spec.budget.monthly_usd)
+        _print_catalog_notes(catalog_choice, dependence)
         _print_contract(kind, adjustments, deployment, missing)
 
     if not result.feasible:
@@ -128,6 +135,63 @@ def run(args: argparse.Namespace) -> int:
             raise SpecError("model.checkpoint", None, missing or "set model.checkpoint")
         return _write(planned, deployment, env, kind, choices, args, quiet=args.json)
     return 0
+
+
+def _catalog_choice() -> CatalogChoice:
+    """The catalog in use (newest refreshed one in the cache, else bundled); warns on stderr when it is stale."""
+    import sys
+    from datetime import datetime, timezone
+
+    from servestack.catalog.store import choose_catalog, staleness_warning
+
+    choice = choose_catalog()
+    warning = staleness_warning(choice, datetime.now(timezone.utc).date())
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+    return choice
+
+
+def _commitment_dependence(spec: Any, result: Plan, catalog: Any) -> dict[str, Any] | None:
+    """When the chosen stack rests on an estimated commitment price: the cheapest stack without it."""
+    from servestack.selector import plan
+
+    chosen = result.chosen
+    if chosen is None:
+        return None
+    used = [m for m in {chosen.pricing_base, chosen.pricing_burst} if m in ("1y", "3y")]
+    estimated = [m for m in used if getattr(chosen.offering, f"price_{m}_estimated")]
+    if not estimated:
+        return None
+    alternative = plan(spec, catalog.without_estimated_commitments(), top=1).chosen
+    difference = None if alternative is None else alternative.monthly_usd_expected - chosen.monthly_usd_expected
+    return {
+        "pricing": sorted(estimated),
+        "without_estimates": alternative.to_json() if alternative is not None else None,
+        "difference_usd_month": None if difference is None else round(difference, 2),
+    }
+
+
+def _print_catalog_notes(choice: CatalogChoice, dependence: dict[str, Any] | None) -> None:
+    from servestack.cli.output import console
+
+    out = console()
+    out.print(f"catalog: {choice.source}, as of {choice.as_of} ({choice.path})")
+    if dependence is None:
+        return
+    terms = "/".join(dependence["pricing"])
+    alt = dependence["without_estimates"]
+    if alt is None:
+        out.print(
+            f"note: the chosen {terms} price is an estimate (fallback ratio of on-demand); "
+            "no stack meets the spec without estimated commitment prices"
+        )
+        return
+    out.print(
+        f"note: the chosen {terms} price is an estimate (fallback ratio of on-demand, not a published rate); "
+        f"without estimated commitment prices the cheapest stack is {alt['cloud']} {alt['region']} "
+        f"{alt['instance_type']} ({alt['pricing_base']}+{alt['pricing_burst']}), "
+        f"{_money(alt['monthly_usd_expected'])}/month expected, {_money(dependence['difference_usd_month'])} more"
+    )
 
 
 def _choices(args: argparse.Namespace) -> StackChoices:

@@ -178,6 +178,8 @@ class Candidate:
             "pricing_base": self.pricing_base,
             "pricing_burst": self.pricing_burst,
             "hourly_usd_per_node": round(self.hourly_usd_per_node, 6),
+            "price_1y_estimated": self.offering.price_1y_estimated,
+            "price_3y_estimated": self.offering.price_3y_estimated,
             "monthly_usd_expected": round(self.monthly_usd_expected, 2),
             "monthly_usd_ceiling": round(self.monthly_usd_ceiling, 2),
             "estimate": {

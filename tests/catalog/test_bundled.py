@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
+
 from servestack.catalog import load_catalog
 from servestack.catalog.load import DATA_DIR
 
@@ -56,7 +58,8 @@ def test_prices_are_sane_and_dated() -> None:
             assert off.price_spot <= off.price_on_demand, where
         assert off.price_1y is not None and off.price_3y is not None, where
         assert off.price_3y < off.price_1y < off.price_on_demand, where
-        assert off.source and off.as_of == cat.as_of, where
+        # Rows keep the day their prices were read: the file's as_of is the newest of them.
+        assert off.source and off.as_of <= cat.as_of, where
     # Regions differ in price: the same type is not priced identically everywhere.
     g6 = {o.region: o.price_on_demand for o in cat.filter(cloud="aws") if o.instance_type == "g6.2xlarge"}
     assert len(set(g6.values())) >= 5
@@ -113,5 +116,65 @@ def test_committed_prices_name_their_basis() -> None:
     cat = load_catalog()
     for off in cat.offerings:
         basis = off.source.split("; committed: ", 1)[1]
-        family_rate = off.cloud == "gcp" and off.instance_type.startswith(("a2-highgpu-", "a3-highgpu-", "a3-megagpu-"))
-        assert family_rate != basis.startswith("fallback ratio"), (off.instance_type, basis)
+        family_rate = off.cloud == "gcp" and off.instance_type.startswith(
+            ("a2-highgpu-", "a3-highgpu-", "a3-megagpu-", "g2-standard-")
+        )
+        assert family_rate != ("fallback ratio" in basis), (off.instance_type, basis)
+        # plan marks fallback-ratio commitments as estimates; the flag must agree with the stated basis.
+        assert off.price_1y_estimated == off.price_3y_estimated == (not family_rate), (off.instance_type, basis)
+
+
+def test_sourced_gcp_commitment_rates() -> None:
+    cat = load_catalog()
+    for prefix, (one, three) in {"a2-highgpu-": (0.63, 0.35), "g2-standard-": (0.63, 0.45)}.items():
+        rows = [o for o in cat.filter(cloud="gcp") if o.instance_type.startswith(prefix)]
+        assert rows, prefix
+        for o in rows:
+            assert o.price_on_demand is not None and o.price_1y is not None and o.price_3y is not None
+            assert o.price_1y == pytest.approx(one * o.price_on_demand, abs=1e-4), o.instance_type
+            assert o.price_3y == pytest.approx(three * o.price_on_demand, abs=1e-4), o.instance_type
+
+
+def test_spot_is_never_scaled_from_another_size() -> None:
+    for off in load_catalog().filter(cloud="aws"):
+        if "derived:" in off.source:
+            assert off.price_spot is None, f"{off.region} {off.instance_type}: derived spot {off.price_spot}"
+
+
+def test_rows_read_from_the_new_snapshot_name_their_spot_zones_and_day() -> None:
+    cat = load_catalog()
+    reread = [o for o in cat.offerings if o.as_of == cat.as_of and o.price_spot is not None]
+    assert len(reread) > 100
+    for o in reread:
+        where = f"{o.region} {o.instance_type}"
+        assert o.spot_zones and set(o.spot_zones) <= set(o.zones), where
+        assert o.spot_as_of == cat.as_of, where
+
+
+def test_issue_rows_are_corrected() -> None:
+    cat = load_catalog()
+
+    def spot(region: str, itype: str) -> float | None:
+        o = cat.find_offering("aws", region, itype)
+        assert o is not None, (region, itype)
+        return o.price_spot
+
+    # Zones quoting on-demand no longer pull the p5 us-east-1 median up (was 31.04).
+    assert spot("us-east-1", "p5.48xlarge") == pytest.approx(18.42, abs=0.01)
+    # "No discount" rows that the snapshot shows discounted.
+    for region, itype in (("eu-central-1", "p4de.24xlarge"), ("ap-southeast-2", "p5.48xlarge")):
+        o = cat.find_offering("aws", region, itype)
+        assert o is not None and o.price_spot is not None and o.price_spot < 0.9 * (o.price_on_demand or 0)
+    # Spot scaled from another size showed ~90 % discounts; the zones' own prices are about half of on-demand.
+    for region in ("ap-south-1", "ap-southeast-2"):
+        o = cat.find_offering("aws", region, "g6.12xlarge")
+        assert o is not None and o.price_spot is not None and o.price_spot > 0.4 * (o.price_on_demand or 0)
+    # The g5.xlarge spot price in ap-southeast-2 was about a quarter of the real one.
+    assert spot("ap-southeast-2", "g5.xlarge") == pytest.approx(0.6635, abs=1e-4)
+
+
+def test_missing_offerings_are_added() -> None:
+    cat = load_catalog()
+    for region, itype in (("us-west-2", "g5.xlarge"), ("us-west-2", "g5.12xlarge"), ("eu-north-1", "p4d.24xlarge"),
+                          ("eu-west-2", "p4d.24xlarge"), ("ap-northeast-2", "p5.48xlarge")):
+        assert cat.find_offering("aws", region, itype) is not None, (region, itype)

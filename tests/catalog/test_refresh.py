@@ -62,10 +62,29 @@ def test_aws_spot_is_zone_median_and_commitments_follow_on_demand(rows: dict[Any
     assert ("aws", "us-east-1", "m5.large") not in rows
 
 
-def test_derived_size_scales_its_reference(rows: dict[Any, dict[str, Any]]) -> None:
+def test_derived_size_scales_on_demand_but_never_spot(rows: dict[Any, dict[str, Any]]) -> None:
+    # Spot discounts do not scale with size (g6.12xlarge in ap-south-1 showed a ~90 % discount that way).
     small = rows[("aws", "us-east-1", "g6.xlarge")]
-    assert (small["on_demand"], small["spot"]) == (0.8, pytest.approx(0.32))
-    assert "ratio" in small["source"]
+    assert (small["on_demand"], small["spot"]) == (0.8, None)
+    assert "ratio" in small["source"] and "spot not derived" in small["source"]
+
+
+def test_spot_leaves_out_undiscounted_zones_and_local_zones() -> None:
+    aws = [
+        _aws("p4d.24xlarge", "us-east-1", "use1-az1", "55.04", "55.04"),  # no discount that day
+        _aws("p4d.24xlarge", "us-east-1", "use1-az2", "55.04", "18.0"),
+        _aws("p4d.24xlarge", "us-east-1", "use1-az3", "55.04", "18.8"),
+        _aws("p4d.24xlarge", "us-east-1", "use1-atl2-az1", "55.04", "1.0"),  # Local Zone
+    ]
+    (row,) = build_prices(TYPES, {**RULES, "price_cuts": [], "manual": []}, aws, [], "2030-01-01")
+    assert row["spot"] == pytest.approx(18.4)
+    assert row["spot_zones"] == ["use1-az2", "use1-az3"] and row["spot_as_of"] == "2030-01-01"
+    assert "use1-atl2-az1" not in row["zones"]
+
+
+def test_fallback_commitments_are_marked_as_estimates(rows: dict[Any, dict[str, Any]]) -> None:
+    g6 = rows[("aws", "us-east-1", "g6.2xlarge")]
+    assert g6["committed_1y_estimated"] is True and g6["committed_3y_estimated"] is True
 
 
 def test_price_cut_applies_to_snapshot_rows_and_caps_spot(rows: dict[Any, dict[str, Any]]) -> None:
@@ -95,6 +114,7 @@ def test_family_commitment_rate_beats_the_fallback_and_longest_prefix_wins() -> 
     a3, g6 = out["a3-highgpu-8g"], out["g6.2xlarge"]
     assert (a3["committed_1y"], a3["committed_3y"]) == (pytest.approx(89.0 * 0.7), pytest.approx(89.0 * 0.44))
     assert a3["source"].endswith("committed: a3 high rate")
+    assert a3["committed_1y_estimated"] is False
     # No AWS family rule: the cloud-wide ratio applies and the row says it is a fallback.
     assert (g6["committed_1y"], g6["committed_3y"]) == (0.6, 0.4)
     assert "fallback ratio" in g6["source"]
