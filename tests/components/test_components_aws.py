@@ -57,7 +57,15 @@ def test_spot_gpu_node_group_inputs(run_pulumi: Runner) -> None:
     assert lt.parent == comp.urn
     assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
     ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
-    assert ebs == {"volumeSize": 200, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}
+    # Without explicit performance the volume is provisioned at gp3's free baseline, stated, not implied.
+    assert ebs == {
+        "volumeSize": 200,
+        "volumeType": "gp3",
+        "throughput": 125,
+        "iops": 3000,
+        "encrypted": "true",
+        "deleteOnTermination": "true",
+    }
     assert "placement" not in lt.inputs and "networkInterfaces" not in lt.inputs
     assert not g.of("aws:ec2/placementGroup:PlacementGroup")
     policies = sorted(
@@ -131,7 +139,9 @@ def test_registry_is_immutable_scanned_and_kms_encrypted(run_pulumi: Runner) -> 
 
 
 def test_cluster_is_private_across_zones(run_pulumi: Runner) -> None:
-    g = run_pulumi(lambda: EksCluster("prod", {"region": "us-east-1", "zone_count": 3, "tags": TAGS}))
+    g = run_pulumi(
+        lambda: EksCluster("prod", {"region": "us-east-1", "zone_count": 3, "tags": TAGS, "api_access": "private"})
+    )
     private = [s for s in g.of("aws:ec2/subnet:Subnet") if "-private-" in s.name]
     assert len(private) == 3
     assert {s.inputs["availabilityZone"] for s in private} == {"us-east-1a", "us-east-1b", "us-east-1c"}
@@ -162,7 +172,14 @@ def test_adopting_a_cluster_creates_no_network(run_pulumi: Runner) -> None:
 
     def body() -> None:
         c = EksCluster(
-            "adopt", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "existing_cluster_name": "shared"}
+            "adopt",
+            {
+                "region": "us-east-1",
+                "zone_count": 2,
+                "tags": TAGS,
+                "existing_cluster_name": "shared",
+                "api_access": "private",
+            },
         )
         c.private_subnet_ids.apply(lambda ids: outputs.setdefault("subnets", ids))
         pulumi.Output.unsecret(c.kubeconfig).apply(lambda k: outputs.setdefault("kubeconfig", json.loads(k)))

@@ -48,9 +48,9 @@ def test_gpu_node_pool_inputs(run_pulumi: Runner) -> None:
     assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
     assert cfg["resourceLabels"] == {**TAGS, "servestack-pricing": "spot"}
     assert cfg["diskSizeGb"] == 100
-    assert pool.inputs["autoscaling"]["totalMinNodeCount"] == 0
-    assert pool.inputs["autoscaling"]["totalMaxNodeCount"] == 4
-    assert pool.inputs["initialNodeCount"] == 1, "GKE counts initial nodes per zone: 2 desired over 2 zones"
+    assert pool.inputs["autoscaling"] == {"totalMinNodeCount": 0, "totalMaxNodeCount": 4, "locationPolicy": "ANY"}
+    assert pool.inputs["initialNodeCount"] == 0, "a burst pool starts empty; the autoscaler adds nodes"
+    assert "nodeCount" not in pool.inputs
     assert pool.inputs["nodeLocations"] == ["us-central1-a", "us-central1-b"]
 
 
@@ -100,7 +100,10 @@ def test_artifact_registry_is_immutable_with_cleanup(run_pulumi: Runner) -> None
 
 def test_gke_cluster_has_private_nodes_and_workload_identity(run_pulumi: Runner) -> None:
     g = run_pulumi(
-        lambda: GkeCluster("prod", {"project": "acme", "region": "us-central1", "zone_count": 2, "tags": TAGS})
+        lambda: GkeCluster(
+            "prod",
+            {"project": "acme", "region": "us-central1", "zone_count": 2, "tags": TAGS, "api_access": "private"},
+        )
     )
     cluster = g.one("gcp:container/cluster:Cluster")
     assert cluster.inputs["privateClusterConfig"]["enablePrivateNodes"] is True
@@ -128,7 +131,14 @@ def test_gke_master_authorized_networks_are_enabled(
     g = run_pulumi(
         lambda: GkeCluster(
             "prod",
-            {"project": "acme", "region": "us-central1", "zone_count": 1, "tags": TAGS, "public_endpoint_cidrs": cidrs},
+            {
+                "project": "acme",
+                "region": "us-central1",
+                "zone_count": 1,
+                "tags": TAGS,
+                "api_access": "cidrs" if cidrs else "private",
+                "api_cidrs": cidrs,
+            },
         )
     )
     cluster = g.one("gcp:container/cluster:Cluster")

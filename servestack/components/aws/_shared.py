@@ -68,22 +68,57 @@ def _assume_role_policy(service: str) -> str:
     )
 
 
-def _node_role(parent: pulumi.Resource, name: str, tags: dict[str, str]) -> aws.iam.Role:
+class NodeRole:
+    """A node IAM role and the managed-policy attachments nodes need before they can join the cluster."""
+
+    def __init__(self, role: aws.iam.Role, attachments: list[aws.iam.RolePolicyAttachment]) -> None:
+        self.role = role
+        self.attachments = attachments
+
+
+def _node_role(parent: pulumi.Resource, name: str, tags: dict[str, str]) -> NodeRole:
     role = aws.iam.Role(
         f"{name}-node-role",
         assume_role_policy=_assume_role_policy("ec2.amazonaws.com"),
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+    attachments = []
     for policy_arn in _NODE_POLICIES:
         short = policy_arn.rsplit("/", 1)[-1].lower().replace("_", "-")
-        aws.iam.RolePolicyAttachment(
-            f"{name}-{short}",
-            role=role.name,
-            policy_arn=policy_arn,
-            opts=pulumi.ResourceOptions(parent=parent),
+        attachments.append(
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{short}",
+                role=role.name,
+                policy_arn=policy_arn,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
         )
-    return role
+    return NodeRole(role, attachments)
+
+
+GP3_THROUGHPUT_MIBPS = (125, 1000)
+"""gp3 throughput bounds, MiB/s (125 is the free baseline)."""
+GP3_IOPS = (3000, 16000)
+"""gp3 IOPS bounds (3000 is the free baseline)."""
+
+
+def efa_network_interfaces(
+    count: int, security_group_ids: pulumi.Input[list[str]]
+) -> list[aws.ec2.LaunchTemplateNetworkInterfaceArgsDict]:
+    """One EFA interface per network card, as AWS documents for multi-card instances (p4d 4, p5en 16, p5 32):
+    the first is the primary interface (device index 0 on card 0), every other one sits at device index 1 of
+    its own card."""
+    return [
+        {
+            "device_index": 0 if card == 0 else 1,
+            "network_card_index": card,
+            "interface_type": "efa",
+            "security_groups": security_group_ids,
+            "delete_on_termination": "true",
+        }
+        for card in range(count)
+    ]
 
 
 def _launch_template(
@@ -93,28 +128,27 @@ def _launch_template(
     root_volume_gib: int,
     device_name: str,
     tags: dict[str, str],
+    throughput_mibps: int = GP3_THROUGHPUT_MIBPS[0],
+    iops: int = GP3_IOPS[0],
     placement_group: aws.ec2.PlacementGroup | None = None,
+    efa_interfaces: int = 0,
     efa_security_group_ids: pulumi.Input[list[str]] | None = None,
 ) -> aws.ec2.LaunchTemplate:
-    """IMDSv2-only launch template with an encrypted gp3 root volume (and EFA + placement when asked)."""
-    network_interfaces: list[aws.ec2.LaunchTemplateNetworkInterfaceArgsDict] | None = None
-    if efa_security_group_ids is not None:
-        network_interfaces = [
-            {
-                "device_index": 0,
-                "network_card_index": 0,
-                "interface_type": "efa",
-                "security_groups": efa_security_group_ids,
-                "delete_on_termination": "true",
-            }
-        ]
+    """IMDSv2-only launch template with an encrypted gp3 root volume at the given throughput/IOPS (and EFA
+    interfaces + placement when asked). Node groups always go through one, so these settings always apply."""
+    network_interfaces = (
+        efa_network_interfaces(efa_interfaces, efa_security_group_ids)
+        if efa_interfaces > 0 and efa_security_group_ids is not None
+        else None
+    )
     return aws.ec2.LaunchTemplate(
         f"{name}-lt",
         metadata_options={
             "http_endpoint": "enabled",
             "http_tokens": "required",
-            # 2 hops so pods on the node's network namespace (VPC CNI) can still reach IMDS.
-            "http_put_response_hop_limit": 2,
+            # One hop: pods get AWS credentials only through EKS Pod Identity (its agent and the VPC CNI run on
+            # the host network), so no pod can borrow the node role through IMDS.
+            "http_put_response_hop_limit": 1,
         },
         block_device_mappings=[
             {
@@ -122,6 +156,9 @@ def _launch_template(
                 "ebs": {
                     "volume_size": root_volume_gib,
                     "volume_type": "gp3",
+                    # The weights cache lives here: at the 125 MiB/s baseline a 131 GiB checkpoint takes ~18 min.
+                    "throughput": throughput_mibps,
+                    "iops": iops,
                     "encrypted": "true",
                     "delete_on_termination": "true",
                 },

@@ -12,19 +12,21 @@ import pulumi_aws as aws
 
 from servestack.components._common import (
     PRICING_LABEL,
-    check_cluster_network,
+    check_api_access,
     check_tags,
+    check_zones,
 )
 from servestack.components.aws._shared import (
     _DEFAULT_K8S_VERSION,
     _SYSTEM,
     _SYSTEM_POOL,
-    _VPC_CIDR,
     _assume_role_policy,
     _launch_template,
     _node_role,
 )
-from servestack.components.aws.network import _nth_zone
+from servestack.components.aws.network import create_network
+
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
 class EksClusterArgs(TypedDict):
@@ -33,17 +35,23 @@ class EksClusterArgs(TypedDict):
     region: pulumi.Input[str]
     """AWS region, e.g. us-east-1 (used in the kubeconfig's token command)."""
     zone_count: int
-    """How many availability zones get a private subnet (and a NAT gateway); 1-6."""
+    """How many availability zones host nodes (each gets a private subnet and a NAT gateway); 1-6."""
     tags: dict[str, str]
     """Cost tags every resource carries: team, environment, cost-center, managed-by."""
+    api_access: str
+    """Cluster API endpoint: "private" (reachable from inside the VPC only) or "cidrs" (public, limited to
+    api_cidrs, private access kept)."""
+    api_cidrs: NotRequired[list[str]]
+    """CIDRs allowed to the public endpoint when api_access is "cidrs" (never 0.0.0.0/0)."""
+    zone_names: NotRequired[list[str]]
+    """The node zones (zone_count names, where the instance type is offered); by default the region's
+    available zones in name order."""
     existing_cluster_name: NotRequired[str]
     """Adopt this existing EKS cluster instead of creating a VPC and cluster."""
     kubernetes_version: NotRequired[str]
     """EKS Kubernetes version; defaults to 1.34."""
-    public_endpoint_cidrs: NotRequired[list[str]]
-    """CIDRs allowed to reach a public API endpoint; empty (default) keeps the endpoint private only."""
-    availability_zones: NotRequired[list[str]]
-    """Explicit zone names; by default the first `zone_count` available zones of the region."""
+    cluster_admins: NotRequired[list[str]]
+    """IAM principal ARNs (e.g. CI roles) given an EKS access entry with AmazonEKSClusterAdminPolicy."""
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -54,27 +62,36 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Kubeconfig (JSON) that authenticates through `aws eks get-token`."""
     private_subnet_ids: pulumi.Output[list[str]]
-    """Private subnets for node groups, one per zone."""
+    """Private subnets for node groups, one per node zone."""
     cluster_security_group_id: pulumi.Output[str]
     """The cluster security group EKS attaches to managed nodes."""
     vpc_id: pulumi.Output[str]
     """VPC of the cluster."""
+    system_node_group_name: pulumi.Output[str]
+    """Node group of the cluster add-ons; Kubernetes resources wait for it (empty on an adopted cluster)."""
 
     _endpoint: pulumi.Output[str]
     _ca: pulumi.Output[str]
+    _system_node_group: pulumi.Resource | None
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("servestack:index:EksCluster", name, None, opts)
         tags = check_tags("EksCluster", args.get("tags"))
-        zone_count, cidrs = check_cluster_network(
-            "EksCluster", args.get("zone_count"), 6, args.get("public_endpoint_cidrs")
-        )
+        zone_count, zone_names = check_zones("EksCluster", args.get("zone_count"), 6, args.get("zone_names"))
+        access, cidrs = check_api_access("EksCluster", args.get("api_access"), args.get("api_cidrs"))
+        admins = list(args.get("cluster_admins") or [])
+        bad = [a for a in admins if not a.startswith("arn:")]
+        if bad:
+            raise ValueError(f"EksCluster: cluster_admins entry {bad[0]!r} is not valid; allowed: IAM principal ARNs")
 
+        self._system_node_group = None
         existing = args.get("existing_cluster_name")
         if existing:
             self._adopt(existing)
         else:
-            self._create(name, args, tags, zone_count, cidrs)
+            self._create(name, args, tags, zone_count, zone_names, access, cidrs)
+        for i, principal in enumerate(admins):
+            self._grant_admin(name, i, principal, tags)
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
                 self.cluster_name, self._endpoint, self._ca, pulumi.Output.from_input(args["region"])
@@ -87,8 +104,15 @@ class EksCluster(pulumi.ComponentResource):
                 "private_subnet_ids": self.private_subnet_ids,
                 "cluster_security_group_id": self.cluster_security_group_id,
                 "vpc_id": self.vpc_id,
+                "system_node_group_name": self.system_node_group_name,
             }
         )
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What Kubernetes and Helm resources on this cluster must wait for: the system node group (their
+        pods have nowhere to run before it), and on destroy it stays until they are gone."""
+        return [self._system_node_group] if self._system_node_group is not None else []
 
     def _adopt(self, existing: str) -> None:
         found = aws.eks.get_cluster_output(name=existing, opts=pulumi.InvokeOutputOptions(parent=self))
@@ -98,79 +122,41 @@ class EksCluster(pulumi.ComponentResource):
         self.private_subnet_ids = found.vpc_config.apply(lambda v: list(v.subnet_ids))
         self.cluster_security_group_id = found.vpc_config.apply(lambda v: v.cluster_security_group_id)
         self.vpc_id = found.vpc_config.apply(lambda v: v.vpc_id)
+        self.system_node_group_name = pulumi.Output.from_input("")
 
-    def _create(self, name: str, args: EksClusterArgs, tags: dict[str, str], zone_count: int, cidrs: list[str]) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        explicit = args.get("availability_zones")
-        if explicit is not None and len(explicit) < zone_count:
-            raise ValueError(
-                f"EksCluster: availability_zones lists {len(explicit)} zones but zone_count={zone_count}; "
-                "allowed: at least zone_count names"
-            )
-        zone_names: pulumi.Output[list[str]] = (
-            pulumi.Output.from_input(list(explicit))
-            if explicit is not None
-            else aws.get_availability_zones_output(
-                state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-            ).names
-        )
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=_VPC_CIDR,
-            enable_dns_hostnames=True,
-            enable_dns_support=True,
-            tags={**tags, "Name": f"{name}-vpc"},
-            opts=child,
-        )
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags, opts=child)
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public-rt",
-            vpc_id=vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
+    def _grant_admin(self, name: str, index: int, principal: str, tags: dict[str, str]) -> None:
+        """An access entry with cluster-wide admin, so a CI role (not only the creating identity) can deploy."""
+        entry = aws.eks.AccessEntry(
+            f"{name}-admin-{index}",
+            cluster_name=self.cluster_name,
+            principal_arn=principal,
+            type="STANDARD",
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        private_subnets: list[aws.ec2.Subnet] = []
-        for i in range(zone_count):
-            az = pulumi.Output.all(zone_names, args["region"]).apply(_nth_zone(i))
-            public = aws.ec2.Subnet(
-                f"{name}-public-{i}",
-                vpc_id=vpc.id,
-                cidr_block=f"10.0.{192 + i}.0/24",
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={**tags, "kubernetes.io/role/elb": "1", "Name": f"{name}-public-{i}"},
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}-rta", subnet_id=public.id, route_table_id=public_rt.id, opts=child
-            )
-            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags=tags, opts=child)
-            nat = aws.ec2.NatGateway(
-                f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public.id, tags=tags, opts=child
-            )
-            # /19 per zone: the VPC CNI gives every pod a VPC address.
-            private = aws.ec2.Subnet(
-                f"{name}-private-{i}",
-                vpc_id=vpc.id,
-                cidr_block=f"10.0.{32 * i}.0/19",
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={**tags, "kubernetes.io/role/internal-elb": "1", "Name": f"{name}-private-{i}"},
-                opts=child,
-            )
-            private_rt = aws.ec2.RouteTable(
-                f"{name}-private-{i}-rt",
-                vpc_id=vpc.id,
-                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-                tags=tags,
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}-rta", subnet_id=private.id, route_table_id=private_rt.id, opts=child
-            )
-            private_subnets.append(private)
+        aws.eks.AccessPolicyAssociation(
+            f"{name}-admin-{index}-policy",
+            cluster_name=self.cluster_name,
+            principal_arn=entry.principal_arn,
+            policy_arn=CLUSTER_ADMIN_POLICY,
+            access_scope={"type": "cluster"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
+    def _create(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        tags: dict[str, str],
+        zone_count: int,
+        zone_names: list[str] | None,
+        access: str,
+        cidrs: list[str],
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        network = create_network(
+            self, name, region=args["region"], zone_count=zone_count, zone_names=zone_names, tags=tags
+        )
         role = aws.iam.Role(
             f"{name}-cluster-role", assume_role_policy=_assume_role_policy("eks.amazonaws.com"), tags=tags, opts=child
         )
@@ -188,18 +174,26 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        subnet_ids = [s.id for s in private_subnets]
+        node_subnet_ids = [s.id for s in network.node_subnets]
+        public = access == "cidrs"
         cluster = aws.eks.Cluster(
             f"{name}-eks",
             role_arn=role.arn,
             version=args.get("kubernetes_version", _DEFAULT_K8S_VERSION),
             vpc_config={
-                "subnet_ids": subnet_ids,
+                # EKS needs subnets in two zones even when the nodes use one.
+                "subnet_ids": [s.id for s in network.control_plane_subnets],
+                # Private access stays on either way: nodes reach the API inside the VPC.
                 "endpoint_private_access": True,
-                "endpoint_public_access": bool(cidrs),
-                "public_access_cidrs": cidrs or None,
+                "endpoint_public_access": public,
+                "public_access_cidrs": cidrs if public else None,
             },
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            # Access entries (cluster_admins) and the aws-auth ConfigMap both work, so an adopted tool chain
+            # that still writes aws-auth keeps working.
+            access_config={
+                "authentication_mode": "API_AND_CONFIG_MAP",
+                "bootstrap_cluster_creator_admin_permissions": True,
+            },
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=["api", "audit", "authenticator"],
             tags=tags,
@@ -208,11 +202,11 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self._endpoint = cluster.endpoint
         self._ca = cluster.certificate_authority.apply(lambda c: (c.data if c else None) or "")
-        self.private_subnet_ids = pulumi.Output.all(*subnet_ids).apply(lambda ids: [str(x) for x in ids])
+        self.private_subnet_ids = pulumi.Output.all(*node_subnet_ids).apply(lambda ids: [str(x) for x in ids])
         self.cluster_security_group_id = cluster.vpc_config.apply(
             lambda v: (v.cluster_security_group_id if v else None) or ""
         )
-        self.vpc_id = vpc.id
+        self.vpc_id = network.vpc.id
 
         # kube-system, KEDA and Prometheus run here so GPU nodes only host model servers.
         system_tags = {**tags, PRICING_LABEL: "on_demand"}
@@ -224,11 +218,11 @@ class EksCluster(pulumi.ComponentResource):
             device_name="/dev/xvda",
             tags=tags,
         )
-        aws.eks.NodeGroup(
+        system = aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
-            node_role_arn=system_role.arn,
-            subnet_ids=subnet_ids,
+            node_role_arn=system_role.role.arn,
+            subnet_ids=node_subnet_ids,
             instance_types=[_SYSTEM.system_node_instance_type],
             capacity_type="ON_DEMAND",
             ami_type="AL2023_x86_64_STANDARD",
@@ -240,8 +234,11 @@ class EksCluster(pulumi.ComponentResource):
             launch_template={"id": system_lt.id, "version": system_lt.latest_version.apply(str)},
             labels=dict(_SYSTEM_POOL),
             tags=system_tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+            # Nodes join only with their policies attached, and on destroy the policies stay until they drained.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, *system_role.attachments]),
         )
+        self._system_node_group = system
+        self.system_node_group_name = system.node_group_name
 
 
 def _kubeconfig(cluster: str, endpoint: str, ca: str, region: str) -> str:

@@ -26,6 +26,8 @@ from servestack.components.aws._shared import (
     _CA_GPU_LABEL,
     _LABEL_VALUE,
     CLUSTER_AUTOSCALER_TAG_PREFIX,
+    GP3_IOPS,
+    GP3_THROUGHPUT_MIBPS,
     GPU_AMI_TYPES,
     _launch_template,
     _node_role,
@@ -56,6 +58,12 @@ class GpuNodeGroupArgs(TypedDict):
     """Maximum node count."""
     root_volume_gib: int
     """Encrypted gp3 root volume size, GiB: large enough to cache the model weights."""
+    root_volume_throughput_mibps: NotRequired[int]
+    """gp3 throughput of the root volume, MiB/s (125-1000, default 125): the weights cache is read from it."""
+    root_volume_iops: NotRequired[int]
+    """gp3 IOPS of the root volume (3000-16000, default 3000); at least throughput / 0.25."""
+    efa_interfaces: NotRequired[int]
+    """EFA interfaces per node for replicas that span nodes (p5.48xlarge 32, p5en 16, p4d 4; default 1)."""
     tags: dict[str, str]
     """Cost tags: team, environment, cost-center, managed-by."""
     nodes_per_replica: NotRequired[int]
@@ -63,7 +71,7 @@ class GpuNodeGroupArgs(TypedDict):
     ami_type: NotRequired[str]
     """EKS GPU AMI type; AL2023_x86_64_NVIDIA (default) or BOTTLEROCKET_x86_64_NVIDIA."""
     security_group_ids: NotRequired[pulumi.Input[list[str]]]
-    """Security groups of the EFA interface (the cluster security group); required when nodes_per_replica > 1."""
+    """Security groups of the EFA interfaces (the cluster security group); required when nodes_per_replica > 1."""
 
 
 class GpuNodeGroup(pulumi.ComponentResource):
@@ -93,8 +101,32 @@ class GpuNodeGroup(pulumi.ComponentResource):
             raise ValueError(
                 f"{comp}: instance_type={instance_type!r} is not valid; allowed: an EC2 type like g6e.xlarge"
             )
+        throughput = check_positive(
+            comp, "root_volume_throughput_mibps", args.get("root_volume_throughput_mibps", GP3_THROUGHPUT_MIBPS[0])
+        )
+        iops = check_positive(comp, "root_volume_iops", args.get("root_volume_iops", GP3_IOPS[0]))
+        if not GP3_THROUGHPUT_MIBPS[0] <= throughput <= GP3_THROUGHPUT_MIBPS[1]:
+            raise ValueError(
+                f"{comp}: root_volume_throughput_mibps={throughput} is not valid; allowed: "
+                f"{GP3_THROUGHPUT_MIBPS[0]}-{GP3_THROUGHPUT_MIBPS[1]} (gp3)"
+            )
+        if not GP3_IOPS[0] <= iops <= GP3_IOPS[1]:
+            raise ValueError(
+                f"{comp}: root_volume_iops={iops} is not valid; allowed: {GP3_IOPS[0]}-{GP3_IOPS[1]} (gp3)"
+            )
+        if throughput * 4 > iops:
+            # gp3 allows at most 0.25 MiB/s per provisioned IOPS.
+            raise ValueError(
+                f"{comp}: root_volume_throughput_mibps={throughput} needs root_volume_iops >= {throughput * 4} "
+                f"(gp3 allows 0.25 MiB/s per IOPS; got {iops})"
+            )
+        efa = check_positive(comp, "efa_interfaces", args.get("efa_interfaces", 1 if span > 1 else 0), minimum=0)
+        if span > 1 and efa == 0:
+            raise ValueError(
+                f"{comp}: nodes_per_replica={span} needs efa_interfaces >= 1; without EFA, NCCL falls back to TCP"
+            )
         if span > 1 and "security_group_ids" not in args:
-            raise ValueError(f"{comp}: nodes_per_replica={span} needs security_group_ids for the EFA interface")
+            raise ValueError(f"{comp}: nodes_per_replica={span} needs security_group_ids for the EFA interfaces")
         accelerator = args.get("accelerator")
         if not isinstance(accelerator, str) or not _LABEL_VALUE.match(accelerator):
             raise ValueError(
@@ -117,7 +149,10 @@ class GpuNodeGroup(pulumi.ComponentResource):
             root_volume_gib=root_gib,
             device_name="/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda",
             tags=node_tags,
+            throughput_mibps=throughput,
+            iops=iops,
             placement_group=placement,
+            efa_interfaces=efa if span > 1 else 0,
             efa_security_group_ids=args.get("security_group_ids") if span > 1 else None,
         )
         labels = {
@@ -130,7 +165,7 @@ class GpuNodeGroup(pulumi.ComponentResource):
         group = aws.eks.NodeGroup(
             f"{name}-ng",
             cluster_name=args["cluster_name"],
-            node_role_arn=role.arn,
+            node_role_arn=role.role.arn,
             subnet_ids=subnet_ids,
             instance_types=[instance_type],
             capacity_type=capacity_type_for(pricing),
@@ -141,11 +176,14 @@ class GpuNodeGroup(pulumi.ComponentResource):
             taints=[{"key": GPU_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}],
             update_config={"max_unavailable": 1},
             tags=node_tags,
-            # The cluster autoscaler moves desired_size; a later `pulumi up` must not reset it.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            # The cluster autoscaler moves desired_size; a later `pulumi up` must not reset it. Nodes join only
+            # with their policies attached, and on destroy the policies stay until the nodes drained.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=role.attachments
+            ),
         )
         self.node_group_name = group.node_group_name
-        self.node_role_arn = role.arn
+        self.node_role_arn = role.role.arn
         self.launch_template_id = lt.id
         self.autoscaling_group_name = group.resources.apply(_first_autoscaling_group)
         if lo == 0:

@@ -13,15 +13,19 @@ import pulumi_gcp as gcp
 from servestack.catalog.platform import platform_prices
 from servestack.components._common import (
     PRICING_LABEL,
-    check_cluster_network,
+    check_api_access,
     check_tags,
+    check_zones,
 )
-from servestack.components.gcp.network import _first_sorted
+from servestack.components.gcp.network import CONTROL_PLANE_CIDR, _first_sorted, create_network
+from servestack.components.gcp.services import enable_apis
 
 _NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
 # The system node group is sized from the same platform table the selector and costing price, so a
 # plan's ceiling and the costed ceiling of the stack it writes agree.
 _SYSTEM = platform_prices("gcp")
+_NODE_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+CLUSTER_ADMIN_ROLE = "roles/container.admin"
 
 
 class GkeClusterArgs(TypedDict):
@@ -35,14 +39,24 @@ class GkeClusterArgs(TypedDict):
     """How many zones of the region host nodes; 1-4."""
     tags: dict[str, str]
     """Cost labels every resource carries: team, environment, cost-center, managed-by."""
+    api_access: str
+    """Control-plane endpoint: "private" (private endpoint only) or "cidrs" (public endpoint limited to
+    api_cidrs by master authorized networks)."""
+    api_cidrs: NotRequired[list[str]]
+    """CIDRs allowed to the public endpoint when api_access is "cidrs" (never 0.0.0.0/0)."""
+    zone_names: NotRequired[list[str]]
+    """The node zones (zone_count names, where the machine type is offered); by default the region's zones
+    that are UP, in name order."""
     existing_cluster_name: NotRequired[str]
     """Adopt this existing GKE cluster (in `region`) instead of creating one."""
     deletion_protection: NotRequired[bool]
     """Refuse to delete the cluster (default true)."""
-    public_endpoint_cidrs: NotRequired[list[str]]
-    """CIDRs allowed to reach a public control-plane endpoint; empty (default) keeps it private."""
-    zones: NotRequired[list[str]]
-    """Explicit zone names; by default the first `zone_count` zones of the region."""
+    kubernetes_version: NotRequired[str]
+    """Minimum control-plane version, e.g. 1.33 (the REGULAR channel upgrades from there)."""
+    cluster_admins: NotRequired[list[str]]
+    """IAM members (user:, group:, serviceAccount:) given roles/container.admin on the project."""
+    enable_apis: NotRequired[bool]
+    """Enable the Google APIs the stack uses (default true); false when the project's owner manages them."""
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -61,21 +75,30 @@ class GkeCluster(pulumi.ComponentResource):
 
     _endpoint: pulumi.Output[str]
     _ca: pulumi.Output[str]
+    _system_pool: pulumi.Resource | None
+    _apis: list[pulumi.Resource]
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("servestack:index:GkeCluster", name, None, opts)
         tags = check_tags("GkeCluster", args.get("tags"))
-        zone_count, cidrs = check_cluster_network(
-            "GkeCluster", args.get("zone_count"), 4, args.get("public_endpoint_cidrs")
-        )
-        explicit = args.get("zones")
-        if explicit is not None and len(explicit) < zone_count:
-            raise ValueError(f"GkeCluster: zones lists {len(explicit)} names but zone_count={zone_count}")
+        zone_count, zone_names = check_zones("GkeCluster", args.get("zone_count"), 4, args.get("zone_names"))
+        access, cidrs = check_api_access("GkeCluster", args.get("api_access"), args.get("api_cidrs"))
+        admins = list(args.get("cluster_admins") or [])
+        bad = [a for a in admins if ":" not in a]
+        if bad:
+            raise ValueError(
+                f"GkeCluster: cluster_admins entry {bad[0]!r} is not valid; allowed: IAM members such as "
+                "user:ops@example.com, group:..., serviceAccount:..."
+            )
+        project = args["project"]
+        self._system_pool = None
+        self._apis = list(enable_apis(self, name, project)) if args.get("enable_apis", True) else []
+        after_apis = pulumi.ResourceOptions(parent=self, depends_on=self._apis)
         zones: pulumi.Output[list[str]] = (
-            pulumi.Output.from_input(list(explicit)[:zone_count])
-            if explicit is not None
+            pulumi.Output.from_input(zone_names)
+            if zone_names is not None
             else gcp.compute.get_zones_output(
-                project=args["project"],
+                project=project,
                 region=args["region"],
                 status="UP",
                 opts=pulumi.InvokeOutputOptions(parent=self),
@@ -87,16 +110,20 @@ class GkeCluster(pulumi.ComponentResource):
             f"{name}-nodes",
             account_id=f"{name[:20]}-nodes",
             display_name=f"GKE nodes of {name}",
-            project=args["project"],
-            opts=pulumi.ResourceOptions(parent=self),
+            project=project,
+            opts=after_apis,
         )
         for role in _NODE_ROLES:
             gcp.projects.IAMMember(
                 f"{name}-nodes-{role.rsplit('.', 1)[-1].lower()}",
-                project=args["project"],
+                project=project,
                 role=role,
                 member=sa.email.apply(lambda e: f"serviceAccount:{e}"),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=after_apis,
+            )
+        for i, member in enumerate(admins):
+            gcp.projects.IAMMember(
+                f"{name}-admin-{i}", project=project, role=CLUSTER_ADMIN_ROLE, member=member, opts=after_apis
             )
         self.node_service_account = sa.email
 
@@ -105,7 +132,7 @@ class GkeCluster(pulumi.ComponentResource):
             found = gcp.container.get_cluster_output(
                 name=existing,
                 location=args["region"],
-                project=args["project"],
+                project=project,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
             self.cluster_name = found.name.apply(lambda n: n or existing)
@@ -113,7 +140,7 @@ class GkeCluster(pulumi.ComponentResource):
             self._endpoint = found.endpoint
             self._ca = found.master_auths.apply(lambda m: m[0].cluster_ca_certificate if m else "")
         else:
-            self._create(name, args, tags, zones, sa.email, cidrs)
+            self._create(name, args, tags, zones, sa.email, access, cidrs)
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster_name, self._endpoint, self._ca).apply(
                 lambda v: _kubeconfig(str(v[0]), str(v[1]), str(v[2]))
@@ -129,6 +156,16 @@ class GkeCluster(pulumi.ComponentResource):
             }
         )
 
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What Kubernetes and Helm resources on this cluster must wait for: the system node pool."""
+        return [self._system_pool] if self._system_pool is not None else []
+
+    @property
+    def apis(self) -> list[pulumi.Resource]:
+        """The enabled Google APIs; other resources of the stack (registries, secrets IAM) depend on them."""
+        return list(self._apis)
+
     def _create(
         self,
         name: str,
@@ -136,68 +173,54 @@ class GkeCluster(pulumi.ComponentResource):
         tags: dict[str, str],
         zones: pulumi.Output[list[str]],
         node_sa: pulumi.Output[str],
+        access: str,
         cidrs: list[str],
     ) -> None:
-        child = pulumi.ResourceOptions(parent=self)
         project = args["project"]
         region = args["region"]
-        network = gcp.compute.Network(f"{name}-net", auto_create_subnetworks=False, project=project, opts=child)
-        subnet = gcp.compute.Subnetwork(
-            f"{name}-subnet",
-            network=network.id,
-            region=region,
-            project=project,
-            ip_cidr_range="10.0.0.0/20",
-            private_ip_google_access=True,
-            secondary_ip_ranges=[
-                {"range_name": "pods", "ip_cidr_range": "10.4.0.0/14"},
-                {"range_name": "services", "ip_cidr_range": "10.8.0.0/20"},
-            ],
-            opts=child,
-        )
-        router = gcp.compute.Router(f"{name}-router", network=network.id, region=region, project=project, opts=child)
-        # Private nodes reach Hugging Face and image registries through Cloud NAT only.
-        gcp.compute.RouterNat(
-            f"{name}-nat",
-            router=router.name,
-            region=region,
-            project=project,
-            nat_ip_allocate_option="AUTO_ONLY",
-            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
-            log_config={"enable": True, "filter": "ERRORS_ONLY"},
-            opts=child,
-        )
+        net = create_network(self, name, project=project, region=region, depends_on=self._apis)
+        private = access == "private"
         cluster = gcp.container.Cluster(
             f"{name}-gke",
             project=project,
             location=region,
             node_locations=zones,
-            network=network.id,
-            subnetwork=subnet.id,
+            network=net.network.id,
+            subnetwork=net.subnet.id,
             networking_mode="VPC_NATIVE",
             ip_allocation_policy={"cluster_secondary_range_name": "pods", "services_secondary_range_name": "services"},
             remove_default_node_pool=True,
             initial_node_count=1,
+            # The bootstrap pool GKE creates (and this program removes) runs as the stack's node account too,
+            # never the project's default compute account (Editor on the whole project).
+            node_config={
+                "service_account": node_sa,
+                "oauth_scopes": [_NODE_SCOPE],
+                "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+                "workload_metadata_config": {"mode": "GKE_METADATA"},
+            },
             private_cluster_config={
                 "enable_private_nodes": True,
-                "enable_private_endpoint": not cidrs,
-                "master_ipv4_cidr_block": "172.16.0.0/28",
+                "enable_private_endpoint": private,
+                "master_ipv4_cidr_block": CONTROL_PLANE_CIDR,
             },
             # GKE refuses a private endpoint unless master authorized networks are enabled ("Master authorized
             # networks must be enabled if private endpoint is enabled"); the block with no CIDRs enables them.
             master_authorized_networks_config=(
                 {"cidr_blocks": [{"cidr_block": c, "display_name": c} for c in cidrs]}
-                if cidrs
+                if not private
                 else {"gcp_public_cidrs_access_enabled": False}
             ),
             workload_identity_config={
                 "workload_pool": pulumi.Output.from_input(project).apply(lambda p: f"{p}.svc.id.goog")
             },
+            enable_legacy_abac=False,
+            min_master_version=args.get("kubernetes_version"),
             release_channel={"channel": "REGULAR"},
             enable_shielded_nodes=True,
             deletion_protection=args.get("deletion_protection", True),
             resource_labels=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._apis),
         )
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
@@ -205,7 +228,7 @@ class GkeCluster(pulumi.ComponentResource):
         self._ca = cluster.master_auth.apply(lambda m: (m.cluster_ca_certificate if m else None) or "")
 
         # kube-system, KEDA and Prometheus run here so GPU nodes only host model servers.
-        gcp.container.NodePool(
+        self._system_pool = gcp.container.NodePool(
             f"{name}-system",
             cluster=cluster.id,
             location=region,
@@ -223,13 +246,13 @@ class GkeCluster(pulumi.ComponentResource):
                 "disk_size_gb": _SYSTEM.system_node_root_volume_gib,
                 "disk_type": "pd-balanced",
                 "service_account": node_sa,
-                "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                "oauth_scopes": [_NODE_SCOPE],
                 "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
                 "workload_metadata_config": {"mode": "GKE_METADATA"},
                 "labels": {"servestack.io/pool": "system"},
                 "resource_labels": {**tags, PRICING_LABEL: "on_demand"},
             },
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

@@ -45,6 +45,25 @@ def gke_accelerator_type(accelerator: str, machine_type: str) -> str:
         ) from None
 
 
+PD_BALANCED_BASELINE_MIBPS = 140
+"""Read throughput of a pd-balanced disk regardless of size (and hyperdisk-balanced's free baseline), MiB/s."""
+# Machine series whose boot disk can be hyperdisk-balanced (Compute Engine "Machine series support" of Hyperdisk
+# Balanced: the A3 and A4 accelerator series); G2, A2 and N1+GPU take persistent disks only. A3 Ultra and A4
+# boot from hyperdisk only.
+_HYPERDISK_SERIES = ("a3-", "a4-", "a4x-")
+_HYPERDISK_ONLY_SERIES = ("a3-ultragpu", "a4-", "a4x-")
+
+
+def boot_disk_type(machine_type: str, throughput_mibps: int) -> str:
+    """The boot disk type that reads the weights cache at `throughput_mibps`: pd-balanced at its baseline or
+    below, otherwise hyperdisk-balanced where the machine supports it and pd-ssd elsewhere."""
+    if machine_type.startswith(_HYPERDISK_ONLY_SERIES):
+        return "hyperdisk-balanced"
+    if throughput_mibps <= PD_BALANCED_BASELINE_MIBPS:
+        return "pd-balanced"
+    return "hyperdisk-balanced" if machine_type.startswith(_HYPERDISK_SERIES) else "pd-ssd"
+
+
 class GpuNodePoolArgs(TypedDict):
     """Inputs of one GKE GPU node pool. Node counts are totals across the pool's zones."""
 
@@ -80,6 +99,11 @@ class GpuNodePoolArgs(TypedDict):
     """Cost labels: team, environment, cost-center, managed-by."""
     nodes_per_replica: NotRequired[int]
     """Nodes one model replica spans; above 1 pins the pool to one zone with compact placement."""
+    root_volume_throughput_mibps: NotRequired[int]
+    """Boot-disk read throughput the weights cache needs, MiB/s; above pd-balanced's 140 MiB/s baseline the
+    disk becomes hyperdisk-balanced (provisioned to it) where the machine supports it, else pd-ssd."""
+    root_volume_iops: NotRequired[int]
+    """Provisioned IOPS of a hyperdisk-balanced boot disk (default 3000)."""
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -108,25 +132,34 @@ class GpuNodePool(pulumi.ComponentResource):
             # The nodes of a replica exchange activations every step: one zone, compact placement.
             locations = pulumi.Output.from_input(args["node_locations"]).apply(lambda z: z[:1])
             zone_count = 1
+        throughput = check_positive(comp, "root_volume_throughput_mibps", args.get("root_volume_throughput_mibps", 140))
+        iops = check_positive(comp, "root_volume_iops", args.get("root_volume_iops", 3000))
+        disk_type = boot_disk_type(machine_type, throughput)
         labels = {
             GPU_LABEL: "true",
             ACCELERATOR_LABEL: args["accelerator"],
             PRICING_LABEL: pricing,
             "servestack.io/gpus-per-node": str(gpus),
         }
+        fixed = lo == hi
+        if fixed and lo % zone_count:
+            raise ValueError(
+                f"{comp}: min_size={lo} is not valid for a fixed pool over {zone_count} zones; allowed: a multiple "
+                f"of {zone_count} (GKE sizes fixed pools per zone)"
+            )
         pool = gcp.container.NodePool(
             f"{name}-pool",
             cluster=args["cluster"],
             location=args["location"],
             project=args["project"],
             node_locations=locations,
-            # GKE counts initial nodes per zone; the autoscaler bounds below are totals.
-            initial_node_count=want // zone_count,
-            autoscaling={
-                "total_min_node_count": lo,
-                "total_max_node_count": hi,
-                "location_policy": "ANY" if pricing == "spot" else "BALANCED",
-            },
+            # A fixed (base) pool: GKE's node_count is per zone. A burst pool: the autoscaler's total bounds,
+            # starting empty; it adds nodes in whichever zone has capacity when pods are pending.
+            node_count=lo // zone_count if fixed else None,
+            initial_node_count=None if fixed else 0,
+            autoscaling=(
+                None if fixed else {"total_min_node_count": lo, "total_max_node_count": hi, "location_policy": "ANY"}
+            ),
             management={"auto_repair": True, "auto_upgrade": True},
             placement_policy={"type": "COMPACT"} if span > 1 else None,
             node_config={
@@ -140,7 +173,18 @@ class GpuNodePool(pulumi.ComponentResource):
                 ],
                 "spot": pricing == "spot",
                 "disk_size_gb": disk,
-                "disk_type": "pd-balanced",
+                "disk_type": disk_type,
+                # Only hyperdisk takes provisioned performance; persistent disks scale with size.
+                "boot_disk": (
+                    {
+                        "disk_type": disk_type,
+                        "size_gb": disk,
+                        "provisioned_throughput": throughput,
+                        "provisioned_iops": iops,
+                    }
+                    if disk_type == "hyperdisk-balanced"
+                    else None
+                ),
                 "service_account": args["service_account"],
                 "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
                 "labels": labels,
@@ -149,8 +193,8 @@ class GpuNodePool(pulumi.ComponentResource):
                 "workload_metadata_config": {"mode": "GKE_METADATA"},
                 "resource_labels": {**tags, PRICING_LABEL: pricing},
             },
-            # The cluster autoscaler owns the live node count.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+            # The cluster autoscaler owns the live node count of a burst pool.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[] if fixed else ["initialNodeCount"]),
         )
         self.node_pool_name = pool.name
         self.register_outputs({"node_pool_name": self.node_pool_name})

@@ -30,6 +30,9 @@ class ArtifactRegistryArgs(TypedDict):
     """Untagged images are deleted after this many days (default 7)."""
     keep_images: NotRequired[int]
     """The newest this many versions are always kept (default 50)."""
+    docker_hub_remote: NotRequired[bool]
+    """Also create a remote repository that caches Docker Hub (default false), so nodes pull public images
+    through Artifact Registry instead of anonymously through NAT (Docker Hub's rate limits)."""
 
 
 class ArtifactRegistry(pulumi.ComponentResource):
@@ -37,12 +40,17 @@ class ArtifactRegistry(pulumi.ComponentResource):
 
     repository_url: pulumi.Output[str]
     """Registry URL to push to."""
+    docker_hub_mirror: pulumi.Output[str]
+    """Prefix that serves Docker Hub images through the remote repository; empty without docker_hub_remote."""
 
     def __init__(self, name: str, args: ArtifactRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("servestack:index:ArtifactRegistry", name, None, opts)
         tags = check_tags("ArtifactRegistry", args.get("tags"))
         expiry = check_positive("ArtifactRegistry", "untagged_expiry_days", args.get("untagged_expiry_days", 7))
         keep = check_positive("ArtifactRegistry", "keep_images", args.get("keep_images", 50))
+        # Children wait for what the component waits for (the enabled Artifact Registry API).
+        depends_on = opts.depends_on if opts is not None and opts.depends_on is not None else None
+        child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         repo = gcp.artifactregistry.Repository(
             f"{name}-repo",
             repository_id=name,
@@ -62,9 +70,37 @@ class ArtifactRegistry(pulumi.ComponentResource):
                 {"id": "keep-recent", "action": "KEEP", "most_recent_versions": {"keep_count": keep}},
             ],
             labels=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
-        self.repository_url = pulumi.Output.all(repo.location, repo.project, repo.repository_id).apply(
-            lambda v: f"{v[0]}-docker.pkg.dev/{v[1]}/{v[2]}"
-        )
-        self.register_outputs({"repository_url": self.repository_url})
+        self.repository_url = _docker_url(repo)
+        self.docker_hub_mirror = pulumi.Output.from_input("")
+        if args.get("docker_hub_remote", False):
+            remote = gcp.artifactregistry.Repository(
+                f"{name}-docker-hub",
+                repository_id=f"{name}-docker-hub",
+                project=args["project"],
+                location=args["location"],
+                format="DOCKER",
+                mode="REMOTE_REPOSITORY",
+                description="Pull-through cache of Docker Hub",
+                remote_repository_config={
+                    "description": "Docker Hub",
+                    "docker_repository": {"public_repository": "DOCKER_HUB"},
+                },
+                kms_key_name=args.get("kms_key_name"),
+                vulnerability_scanning_config={"enablement_config": "INHERITED"},
+                cleanup_policy_dry_run=False,
+                cleanup_policies=[
+                    {"id": "keep-recent", "action": "KEEP", "most_recent_versions": {"keep_count": keep}},
+                ],
+                labels=tags,
+                opts=child,
+            )
+            self.docker_hub_mirror = _docker_url(remote)
+        self.register_outputs({"repository_url": self.repository_url, "docker_hub_mirror": self.docker_hub_mirror})
+
+
+def _docker_url(repo: gcp.artifactregistry.Repository) -> pulumi.Output[str]:
+    return pulumi.Output.all(repo.location, repo.project, repo.repository_id).apply(
+        lambda v: f"{v[0]}-docker.pkg.dev/{v[1]}/{v[2]}"
+    )
