@@ -62,6 +62,9 @@ _AZS = {"us-east-1": "abcd", "us-west-2": "abcd", "eu-west-1": "abc"}
 class ServestackMocks(pmocks.Mocks):
     """Outputs a real provider would compute: ids, names, ARNs, endpoints."""
 
+    invoke_results: dict[str, Any] = {}
+    """Per-test answers of invokes (token -> result, or a callable of the invoke's args); see `invoke_results`."""
+
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         name = state.get("name") or f"{args.name}-mock"
@@ -90,6 +93,11 @@ class ServestackMocks(pmocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pmocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        if args.token in self.invoke_results:
+            answer = self.invoke_results[args.token]
+            return dict(answer(args.args) if callable(answer) else answer)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/ci", "id": "123456789012"}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             region = "us-east-1"
             names = [f"{region}{c}" for c in _AZS[region]]
@@ -165,6 +173,14 @@ def run_pulumi() -> Iterator[Runner]:
 
     yield run
     pulumi.runtime.set_all_config({})
+
+
+@pytest.fixture
+def invoke_results() -> Iterator[dict[str, Any]]:
+    """invoke_results[token] = result (or a callable of the invoke's args) answers that invoke in this test."""
+    ServestackMocks.invoke_results = {}
+    yield ServestackMocks.invoke_results
+    ServestackMocks.invoke_results = {}
 
 
 @pytest.fixture
