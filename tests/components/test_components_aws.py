@@ -356,3 +356,118 @@ def test_no_cluster_autoscaler_on_gcp(
     assert not g.of("servestack:index:ClusterAutoscaler"), "GKE autoscales node pools itself"
     assert "cluster-autoscaler" not in {r.inputs["chart"] for r in g.of("kubernetes:helm.sh/v3:Release")}
     assert not [r.urn for r in g if r.type.startswith("aws:")]
+
+
+# -- deploy readiness (issue: the first `pulumi up` must succeed and serve) ----------------------------------------
+
+
+def test_nat_gateway_waits_for_the_internet_gateway_and_its_route(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: EksCluster("c", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "api_access": "private"})
+    )
+    igw = g.one("aws:ec2/internetGateway:InternetGateway")
+    public_rt = g.one("aws:ec2/routeTable:RouteTable", "c-public-rt")
+    for nat in g.of("aws:ec2/natGateway:NatGateway"):
+        assert igw.urn in nat.dependencies and public_rt.urn in nat.dependencies, nat.urn
+
+
+def test_node_groups_wait_for_their_policy_attachments(run_pulumi: Runner) -> None:
+    # On create the nodes join only with the policies attached; on destroy the policies stay until nodes drained.
+    def body() -> None:
+        EksCluster("c", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "api_access": "private"})
+        GpuNodeGroup("gpu", _group_args())
+
+    g = run_pulumi(body)
+    attachments = g.of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    for ng in g.of("aws:eks/nodeGroup:NodeGroup"):
+        prefix = ng.name.removesuffix("-ng")
+        own = [a.urn for a in attachments if a.name.startswith(f"{prefix}-amazon")]
+        assert len(own) == 3 and set(own) <= set(ng.dependencies), (ng.urn, own)
+
+
+def test_system_node_group_is_exposed_for_kubernetes_consumers(run_pulumi: Runner) -> None:
+    seen: list[Any] = []
+    g = run_pulumi(
+        lambda: seen.extend(
+            EksCluster("c", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "api_access": "private"}).ready
+        )
+    )
+    system = g.one("aws:eks/nodeGroup:NodeGroup", "c-system")
+    assert len(seen) == 1
+    # The system group also goes through an IMDSv2-only launch template, one hop (pods use Pod Identity).
+    lt = g.one("aws:ec2/launchTemplate:LaunchTemplate", "c-system-lt")
+    assert system.inputs["launchTemplate"]["id"] == f"{lt.name}-id"
+    assert lt.inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
+    assert "remoteAccess" not in system.inputs
+
+
+def test_root_volume_reads_the_checkpoint_at_the_planned_throughput(run_pulumi: Runner) -> None:
+    # At gp3's 125 MiB/s baseline a 131 GiB checkpoint takes ~18 minutes to read.
+    g = run_pulumi(lambda: GpuNodeGroup("gpu", _group_args(root_volume_throughput_mibps=1000, root_volume_iops=4000)))
+    ebs = g.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["blockDeviceMappings"][0]["ebs"]
+    assert (ebs["volumeType"], ebs["throughput"], ebs["iops"]) == ("gp3", 1000, 4000)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"root_volume_throughput_mibps": 2000}, "root_volume_throughput_mibps=2000 is not valid; allowed: 125-1000"),
+        ({"root_volume_iops": 20000}, "root_volume_iops=20000 is not valid; allowed: 3000-16000"),
+        ({"root_volume_throughput_mibps": 1000}, "needs root_volume_iops >= 4000"),
+        ({"nodes_per_replica": 2, "security_group_ids": ["sg-1"], "efa_interfaces": 0}, "needs efa_interfaces >= 1"),
+    ],
+)
+def test_bad_volume_and_efa_arguments_are_named(run_pulumi: Runner, overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="GpuNodeGroup: ") as info:
+        run_pulumi(lambda: GpuNodeGroup("g", _group_args(**overrides)))
+    assert message in str(info.value)
+
+
+def test_p5_multi_node_replica_gets_one_efa_interface_per_network_card(run_pulumi: Runner) -> None:
+    # One interface where p5 has 32 made NCCL fall back to TCP.
+    g = run_pulumi(
+        lambda: GpuNodeGroup(
+            "big",
+            _group_args(
+                instance_type="p5.48xlarge",
+                accelerator="H100",
+                accelerators_per_node=8,
+                nodes_per_replica=2,
+                security_group_ids=["sg-1"],
+                efa_interfaces=32,
+            ),
+        )
+    )
+    interfaces = g.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["networkInterfaces"]
+    assert [i["networkCardIndex"] for i in interfaces] == list(range(32))
+    assert [i["deviceIndex"] for i in interfaces] == [0] + [1] * 31
+    assert {i["interfaceType"] for i in interfaces} == {"efa"}
+    assert g.one("aws:ec2/placementGroup:PlacementGroup").inputs["strategy"] == "cluster"
+
+
+def test_docker_hub_pull_through_cache(run_pulumi: Runner) -> None:
+    credential = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+    mirror: list[str] = []
+
+    def body() -> None:
+        registry = ContainerRegistry("images", {"tags": TAGS, "docker_hub_credential_arn": credential})
+        registry.docker_hub_mirror.apply(mirror.append)
+
+    g = run_pulumi(body)
+    rule = g.one("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert rule.inputs["upstreamRegistryUrl"] == "registry-1.docker.io"
+    assert rule.inputs["credentialArn"] == credential
+    template = g.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    assert template.urn in rule.dependencies
+    assert template.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert template.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"]
+    assert mirror == ["123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub"]
+
+
+def test_no_docker_hub_credential_no_cache_rule(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ContainerRegistry("images", {"tags": TAGS}))
+    assert not g.of("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")

@@ -51,8 +51,8 @@ def _args(cloud: str = "aws", **overrides: Any) -> ModelDeploymentArgs:
     return args  # type: ignore[return-value]
 
 
-def _deploy(args: ModelDeploymentArgs) -> Callable[[], None]:
-    return lambda: ModelDeployment("chat", args) and None
+def _deploy(args: ModelDeploymentArgs) -> Callable[[], object]:
+    return lambda: ModelDeployment("chat", args)
 
 
 # -- API access ------------------------------------------------------------------------------------------------
