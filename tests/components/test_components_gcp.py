@@ -233,6 +233,7 @@ def test_docker_hub_remote_repository(run_pulumi: Runner) -> None:
     remote = g.one("gcp:artifactregistry/repository:Repository", "images-docker-hub")
     assert remote.inputs["mode"] == "REMOTE_REPOSITORY"
     assert remote.inputs["remoteRepositoryConfig"]["dockerRepository"] == {"publicRepository": "DOCKER_HUB"}
+    assert remote.inputs["dockerConfig"] == {"immutableTags": True}
     assert mirror == ["us-central1-docker.pkg.dev/p/images-docker-hub"]
 
 

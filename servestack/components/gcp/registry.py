@@ -83,6 +83,9 @@ class ArtifactRegistry(pulumi.ComponentResource):
                 format="DOCKER",
                 mode="REMOTE_REPOSITORY",
                 description="Pull-through cache of Docker Hub",
+                # A cached tag keeps naming the image first pulled through it (the registry guardrail holds
+                # every Docker repository to immutable tags).
+                docker_config={"immutable_tags": True},
                 remote_repository_config={
                     "description": "Docker Hub",
                     "docker_repository": {"public_repository": "DOCKER_HUB"},
