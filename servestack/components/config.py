@@ -400,7 +400,9 @@ def _keys_of(loc: tuple[int | str, ...]) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        field = next(
+            (f for name, f in model.model_fields.items() if part in (name, f.alias)), None
+        )
         if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
             return []
         model = field.annotation

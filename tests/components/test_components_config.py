@@ -156,15 +156,8 @@ def test_replicas_sharing_a_node_are_a_valid_plan() -> None:
     # (selector.plan._nodes_for), so 5 replicas of TP 2 on 8-GPU nodes need 2 nodes, not 5.
     data = _mapping("aws-spot")
     data["deployment"].update(
-        acceleratorsPerNode=8,
-        tensorParallel=2,
-        nodesPerReplica=1,
-        replicasMin=3,
-        replicasAvg=4,
-        replicasPeak=5,
-        nodesMin=1,
-        nodesAvg=1,
-        nodesPeak=2,
+        acceleratorsPerNode=8, tensorParallel=2, nodesPerReplica=1,
+        replicasMin=3, replicasAvg=4, replicasPeak=5, nodesMin=1, nodesAvg=1, nodesPeak=2,
     )
     cfg = DeploymentConfig.from_mapping(data)
     assert cfg.deployment.replicas_per_node == 4

@@ -293,14 +293,8 @@ def test_multi_node_leader_waits_for_every_worker_and_workers_retry_the_join(run
     g = run_pulumi(
         lambda: ModelServer(
             "big",
-            _server_args(
-                accelerator="H100",
-                accelerators_per_node=8,
-                tensor_parallel=8,
-                nodes_per_replica=3,
-                replicas=1,
-                precision="bf16",
-            ),
+            _server_args(accelerator="H100", accelerators_per_node=8, tensor_parallel=8, nodes_per_replica=3,
+                         replicas=1, precision="bf16"),
         )
     )
     template = g.one("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet").inputs["spec"]["leaderWorkerTemplate"]
@@ -317,13 +311,8 @@ def test_public_gcp_backend_outlives_long_streams_and_checks_health(run_pulumi: 
     g = run_pulumi(
         lambda: ModelLoadBalancer(
             "lb",
-            {
-                "namespace": "c",
-                "selector": {"a": "b"},
-                "cloud": "gcp",
-                "exposure": "public",
-                "tls_domain": "chat.example.com",
-            },
+            {"namespace": "c", "selector": {"a": "b"}, "cloud": "gcp", "exposure": "public",
+             "tls_domain": "chat.example.com"},
         )
     )
     backend = g.one("kubernetes:cloud.google.com/v1:BackendConfig")
