@@ -17,6 +17,7 @@ __all__ = [
     "check_tags",
     "check_zones",
     "mirrored_image",
+    "node_wait_minutes",
 ]
 
 PRICING_MODES = ("on_demand", "spot", "1y", "3y")
@@ -128,3 +129,11 @@ def mirrored_image(mirror: str, image: str) -> str:
     if "/" not in image:
         image = f"library/{image}"
     return f"{mirror}/{image}"
+
+
+def node_wait_minutes(provider_default_min: int, node_launch_s: int | None) -> int:
+    """How long creating or resizing a node group may take, minutes: twice the time to launch and join one
+    node (nodes launch in parallel; capacity retries take the rest), never below the provider's default."""
+    if node_launch_s is None:
+        return provider_default_min
+    return max(provider_default_min, -(-2 * node_launch_s // 60))

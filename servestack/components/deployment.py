@@ -97,6 +97,8 @@ class ModelDeploymentArgs(TypedDict):
     serving pods' identity may read it and nothing else."""
     efa_interfaces: NotRequired[int]
     """EFA interfaces per node for multi-node replicas on AWS (0 = none)."""
+    node_launch_s: NotRequired[int]
+    """Seconds to launch and join a GPU node (sizes the node groups' create/update waits)."""
     root_volume_throughput_mibps: NotRequired[int]
     """gp3 throughput of GPU node root volumes, MiB/s (125-1000)."""
     root_volume_iops: NotRequired[int]
@@ -331,6 +333,7 @@ def _cloud_spec(name: str, args: ModelDeploymentArgs) -> CloudSpec:
         root_volume_throughput_mibps=args.get("root_volume_throughput_mibps"),
         root_volume_iops=args.get("root_volume_iops"),
         efa_interfaces=efa,
+        node_launch_s=args.get("node_launch_s"),
         api_access=api_access,
         api_cidrs=api_cidrs,
         kubernetes_version=args.get("kubernetes_version"),

@@ -31,6 +31,8 @@ class Recorded:
     provider: str
     inputs: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The customTimeouts resource option (create/update/delete), only the ones set."""
 
 
 class RecordingMonitor(pmocks.MockMonitor):
@@ -51,6 +53,9 @@ class RecordingMonitor(pmocks.MockMonitor):
                     provider=request.provider,
                     inputs=rpc.deserialize_properties(request.object),
                     dependencies=list(request.dependencies),
+                    custom_timeouts={
+                        k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k, ""))
+                    },
                 )
             )
         return response

@@ -471,3 +471,11 @@ def test_docker_hub_pull_through_cache(run_pulumi: Runner) -> None:
 def test_no_docker_hub_credential_no_cache_rule(run_pulumi: Runner) -> None:
     g = run_pulumi(lambda: ContainerRegistry("images", {"tags": TAGS}))
     assert not g.of("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+
+
+@pytest.mark.parametrize(("launch_s", "wait"), [(None, "60m"), (600, "60m"), (2400, "80m")])
+def test_node_group_waits_for_slow_gpu_launches(run_pulumi: Runner, launch_s: int | None, wait: str) -> None:
+    extra = {} if launch_s is None else {"node_launch_s": launch_s}
+    g = run_pulumi(lambda: GpuNodeGroup("gpu", _group_args(**extra)))
+    ng = g.one("aws:eks/nodeGroup:NodeGroup")
+    assert ng.custom_timeouts == {"create": wait, "update": wait}, ng.urn

@@ -319,3 +319,12 @@ def test_one_adapter_per_cloud_and_no_cloud_branch_left() -> None:
     assert cloud_adapter("aws").cloud == "aws" and cloud_adapter("gcp").cloud == "gcp"
     with pytest.raises(ValueError, match="cloud='azure' is not valid; allowed: aws, gcp"):
         cloud_adapter("azure")
+
+
+@pytest.mark.parametrize(
+    ("cloud", "node_type"), [("aws", "aws:eks/nodeGroup:NodeGroup"), ("gcp", "gcp:container/nodePool:NodePool")]
+)
+def test_gpu_capacity_waits_twice_the_node_launch_time(run_pulumi: Runner, cloud: str, node_type: str) -> None:
+    g = run_pulumi(_deploy(_args(cloud, node_launch_s=2700)))
+    gpu = [r for r in g.of(node_type) if "-gpu-" in r.name]
+    assert len(gpu) == 2 and all(r.custom_timeouts == {"create": "90m", "update": "90m"} for r in gpu), gpu

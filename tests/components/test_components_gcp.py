@@ -273,3 +273,11 @@ def test_boot_disk_type_follows_the_throughput(
         assert cfg["bootDisk"]["provisionedThroughput"] == throughput
     else:
         assert "bootDisk" not in cfg
+
+
+@pytest.mark.parametrize(("launch_s", "wait"), [(None, "30m"), (1200, "40m")])
+def test_node_pool_waits_for_slow_gpu_launches(run_pulumi: Runner, launch_s: int | None, wait: str) -> None:
+    extra = {} if launch_s is None else {"node_launch_s": launch_s}
+    g = run_pulumi(lambda: GpuNodePool("p", _pool_args(**extra)))
+    pool = g.one("gcp:container/nodePool:NodePool")
+    assert pool.custom_timeouts == {"create": wait, "update": wait}, pool.urn

@@ -156,6 +156,8 @@ class AwsAdapter:
             "tags": spec.tags,
             "nodes_per_replica": spec.nodes_per_replica,
         }
+        if spec.node_launch_s is not None:
+            args["node_launch_s"] = spec.node_launch_s
         if spec.root_volume_throughput_mibps is not None:
             args["root_volume_throughput_mibps"] = spec.root_volume_throughput_mibps
         if spec.root_volume_iops is not None:

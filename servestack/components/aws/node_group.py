@@ -21,6 +21,7 @@ from servestack.components._common import (
     check_positive,
     check_scaling,
     check_tags,
+    node_wait_minutes,
 )
 from servestack.components.aws._shared import (
     _CA_GPU_LABEL,
@@ -33,6 +34,9 @@ from servestack.components.aws._shared import (
     _node_role,
     capacity_type_for,
 )
+
+_EKS_NODE_GROUP_DEFAULT_MIN = 60
+"""The AWS provider's create/update timeout of an EKS node group, minutes."""
 
 
 class GpuNodeGroupArgs(TypedDict):
@@ -62,6 +66,9 @@ class GpuNodeGroupArgs(TypedDict):
     """gp3 throughput of the root volume, MiB/s (125-1000, default 125): the weights cache is read from it."""
     root_volume_iops: NotRequired[int]
     """gp3 IOPS of the root volume (3000-16000, default 3000); at least throughput / 0.25."""
+    node_launch_s: NotRequired[int]
+    """Seconds to launch and join one node; the node group's create/update wait is twice that (at least the
+    provider's 60 minutes)."""
     efa_interfaces: NotRequired[int]
     """EFA interfaces per node for replicas that span nodes (p5.48xlarge 32, p5en 16, p4d 4; default 1)."""
     tags: dict[str, str]
@@ -133,6 +140,9 @@ class GpuNodeGroup(pulumi.ComponentResource):
                 f"{comp}: accelerator={accelerator!r} is not valid; allowed: a canonical id such as L4, H100, A100-80GB"
             )
 
+        launch = args.get("node_launch_s")
+        launch_s = None if launch is None else check_positive(comp, "node_launch_s", launch)
+        wait = f"{node_wait_minutes(_EKS_NODE_GROUP_DEFAULT_MIN, launch_s)}m"
         node_tags = {**tags, PRICING_LABEL: pricing}
         role = _node_role(self, name, tags)
         placement: aws.ec2.PlacementGroup | None = None
@@ -179,7 +189,10 @@ class GpuNodeGroup(pulumi.ComponentResource):
             # The cluster autoscaler moves desired_size; a later `pulumi up` must not reset it. Nodes join only
             # with their policies attached, and on destroy the policies stay until the nodes drained.
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["scalingConfig.desiredSize"], depends_on=role.attachments
+                parent=self,
+                ignore_changes=["scalingConfig.desiredSize"],
+                depends_on=role.attachments,
+                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
             ),
         )
         self.node_group_name = group.node_group_name

@@ -114,6 +114,8 @@ class GcpAdapter:
             "tags": spec.tags,
             "nodes_per_replica": spec.nodes_per_replica,
         }
+        if spec.node_launch_s is not None:
+            args["node_launch_s"] = spec.node_launch_s
         # Boot disks stay pd-balanced as the plan prices them (the throughput args are gp3's); GpuNodePool still
         # picks hyperdisk on the machine series that cannot boot from a persistent disk.
         return GpuNodePool(f"{spec.name}-gpu-{g.role}", args, opts=pulumi.ResourceOptions(parent=parent))

@@ -19,6 +19,7 @@ from servestack.components._common import (
     check_positive,
     check_scaling,
     check_tags,
+    node_wait_minutes,
 )
 
 GKE_ACCELERATOR_TYPES: dict[str, str] = {
@@ -64,6 +65,10 @@ def boot_disk_type(machine_type: str, throughput_mibps: int) -> str:
     return "hyperdisk-balanced" if machine_type.startswith(_HYPERDISK_SERIES) else "pd-ssd"
 
 
+_GKE_NODE_POOL_DEFAULT_MIN = 30
+"""The Google provider's create/update timeout of a GKE node pool, minutes."""
+
+
 class GpuNodePoolArgs(TypedDict):
     """Inputs of one GKE GPU node pool. Node counts are totals across the pool's zones."""
 
@@ -104,6 +109,9 @@ class GpuNodePoolArgs(TypedDict):
     disk becomes hyperdisk-balanced (provisioned to it) where the machine supports it, else pd-ssd."""
     root_volume_iops: NotRequired[int]
     """Provisioned IOPS of a hyperdisk-balanced boot disk (default 3000)."""
+    node_launch_s: NotRequired[int]
+    """Seconds to launch and join one node; the pool's create/update wait is twice that (at least the
+    provider's 30 minutes)."""
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -135,6 +143,9 @@ class GpuNodePool(pulumi.ComponentResource):
         throughput = check_positive(comp, "root_volume_throughput_mibps", args.get("root_volume_throughput_mibps", 140))
         iops = check_positive(comp, "root_volume_iops", args.get("root_volume_iops", 3000))
         disk_type = boot_disk_type(machine_type, throughput)
+        launch = args.get("node_launch_s")
+        launch_s = None if launch is None else check_positive(comp, "node_launch_s", launch)
+        wait = f"{node_wait_minutes(_GKE_NODE_POOL_DEFAULT_MIN, launch_s)}m"
         labels = {
             GPU_LABEL: "true",
             ACCELERATOR_LABEL: args["accelerator"],
@@ -194,7 +205,11 @@ class GpuNodePool(pulumi.ComponentResource):
                 "resource_labels": {**tags, PRICING_LABEL: pricing},
             },
             # The cluster autoscaler owns the live node count of a burst pool.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[] if fixed else ["initialNodeCount"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=[] if fixed else ["initialNodeCount"],
+                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
+            ),
         )
         self.node_pool_name = pool.name
         self.register_outputs({"node_pool_name": self.node_pool_name})
