@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from servestack.catalog import load_catalog
-from servestack.generate import owned_stack_config
+from servestack.contract import ApiAccess
+from servestack.contract.environment import spec_for_environment
+from servestack.generate import StackChoices, owned_stack_config
 from servestack.preview import run_preview
 from servestack.selector import plan
 from servestack.workload import load_spec
@@ -32,11 +34,20 @@ def _config(stack: str) -> dict[str, Any]:
 @pytest.mark.parametrize("stack", sorted(COMMITTED))
 def test_stack_is_what_plan_writes_today(stack: str) -> None:
     example, kind = COMMITTED[stack]
-    spec = load_spec(ROOT / "examples" / example)
-    result = plan(spec, load_catalog())
+    spec = spec_for_environment(load_spec(ROOT / "examples" / example), kind)
+    catalog = load_catalog()
+    result = plan(spec, catalog)
     assert result.chosen is not None
     config = _config(stack)
-    owned = owned_stack_config(spec, result.chosen.to_json(), kind, gcp_project=config.get("gcp:project"))
+    # The choices the spec cannot make are the flags the stack was written with; read them back.
+    choices = StackChoices(
+        api_access=ApiAccess.model_validate(config["servestack:apiAccess"]),
+        hf_token_secret=config.get("servestack:hfTokenSecret"),
+        cluster_admins=tuple(config.get("servestack:clusterAdmins", ())),
+        commitment_purchased=bool(config.get("servestack:commitmentPurchased", False)),
+        gcp_project=config.get("gcp:project"),
+    )
+    owned = owned_stack_config(spec, result.chosen.deployment(spec, catalog), kind, choices)
     assert {k: config.get(k) for k in owned} == owned
 
 
@@ -74,7 +85,7 @@ def _pool_bounds(inputs: dict[str, Any]) -> tuple[int, int]:
 
 
 def plan_ceiling(stack: str) -> float:
-    example, _ = COMMITTED[stack]
-    chosen = plan(load_spec(ROOT / "examples" / example), load_catalog()).chosen
+    example, kind = COMMITTED[stack]
+    chosen = plan(spec_for_environment(load_spec(ROOT / "examples" / example), kind), load_catalog()).chosen
     assert chosen is not None
     return chosen.monthly_usd_ceiling

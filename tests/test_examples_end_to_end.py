@@ -24,14 +24,11 @@ def test_example_plans_deploys_and_passes_policies(
         shutil.copy(ROOT / name, tmp_path / name)
     stack = example.stem
     code = main(["plan", str(example), "--env", stack, "--write", "-C", str(tmp_path), "--gcp-project", "proj-e2e",
-                 "--json"])
+                 "--api-cidr", "203.0.113.0/24", "--hf-token-secret", "servestack/hf-token",
+                 "--commitment-purchased", "--json"])
     chosen = yaml.safe_load(capsys.readouterr().out)["chosen"]
     assert code == 0
     spec = yaml.safe_load(example.read_text())
-    if "id" not in spec["model"]:
-        # Only built-in ids map to a repository by themselves; a person names the checkpoint to serve.
-        stack_file = tmp_path / "stacks" / f"Pulumi.{stack}.yaml"
-        stack_file.write_text(stack_file.read_text() + "  servestack:servedModel: intfloat/e5-large-v2\n")
 
     result = run_check(tmp_path, stack, packs=[ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"])
 

@@ -14,7 +14,10 @@ from importlib import resources
 
 from servestack.errors import CatalogError
 
-__all__ = ["HOURS_PER_MONTH", "PlatformPrices", "platform_prices", "platform_monthly_usd"]
+__all__ = [
+    "HOURS_PER_MONTH", "PlatformPrices", "platform_prices", "platform_monthly_usd", "volume_monthly_usd",
+    "GP3_BASELINE_MIBPS", "GP3_BASELINE_IOPS",
+]
 
 HOURS_PER_MONTH = 730.0
 """Billing month used everywhere (AWS and GCP both quote 730 h)."""
@@ -38,6 +41,10 @@ class PlatformPrices:
     volume_per_gib_month: float
     public_ipv4_per_hour: float
     """Per public address held (AWS: the Elastic IP of each NAT gateway)."""
+    volume_throughput_per_mibps_month: float
+    """AWS gp3: per MiB/s provisioned above the free 125 MiB/s baseline (0 on GCP, whose disks are not tuned)."""
+    volume_iops_per_month: float
+    """AWS gp3: per IOPS provisioned above the free 3,000."""
     sources: tuple[str, ...]
     as_of: str
 
@@ -72,10 +79,13 @@ def platform_prices(cloud: str) -> PlatformPrices:
             system_node_root_volume_gib=int(c["system_node"]["root_volume_gib"]),
             volume_per_gib_month=float(c["volume_per_gib_month"]["usd"]),
             public_ipv4_per_hour=float(c["public_ipv4_per_hour"]["usd"]),
+            volume_throughput_per_mibps_month=float(c["volume_throughput_per_mibps_month"]["usd"]),
+            volume_iops_per_month=float(c["volume_iops_per_month"]["usd"]),
             sources=tuple(
                 str(c[k]["source"])
                 for k in ("control_plane_per_hour", "nat_gateway_per_hour", "load_balancer_per_hour", "system_node",
-                          "volume_per_gib_month", "public_ipv4_per_hour")
+                          "volume_per_gib_month", "public_ipv4_per_hour", "volume_throughput_per_mibps_month",
+                          "volume_iops_per_month")
             ),
             as_of=str(raw["as_of"]),
         )
@@ -83,7 +93,21 @@ def platform_prices(cloud: str) -> PlatformPrices:
         raise CatalogError(f"platform.json: {cloud}: missing field {exc}") from None
 
 
-def platform_monthly_usd(cloud: str, zones: int, gpu_nodes: int, root_volume_gib: int) -> float:
+GP3_BASELINE_MIBPS = 125
+GP3_BASELINE_IOPS = 3000
+
+
+def volume_monthly_usd(cloud: str, gib: float, throughput_mibps: float = 0, iops: float = 0) -> float:
+    """One node volume per month: storage, and on AWS gp3 the throughput and IOPS above the free baseline."""
+    p = platform_prices(cloud)
+    extra_throughput = max(0.0, throughput_mibps - GP3_BASELINE_MIBPS) * p.volume_throughput_per_mibps_month
+    extra_iops = max(0.0, iops - GP3_BASELINE_IOPS) * p.volume_iops_per_month
+    return gib * p.volume_per_gib_month + extra_throughput + extra_iops
+
+
+def platform_monthly_usd(
+    cloud: str, zones: int, gpu_nodes: int, root_volume_gib: int, throughput_mibps: int = 0, iops: int = 0
+) -> float:
     """Monthly USD of everything but GPU node-hours for an environment running `gpu_nodes` GPU nodes.
 
     Counts: one cluster control plane, NAT (one gateway per zone on AWS; per VM on GCP), the system node
@@ -92,6 +116,7 @@ def platform_monthly_usd(cloud: str, zones: int, gpu_nodes: int, root_volume_gib
     """
     p = platform_prices(cloud)
     vms = gpu_nodes + p.system_node_count
-    volumes_gib = gpu_nodes * root_volume_gib + p.system_node_count * p.system_node_root_volume_gib
+    volumes = (gpu_nodes * volume_monthly_usd(cloud, root_volume_gib, throughput_mibps, iops)
+               + p.system_node_count * p.system_node_root_volume_gib * p.volume_per_gib_month)
     hourly = p.control_plane_per_hour + p.load_balancer_per_hour + p.system_node_count * p.system_node_per_hour
-    return hourly * HOURS_PER_MONTH + p.nat_monthly_usd(zones, vms) + volumes_gib * p.volume_per_gib_month
+    return hourly * HOURS_PER_MONTH + p.nat_monthly_usd(zones, vms) + volumes

@@ -7,10 +7,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from servestack.contract.environment import environment_adjustments, spec_for_environment
 from servestack.errors import SpecError
 
 if TYPE_CHECKING:
-    from servestack.selector import Candidate, Plan
+    from servestack.contract import Deployment
+    from servestack.generate import StackChoices
+    from servestack.selector import Plan
 
 __all__ = ["add_parser", "run", "environment_kind"]
 
@@ -19,6 +22,10 @@ _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # Google Cloud project ids: 6-30 characters, lower-case letters, digits and hyphens, starting with a letter
 # and not ending with a hyphen (Resource Manager "Creating and managing projects", as of 2026-11).
 _GCP_PROJECT_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_PRINCIPAL = re.compile(
+    r"^(arn:aws[-a-z]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]{1,512}|(user|serviceAccount|group):[^\s]{3,320})$"
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -33,6 +40,29 @@ def add_parser(sub: Any) -> None:
         "-C", "--cwd", dest="project_dir", default=".", help="Pulumi project directory for --write (default: current)"
     )
     p.add_argument("--gcp-project", default=None, help="with --write: the GCP project id (gcp:project) to deploy into")
+    access = p.add_mutually_exclusive_group()
+    access.add_argument(
+        "--api-cidr", action="append", default=None, metavar="CIDR",
+        help="with --write: a network allowed to the cluster's public API endpoint (repeatable); "
+        "private access is kept",
+    )
+    access.add_argument(
+        "--api-private", action="store_true",
+        help="with --write: private cluster API endpoint only (run `pulumi up` from inside the VPC)",
+    )
+    p.add_argument(
+        "--hf-token-secret", default=None, metavar="NAME",
+        help="with --write: secret (AWS Secrets Manager / GCP Secret Manager) holding the Hugging Face token for "
+        "gated weights; the serving pod's identity may read it",
+    )
+    p.add_argument(
+        "--cluster-admin", action="append", default=None, metavar="PRINCIPAL",
+        help="with --write: IAM role ARN (AWS) or IAM member (GCP) given cluster-admin, e.g. your CI role (repeatable)",
+    )
+    p.add_argument(
+        "--commitment-purchased", action="store_true",
+        help="with --write: the plan's 1y/3y commitment is bought, so the budget pack prices the floor as committed",
+    )
     p.add_argument("--json", action="store_true", help="print the plan JSON contract")
     p.set_defaults(func=run)
 
@@ -68,52 +98,128 @@ def run(args: argparse.Namespace) -> int:
         from servestack.generate import stack_file_path
 
         stack_file_path(Path(args.project_dir), env)  # fail on a missing project before planning, not after
+    choices = _choices(args)
     spec = load_spec(args.spec)
     catalog = load_catalog()
-    result = plan(spec, catalog, top=args.top)
+    kind = environment_kind(env, args.kind) if env is not None else (args.kind or "prod")
+    adjustments = environment_adjustments(spec, kind)
+    planned = spec_for_environment(spec, kind)
+    result = plan(planned, catalog, top=args.top)
+    deployment, missing = _contract(planned, result, catalog)
 
     if args.json:
         from servestack.cli.output import emit_json
 
-        emit_json(result.to_json())
+        doc = result.to_json()
+        doc["environment"] = {"kind": kind, "adjustments": adjustments}
+        doc["deployment"] = deployment.to_stack_config() if deployment is not None else None
+        if missing is not None:
+            doc["missing"] = {"model.checkpoint": missing}
+        emit_json(doc)
     else:
         _print_plan(result, spec.budget.monthly_usd)
+        _print_contract(kind, adjustments, deployment, missing)
 
     if not result.feasible:
         return 1
     if args.write:
-        assert env is not None and result.chosen is not None
-        return _write(spec, result.chosen, env, environment_kind(env, args.kind), args, quiet=args.json)
+        assert env is not None
+        if deployment is None:
+            raise SpecError("model.checkpoint", None, missing or "set model.checkpoint")
+        return _write(planned, deployment, env, kind, choices, args, quiet=args.json)
     return 0
 
 
-def _write(spec: Any, chosen: Candidate, env: str, kind: str, args: argparse.Namespace, quiet: bool) -> int:
+def _choices(args: argparse.Namespace) -> StackChoices:
+    """The --write flags as stack choices; bad values exit 2 naming the flag."""
+    from pydantic import ValidationError
+
+    from servestack.contract import ApiAccess
+    from servestack.generate import StackChoices
+
+    access = None
+    try:
+        if args.api_private:
+            access = ApiAccess(mode="private")
+        elif args.api_cidr:
+            access = ApiAccess(mode="cidrs", cidrs=list(args.api_cidr))
+    except ValidationError as exc:
+        msg = str(exc.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
+        raise SpecError("--api-cidr", ", ".join(args.api_cidr or []), msg) from None
+    secret = args.hf_token_secret
+    if secret is not None and not _SECRET_NAME.match(secret):
+        raise SpecError("--hf-token-secret", secret, "a secret name: letters, digits and /_+=.@- (1-512 characters)")
+    admins = tuple(args.cluster_admin or ())
+    for admin in admins:
+        if not _PRINCIPAL.match(admin):
+            raise SpecError("--cluster-admin", admin,
+                            "an IAM role/user ARN (arn:aws:iam::123456789012:role/ci) or a GCP IAM member "
+                            "(user:..., serviceAccount:..., group:...)")
+    return StackChoices(access, secret, admins, bool(args.commitment_purchased), args.gcp_project)
+
+
+def _contract(spec: Any, result: Plan, catalog: Any) -> tuple[Deployment | None, str | None]:
+    """The chosen candidate's deployment contract, or why it cannot be written (a missing checkpoint)."""
+    from servestack.contract.derive import missing_checkpoint_message
+
+    if result.chosen is None:
+        return None, None
+    missing = missing_checkpoint_message(spec)
+    if missing is not None:
+        return None, missing
+    return result.chosen.deployment(spec, catalog), None
+
+
+def _write(
+    spec: Any, deployment: Deployment, env: str, kind: str, choices: StackChoices, args: argparse.Namespace,
+    quiet: bool,
+) -> int:
+    import dataclasses
+
     from servestack.generate import current_value, owned_stack_config, write_stack_config
 
-    gcp_project = args.gcp_project
-    if gcp_project is None and chosen.cloud == "gcp":
+    if choices.gcp_project is None and deployment.cloud == "gcp":
         kept = current_value(Path(args.project_dir), env, "gcp:project")
-        gcp_project = kept if isinstance(kept, str) and kept else None
-    owned = owned_stack_config(spec, chosen.to_json(), kind, gcp_project=gcp_project)
+        choices = dataclasses.replace(choices, gcp_project=kept if isinstance(kept, str) and kept else None)
+    owned = owned_stack_config(spec, deployment, kind, choices)
     outcome = write_stack_config(Path(args.project_dir), env, owned, force=args.force)
     if not quiet:
         from servestack.cli.output import console
 
         out = console()
         out.print(outcome.summary())
-        if chosen.cloud == "gcp" and gcp_project is None:
+        project = Path(args.project_dir)
+        if deployment.cloud == "gcp" and choices.gcp_project is None:
             out.print(f"note: set the GCP project before deploying: pulumi config set gcp:project <id> -s {env}")
-        if spec.model.id is None:
-            out.print(
-                "note: name the checkpoint to serve before deploying: "
-                f"pulumi config set servestack:servedModel <hugging-face-repo> -s {env}"
-            )
-        if kind == "dev" and (chosen.pricing_base, chosen.pricing_burst) != ("spot", "spot"):
-            out.print(
-                "note: this development stack runs on-demand GPU capacity; the budget pack's dev-spot-only "
-                "policy will flag it (set pricing.spot: only in the spec to plan it on spot)"
-            )
+        if choices.api_access is None and current_value(project, env, "servestack:apiAccess") is None:
+            out.print("note: `pulumi up` stops until the cluster API access is chosen: re-run with --api-cidr CIDR "
+                      "or --api-private (servestack:apiAccess)")
+        if (deployment.serving.gated and choices.hf_token_secret is None
+                and current_value(project, env, "servestack:hfTokenSecret") is None):
+            out.print(f"note: {deployment.serving.checkpoint} is gated; `pulumi up` stops until a token secret is "
+                      "named: re-run with --hf-token-secret NAME (servestack:hfTokenSecret)")
     return 0
+
+
+def _print_contract(kind: str, adjustments: list[str], deployment: Deployment | None, missing: str | None) -> None:
+    from servestack.cli.output import console
+
+    out = console()
+    for line in adjustments:
+        out.print(f"planned as a {kind} stack: {line}")
+    if missing is not None:
+        out.print(f"[bold yellow]missing[/]: model.checkpoint: {missing}")
+    if deployment is None:
+        return
+    s = deployment.serving
+    quant = f", --quantization {s.quantization}" if s.quantization else ""
+    out.print(
+        f"serves: {s.checkpoint} ({s.checkpoint_gib:g} GiB{', gated' if s.gated else ''}), --dtype {s.dtype}, "
+        f"--kv-cache-dtype {s.kv_cache_dtype}{quant}; cold start ~{(s.node_launch_s + s.startup_budget_s) // 60} min "
+        f"budgeted (node {s.node_launch_s // 60} min + pod {s.startup_budget_s // 60} min)"
+    )
+    if deployment.commitment is not None:
+        out.print(f"commitment: {deployment.commitment.instructions}")
 
 
 def _money(x: float) -> str:

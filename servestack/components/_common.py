@@ -21,7 +21,9 @@ __all__ = [
 ]
 
 PRICING_MODES = ("on_demand", "spot", "1y", "3y")
-REQUIRED_TAGS = ("team", "environment", "cost-center", "managed-by")
+REQUIRED_TAGS = ("environment", "managed-by")
+"""Every servestack resource says which environment it belongs to and who manages it; `team` and `cost-center`
+come from the spec's optional `owner` block (the advisory cost-allocation-tags policy asks for them)."""
 GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_LABEL = "servestack.io/gpu"
 """Node label every GPU node group/pool carries; workloads select on it."""

@@ -10,20 +10,19 @@ value and what is allowed.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from servestack.contract import DEFAULT_KUBERNETES_VERSION, ApiAccess, Deployment
 from servestack.errors import ConfigError, did_you_mean
 
 __all__ = [
     "NAMESPACE",
     "DEFAULT_IMAGE",
-    "HF_REPOS",
     "DeploymentConfig",
     "DeploymentPlan",
     "WorkloadConfig",
@@ -33,22 +32,6 @@ __all__ = [
 
 NAMESPACE = "servestack"
 DEFAULT_IMAGE = "vllm/vllm-openai:v0.11.0"
-
-# Hugging Face repositories served for the built-in model ids (the instruction-tuned release of the
-# same architecture as servestack.workload.known_models; repo names from the model cards, as of 2026-11).
-HF_REPOS: dict[str, str] = {
-    "llama-2-7b": "meta-llama/Llama-2-7b-chat-hf",
-    "llama-2-13b": "meta-llama/Llama-2-13b-chat-hf",
-    "llama-2-70b": "meta-llama/Llama-2-70b-chat-hf",
-    "llama-3.1-8b": "meta-llama/Llama-3.1-8B-Instruct",
-    "llama-3.1-70b": "meta-llama/Llama-3.1-70B-Instruct",
-    "llama-3.1-405b": "meta-llama/Llama-3.1-405B-Instruct",
-    "mistral-7b": "mistralai/Mistral-7B-Instruct-v0.1",
-    "mixtral-8x7b": "mistralai/Mixtral-8x7B-Instruct-v0.1",
-    "qwen2.5-7b": "Qwen/Qwen2.5-7B-Instruct",
-    "qwen2.5-72b": "Qwen/Qwen2.5-72B-Instruct",
-    "gpt-j-6b": "EleutherAI/gpt-j-6b",
-}
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # A value valid as a Kubernetes label, a GCP label and an AWS tag at once.
@@ -70,7 +53,7 @@ class ModelConfig(_Camel):
     id: str | None = None
     architecture: dict[str, Any] | None = None
     measured: dict[str, Any] | None = None
-    """Measured figures of a model the analytic model cannot describe; serving needs `servedModel`."""
+    """Measured figures of a model the analytic model cannot describe."""
     precision: Literal["fp16", "bf16", "fp8", "int8", "int4"] = "bf16"
     max_context_tokens: int = Field(gt=0)
     weights_gib: float | None = Field(default=None, gt=0)
@@ -92,98 +75,12 @@ class WorkloadConfig(_Camel):
         return value
 
 
-class DeploymentPlan(_Camel):
-    """`servestack:deployment`: the chosen stack, as `servestack plan --write` records it."""
-
-    cloud: Literal["aws", "gcp"]
-    region: str = Field(min_length=1)
-    zones: int = Field(ge=1, le=6)
-    instance_type: str = Field(min_length=1)
-    accelerator: str = Field(min_length=1)
-    accelerators_per_node: int = Field(ge=1, le=16)
-    tensor_parallel: int = Field(ge=1)
-    nodes_per_replica: int = Field(ge=1)
-    replicas_min: int = Field(ge=1)
-    replicas_avg: int = Field(ge=1)
-    replicas_peak: int = Field(ge=1)
-    nodes_min: int = Field(ge=1)
-    nodes_avg: int = Field(ge=1)
-    nodes_peak: int = Field(ge=1)
-    pricing_base: Pricing
-    pricing_burst: Pricing
-    root_volume_gib: int = Field(ge=20, le=16384)
-    gpu_memory_utilization: float = Field(default=0.90, gt=0.0, le=0.99)
-
-    @field_validator(
-        "zones",
-        "accelerators_per_node",
-        "tensor_parallel",
-        "nodes_per_replica",
-        "replicas_min",
-        "replicas_avg",
-        "replicas_peak",
-        "nodes_min",
-        "nodes_avg",
-        "nodes_peak",
-        "root_volume_gib",
-        mode="before",
-    )
-    @classmethod
-    def _whole(cls, value: Any) -> Any:
-        # Pulumi config numbers arrive as floats from JSON; accept 2.0, reject 2.5.
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            return int(value)
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DeploymentPlan:
-        if not self.replicas_min <= self.replicas_avg <= self.replicas_peak:
-            raise ValueError(
-                f"replicasMin <= replicasAvg <= replicasPeak must hold "
-                f"(got {self.replicas_min}, {self.replicas_avg}, {self.replicas_peak})"
-            )
-        if not self.nodes_min <= self.nodes_avg <= self.nodes_peak:
-            raise ValueError(
-                "nodesMin <= nodesAvg <= nodesPeak must hold "
-                f"(got {self.nodes_min}, {self.nodes_avg}, {self.nodes_peak})"
-            )
-        if self.tensor_parallel > self.accelerators_per_node * self.nodes_per_replica:
-            raise ValueError(
-                f"tensorParallel ({self.tensor_parallel}) exceeds the accelerators of one replica "
-                f"({self.accelerators_per_node} per node x {self.nodes_per_replica} nodes)"
-            )
-        if self.nodes_per_replica == 1 and self.tensor_parallel > self.accelerators_per_node:
-            raise ValueError("tensorParallel cannot exceed acceleratorsPerNode for single-node replicas")
-        for replicas, nodes, label in (
-            (self.replicas_min, self.nodes_min, "Min"),
-            (self.replicas_peak, self.nodes_peak, "Peak"),
-        ):
-            if self.spans_nodes and nodes != replicas * self.nodes_per_replica:
-                raise ValueError(
-                    f"nodes{label} ({nodes}) must equal replicas{label} ({replicas}) x nodesPerReplica "
-                    f"({self.nodes_per_replica})"
-                )
-            # Single-node replicas share a node when tensorParallel leaves GPUs over (as the selector packs them).
-            if not self.spans_nodes and nodes != math.ceil(replicas / self.replicas_per_node):
-                raise ValueError(
-                    f"nodes{label} ({nodes}) must equal replicas{label} ({replicas}) / replicas per node "
-                    f"({self.replicas_per_node} = acceleratorsPerNode // tensorParallel), rounded up"
-                )
-        return self
-
-    @property
-    def replicas_per_node(self) -> int:
-        """Replicas sharing one node: GPUs per node // tensorParallel for single-node replicas, else 1."""
-        return 1 if self.spans_nodes else max(1, self.accelerators_per_node // self.tensor_parallel)
-
-    @property
-    def spans_nodes(self) -> bool:
-        """True when one replica needs more than one node (multi-node serving)."""
-        return self.nodes_per_replica > 1
+DeploymentPlan = Deployment
+"""`servestack:deployment` is the deployment contract itself (servestack.contract.Deployment)."""
 
 
 class CostTags(BaseModel):
-    """`servestack:tags`: cost-allocation tags from the spec's `owner` block."""
+    """`servestack:tags`: cost-allocation tags from the spec's optional `owner` block."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -199,16 +96,23 @@ class DeploymentConfig(BaseModel):
     environment: Literal["dev", "staging", "prod"]
     budget_monthly_usd: float | None = Field(default=None, gt=0)
     workload: WorkloadConfig
-    deployment: DeploymentPlan
-    tags: CostTags
+    deployment: Deployment
+    tags: CostTags | None = None
+    api_access: ApiAccess | None = None
+    """Required before anything is created; optional here so its absence is reported with the key's name."""
+    hf_token_secret: str | None = Field(default=None, min_length=1, max_length=512, pattern=r"^[A-Za-z0-9/_+=.@-]+$")
+    """Name of the secret (AWS Secrets Manager / GCP Secret Manager) holding the Hugging Face token."""
+    cluster_admins: list[str] = Field(default_factory=list, max_length=20)
+    """Principals (AWS IAM ARNs, GCP IAM members) given cluster-admin access, e.g. the CI role running `pulumi up`."""
+    commitment_purchased: bool = False
+    """True once the plan's 1y/3y commitment is bought; until then the budget pack prices the floor on demand."""
+    kubernetes_version: str = Field(default=DEFAULT_KUBERNETES_VERSION, pattern=r"^1\.[0-9]{2}$")
     existing_cluster_name: str | None = Field(default=None, min_length=1)
     exposure: Literal["internal", "public"] = "internal"
     tls_certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[-a-z]*:acm:")
     tls_domain: str | None = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
     image: str = DEFAULT_IMAGE
-    served_model: str | None = Field(default=None, min_length=3)
     gcp_project: str | None = None
-    public_endpoint_cidrs: list[str] = Field(default_factory=list)
 
     @field_validator("image")
     @classmethod
@@ -225,34 +129,34 @@ class DeploymentConfig(BaseModel):
             )
         if self.deployment.cloud == "gcp" and not self.gcp_project:
             raise _KeyError("gcp:project", None, "set the GCP project (pulumi config set gcp:project <id>)")
-        if self.served_model is None and self.model_repository is None:
+        if self.api_access is None:
             raise _KeyError(
-                "servedModel",
+                "apiAccess",
                 None,
-                "set a Hugging Face repository to serve (a pre-quantized checkpoint for int8/int4, or any "
-                "repository when the workload gives an architecture or measured figures instead of a built-in id)",
+                "choose how `pulumi up` reaches the cluster API before anything is created: "
+                "`servestack plan SPEC --write --api-cidr CIDR` (public endpoint limited to your networks) or "
+                "`--api-private` (private endpoint; run `pulumi up` from inside the VPC, see docs/deploy.md)",
+            )
+        if self.deployment.serving.gated and not self.hf_token_secret:
+            raise _KeyError(
+                "hfTokenSecret",
+                None,
+                f"{self.deployment.serving.checkpoint} is gated: create a secret holding a Hugging Face token in "
+                f"the cloud's secret manager and name it with `servestack plan SPEC --write --hf-token-secret NAME`",
             )
         return self
 
     @property
-    def model_repository(self) -> str | None:
-        """The Hugging Face repository to serve: `servedModel`, else the built-in id's repository."""
-        if self.served_model is not None:
-            return self.served_model
-        model = self.workload.model
-        if model.precision in ("int8", "int4") or model.id is None:
-            return None
-        return HF_REPOS.get(model.id.lower())
-
-    @property
     def cost_tags(self) -> dict[str, str]:
-        """The tags/labels every taggable resource carries."""
-        return {
-            "team": self.tags.team,
-            "environment": self.environment,
-            "cost-center": self.tags.cost_center,
-            "managed-by": "servestack",
-        }
+        """The tags/labels every taggable resource carries.
+
+        Without an `owner` block in the spec, tags come from what the stack knows: the workload and environment
+        (team and cost-center are added only when the spec names them).
+        """
+        tags = {"workload": self.workload.name, "environment": self.environment, "managed-by": "servestack"}
+        if self.tags is not None:
+            tags = {"team": self.tags.team, **tags, "cost-center": self.tags.cost_center}
+        return tags
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DeploymentConfig:
@@ -271,7 +175,7 @@ class DeploymentConfig(BaseModel):
         data: dict[str, Any] = {_KEYS[k]: v for k, v in own.items()}
         if "gcp:project" in values and "gcp_project" not in data:
             data["gcp_project"] = values["gcp:project"]
-        for required in ("environment", "workload", "deployment", "tags"):
+        for required in ("environment", "workload", "deployment"):
             if required not in data:
                 raise ConfigError(
                     f"{NAMESPACE}:{required}: missing; run `servestack plan SPEC --env <env> --write` "
@@ -336,14 +240,17 @@ _KEYS: dict[str, str] = {
     "tlsCertificateArn": "tls_certificate_arn",
     "tlsDomain": "tls_domain",
     "image": "image",
-    "servedModel": "served_model",
-    "publicEndpointCidrs": "public_endpoint_cidrs",
+    "apiAccess": "api_access",
+    "hfTokenSecret": "hf_token_secret",
+    "clusterAdmins": "cluster_admins",
+    "commitmentPurchased": "commitment_purchased",
+    "kubernetesVersion": "kubernetes_version",
 }
-# Keys read elsewhere: the secret token (deployment.py) and plan --write's record of what it wrote.
-_OTHER_KEYS = ("hfTokenSecret", "generated")
+# Keys read elsewhere: plan --write's record of what it wrote.
+_OTHER_KEYS = ("generated",)
 _FIELDS_TO_KEYS = {v: k for k, v in _KEYS.items()} | {"gcp_project": "gcp:project"}
-_OBJECT_KEYS = {"workload", "deployment", "tags", "publicEndpointCidrs"}
-_NUMBER_KEYS = {"budgetMonthlyUsd"}
+_OBJECT_KEYS = {"workload", "deployment", "tags", "apiAccess", "clusterAdmins"}
+_NUMBER_KEYS = {"budgetMonthlyUsd", "commitmentPurchased"}
 
 
 def _parse_value(key: str, raw: str) -> Any:
@@ -403,9 +310,12 @@ def _keys_of(loc: tuple[int | str, ...]) -> list[str]:
         field = next(
             (f for name, f in model.model_fields.items() if part in (name, f.alias)), None
         )
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+        # `CostTags | None` and the like: the model inside an optional annotation.
+        candidates = [field.annotation, *get_args(field.annotation)] if field is not None else []
+        found = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if found is None:
             return []
-        model = field.annotation
+        model = found
     return sorted(f.alias or name for name, f in model.model_fields.items())
 
 

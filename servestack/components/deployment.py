@@ -79,52 +79,66 @@ class ModelDeploymentArgs(TypedDict):
     """Adopt this cluster instead of creating one."""
     gcp_project: NotRequired[str]
     """GCP project id (GCP only)."""
-    public_endpoint_cidrs: NotRequired[list[str]]
-    """Older spelling of api_cidrs: without api_access, CIDRs here mean "cidrs" and none means "private"."""
     zone_names: NotRequired[list[str]]
-    """Zones for the GPU nodes, where the instance type is offered (len == zones); by default the region's
-    available zones in name order."""
+    """Zones for the GPU nodes (where the instance type is offered); len == zones."""
     api_access: NotRequired[str]
-    """Cluster API endpoint: private, or cidrs (public limited to api_cidrs, private access kept)."""
+    """Cluster API endpoint: private (default) or cidrs (public, limited to api_cidrs; private access kept)."""
     api_cidrs: NotRequired[list[str]]
-    """CIDRs allowed to the public endpoint (never 0.0.0.0/0)."""
+    """Networks allowed to the public API endpoint when api_access is cidrs."""
     kubernetes_version: NotRequired[str]
-    """Cluster Kubernetes version, e.g. 1.33."""
+    """Cluster version, e.g. 1.33 (keys the add-on compatibility table)."""
     cluster_admins: NotRequired[list[str]]
-    """AWS: IAM principal ARNs given EKS cluster-admin access entries; GCP: IAM members given container.admin."""
+    """Principals given cluster-admin (AWS IAM ARNs / GCP IAM members), e.g. the CI role."""
     hf_token_secret: NotRequired[str]
-    """Name of the secret (AWS Secrets Manager name, GCP Secret Manager id) holding the Hugging Face token; the
-    serving pods' identity may read it and nothing else."""
+    """Secret-manager secret holding the Hugging Face token; the serving pod's identity may read it."""
+    checkpoint: NotRequired[str]
+    """Hugging Face repository downloaded at cold start (defaults to `model`)."""
+    dtype: NotRequired[str]
+    """vLLM --dtype: bfloat16 or float16."""
+    quantization: NotRequired[str]
+    """vLLM --quantization (fp8 to quantize a 16-bit checkpoint on load)."""
+    kv_cache_dtype: NotRequired[str]
+    """vLLM --kv-cache-dtype: auto or fp8 (fp8 only on parts with fp8)."""
+    cache_size_gib: NotRequired[int]
+    """Node-local weights cache, GiB."""
+    checkpoint_gib: NotRequired[float]
+    """Downloaded at cold start, GiB."""
+    startup_budget_s: NotRequired[int]
+    """Pod scheduled -> serving on a fresh node, s."""
+    node_launch_s: NotRequired[int]
+    """GPU node launched -> Ready, s."""
+    pod_cpu: NotRequired[str]
+    """CPU request of one serving pod (e.g. 44 or 7500m)."""
+    pod_memory_gib: NotRequired[int]
+    """Memory request of one serving pod, GiB."""
     efa_interfaces: NotRequired[int]
     """EFA interfaces per node for multi-node replicas on AWS (0 = none)."""
-    node_launch_s: NotRequired[int]
-    """Seconds to launch and join a GPU node (sizes the node groups' create/update waits)."""
     root_volume_throughput_mibps: NotRequired[int]
-    """gp3 throughput of GPU node root volumes, MiB/s (125-1000)."""
+    """gp3 throughput of GPU node root volumes, MiB/s."""
     root_volume_iops: NotRequired[int]
-    """gp3 IOPS of GPU node root volumes (3000-16000)."""
+    """gp3 IOPS of GPU node root volumes."""
     docker_hub_credential_arn: NotRequired[str]
     """AWS: Secrets Manager secret (ecr-pullthroughcache/...) with Docker Hub credentials; turns on the ECR
     pull-through cache the serving image is pulled through."""
-    hf_token: NotRequired[pulumi.Input[str]]
-    """Hugging Face token for gated models."""
 
 
-def model_deployment_args(cfg: DeploymentConfig, hf_token: pulumi.Input[str] | None = None) -> ModelDeploymentArgs:
-    """The component inputs of a validated stack config."""
+def model_deployment_args(cfg: DeploymentConfig) -> ModelDeploymentArgs:
+    """The component inputs of a validated stack config: the deployment contract, field for field."""
     d = cfg.deployment
-    model = cfg.model_repository
-    assert model is not None  # DeploymentConfig refuses configs without a servable repository
+    s = d.serving
+    access = cfg.api_access
     args: ModelDeploymentArgs = {
         "cloud": d.cloud,
         "region": d.region,
         "zones": d.zones,
+        "zone_names": list(d.zone_names),
         "environment": cfg.environment,
         "tags": cfg.cost_tags,
-        "model": model,
+        "model": s.checkpoint,
+        "checkpoint": s.checkpoint,
         "served_model_name": cfg.workload.name,
         "precision": cfg.workload.model.precision,
-        "max_model_len": cfg.workload.model.max_context_tokens,
+        "max_model_len": s.max_model_len,
         "instance_type": d.instance_type,
         "accelerator": d.accelerator,
         "accelerators_per_node": d.accelerators_per_node,
@@ -138,13 +152,30 @@ def model_deployment_args(cfg: DeploymentConfig, hf_token: pulumi.Input[str] | N
         "pricing_base": d.pricing_base,
         "pricing_burst": d.pricing_burst,
         "root_volume_gib": d.root_volume_gib,
+        "root_volume_throughput_mibps": d.root_volume_throughput_mibps,
+        "root_volume_iops": d.root_volume_iops,
         "gpu_memory_utilization": d.gpu_memory_utilization,
+        "weights_gib": s.weights_gib,
+        "dtype": s.dtype,
+        "kv_cache_dtype": s.kv_cache_dtype,
+        "cache_size_gib": s.cache_gib,
+        "checkpoint_gib": s.checkpoint_gib,
+        "startup_budget_s": s.startup_budget_s,
+        "node_launch_s": s.node_launch_s,
+        "pod_cpu": f"{d.pod_cpu_millicores}m",
+        "pod_memory_gib": d.pod_memory_gib,
+        "efa_interfaces": d.efa_interfaces,
         "image": cfg.image,
         "exposure": cfg.exposure,
-        "public_endpoint_cidrs": list(cfg.public_endpoint_cidrs),
+        "kubernetes_version": cfg.kubernetes_version,
+        "cluster_admins": list(cfg.cluster_admins),
+        "api_access": access.mode if access is not None else "private",
+        "api_cidrs": list(access.cidrs) if access is not None else [],
     }
-    if cfg.workload.model.weights_gib is not None:
-        args["weights_gib"] = cfg.workload.model.weights_gib
+    if s.quantization is not None:
+        args["quantization"] = s.quantization
+    if cfg.hf_token_secret is not None:
+        args["hf_token_secret"] = cfg.hf_token_secret
     if cfg.tls_certificate_arn:
         args["tls_certificate_arn"] = cfg.tls_certificate_arn
     if cfg.tls_domain:
@@ -153,8 +184,6 @@ def model_deployment_args(cfg: DeploymentConfig, hf_token: pulumi.Input[str] | N
         args["existing_cluster_name"] = cfg.existing_cluster_name
     if cfg.gcp_project:
         args["gcp_project"] = cfg.gcp_project
-    if hf_token is not None:
-        args["hf_token"] = hf_token
     return args
 
 
@@ -220,8 +249,7 @@ class ModelDeployment(pulumi.ComponentResource):
         )
         namespace = ns.metadata.apply(lambda m: m.name or spec.namespace)
         addons = ServingAddons(f"{name}-addons", {"leader_worker_set": span > 1}, opts=kube)
-        weights = args.get("weights_gib")
-        cache_gib = max(50, int(2 * weights) + 10) if weights is not None else 100
+        cache_gib = args.get("cache_size_gib", 100)
         server_args: ModelServerArgs = {
             "namespace": namespace,
             "model": args["model"],
@@ -237,8 +265,6 @@ class ModelDeployment(pulumi.ComponentResource):
             "precision": args["precision"],
             "cache_size_gib": cache_gib,
         }
-        if "hf_token" in args:
-            server_args["hf_token"] = args["hf_token"]
         # The server's image (through the stack's registry), service account, token secret and EFA count come
         # from `cloud` (CloudCluster); it waits for its cloud identity so the first pod can read the secret.
         server = ModelServer(
@@ -309,9 +335,7 @@ def _cloud_spec(name: str, args: ModelDeploymentArgs) -> CloudSpec:
         )
     if replicas_peak < replicas_min:
         raise ValueError(f"{comp}: replicas_peak={replicas_peak} is below replicas_min={replicas_min}")
-    legacy_cidrs = list(args.get("public_endpoint_cidrs") or [])
-    api_access = args.get("api_access", "cidrs" if legacy_cidrs else "private")
-    api_access, api_cidrs = check_api_access(comp, api_access, args.get("api_cidrs", legacy_cidrs))
+    api_access, api_cidrs = check_api_access(comp, args.get("api_access", "private"), args.get("api_cidrs", []))
     _, zone_names = check_zones(comp, zones, zones, args.get("zone_names"))
 
     groups = [GpuGroupSpec("base", args["pricing_base"], nodes_min, nodes_min, nodes_min)]
@@ -359,8 +383,13 @@ def deploy_from_config() -> ModelDeployment:
     Raises `ConfigError` (naming the key) before any resource is registered when the config is invalid.
     """
     cfg = DeploymentConfig.from_pulumi_config()
-    token = pulumi.Config("servestack").get_secret("hfTokenSecret")
-    deployment = ModelDeployment(cfg.workload.name, model_deployment_args(cfg, hf_token=token))
+    deployment = ModelDeployment(cfg.workload.name, model_deployment_args(cfg))
+    commitment = cfg.deployment.commitment
+    if commitment is not None:
+        # What to buy so the floor is billed as planned; until it is bought (servestack:commitmentPurchased),
+        # the budget pack prices the floor on demand.
+        pulumi.export("commitmentToBuy", {**commitment.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                                          "purchased": cfg.commitment_purchased})
     pulumi.export("clusterName", deployment.cluster_name)
     pulumi.export("endpoint", deployment.endpoint)
     pulumi.export("registryUrl", deployment.registry_url)

@@ -25,11 +25,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from servestack.contract import ApiAccess, Deployment
 from servestack.errors import ConfigError, ServestackError, SpecError
 from servestack.workload import WorkloadSpec
 
 __all__ = [
     "owned_stack_config",
+    "StackChoices",
     "write_stack_config",
     "WriteResult",
     "EditedConfigError",
@@ -45,16 +47,11 @@ GPU_MEMORY_UTILIZATION = 0.90
 
 _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _KINDS = ("dev", "staging", "prod")
-_PRICING = ("on_demand", "spot", "1y", "3y")
-_REQUIRED_CANDIDATE_KEYS = (
-    "cloud", "region", "zones", "instance_type", "accelerator", "accelerators_per_node", "tensor_parallel",
-    "nodes_per_replica", "replicas_min", "replicas_avg", "replicas_peak", "nodes_min", "nodes_avg", "nodes_peak",
-    "pricing_base", "pricing_burst", "root_volume_gib",
-)
 _HEADER = (
     "Stack config of this Pulumi project. `servestack plan --write` owns the servestack:environment,\n"
-    "budgetMonthlyUsd, workload, deployment and tags keys and the provider region; servestack:generated\n"
-    "records what it last wrote so a value you edit is never replaced without --force. Add any other key."
+    "budgetMonthlyUsd, workload, deployment, tags, apiAccess, hfTokenSecret, clusterAdmins and\n"
+    "commitmentPurchased keys and the provider region; servestack:generated records what it last wrote so\n"
+    "a value you edit is never replaced without --force. Add any other key."
 )
 
 
@@ -154,74 +151,50 @@ def _workload(spec: WorkloadSpec, weights_gib: float | None) -> dict[str, Any]:
     return {"name": spec.name, "model": model, "traffic": traffic, "slo": slo}
 
 
-def _deployment(c: Mapping[str, Any]) -> dict[str, Any]:
-    missing = [k for k in _REQUIRED_CANDIDATE_KEYS if c.get(k) is None]
-    if missing:
-        raise ValueError(f"candidate is missing {', '.join(missing)}; the selector must provide them")
-    for key in ("pricing_base", "pricing_burst"):
-        if c[key] not in _PRICING:
-            raise ValueError(f"candidate {key}: {c[key]!r} is not one of {', '.join(_PRICING)}")
-    ints = ("zones", "accelerators_per_node", "tensor_parallel", "nodes_per_replica", "replicas_min", "replicas_avg",
-            "replicas_peak", "nodes_min", "nodes_avg", "nodes_peak", "root_volume_gib")
-    as_int = {k: int(c[k]) for k in ints}
-    return {
-        "cloud": str(c["cloud"]),
-        "region": str(c["region"]),
-        "zones": as_int["zones"],
-        "instanceType": str(c["instance_type"]),
-        "accelerator": str(c["accelerator"]),
-        "acceleratorsPerNode": as_int["accelerators_per_node"],
-        "tensorParallel": as_int["tensor_parallel"],
-        "nodesPerReplica": as_int["nodes_per_replica"],
-        "replicasMin": as_int["replicas_min"],
-        "replicasAvg": as_int["replicas_avg"],
-        "replicasPeak": as_int["replicas_peak"],
-        "nodesMin": as_int["nodes_min"],
-        "nodesAvg": as_int["nodes_avg"],
-        "nodesPeak": as_int["nodes_peak"],
-        "pricingBase": str(c["pricing_base"]),
-        "pricingBurst": str(c["pricing_burst"]),
-        "rootVolumeGib": as_int["root_volume_gib"],
-        "gpuMemoryUtilization": GPU_MEMORY_UTILIZATION,
-    }
+@dataclass(frozen=True)
+class StackChoices:
+    """What the spec cannot decide and `plan --write` records from its flags (see `servestack plan --help`)."""
+
+    api_access: ApiAccess | None = None
+    """--api-cidr CIDR (repeatable) or --api-private; None leaves the choice open (the program then stops)."""
+    hf_token_secret: str | None = None
+    cluster_admins: tuple[str, ...] = ()
+    commitment_purchased: bool = False
+    gcp_project: str | None = None
 
 
 def owned_stack_config(
-    spec: WorkloadSpec, candidate: Mapping[str, Any], kind: str, gcp_project: str | None = None
+    spec: WorkloadSpec, deployment: Deployment, kind: str, choices: StackChoices | None = None
 ) -> dict[str, Any]:
     """The config keys servestack owns for one stack, fully qualified, in the order they are written.
 
-    `candidate` is the plan JSON CANDIDATE plus the extra selector fields (zones, nodes_per_replica,
-    replicas_avg, nodes_avg, root_volume_gib). `gcp_project`, when given, is written as `gcp:project`
-    (the spec does not name one; otherwise the user sets it).
+    `deployment` is the contract of the chosen candidate (`Candidate.deployment`); nothing here derives a
+    deployment field. Keys for choices not made are not written, so a value a person set by hand stays.
     """
     if kind not in _KINDS:
         raise SpecError("--kind", kind, f"allowed: {', '.join(_KINDS)}")
-    estimate = candidate.get("estimate") or {}
-    weights = estimate.get("weights_gib") if isinstance(estimate, Mapping) else None
+    choices = choices or StackChoices()
     owned: dict[str, Any] = {"servestack:environment": kind}
     if spec.budget.monthly_usd is not None:
         owned["servestack:budgetMonthlyUsd"] = _num(spec.budget.monthly_usd)
-    owned["servestack:workload"] = _workload(spec, float(weights) if weights is not None else None)
-    deployment = _deployment(candidate)
-    owned["servestack:deployment"] = deployment
-    owner = getattr(spec, "owner", None)
-    if owner is not None:
-        tags = {}
-        team = getattr(owner, "team", None)
-        cost_center = getattr(owner, "cost_center", None)
-        if team:
-            tags["team"] = str(team)
-        if cost_center:
-            tags["cost-center"] = str(cost_center)
-        if tags:
-            owned["servestack:tags"] = tags
-    if deployment["cloud"] == "aws":
-        owned["aws:region"] = deployment["region"]
-    elif deployment["cloud"] == "gcp":
-        owned["gcp:region"] = deployment["region"]
-        if gcp_project:
-            owned["gcp:project"] = gcp_project
+    owned["servestack:workload"] = _workload(spec, deployment.serving.weights_gib)
+    owned["servestack:deployment"] = deployment.to_stack_config()
+    if spec.owner is not None:
+        owned["servestack:tags"] = {"team": spec.owner.team, "cost-center": spec.owner.cost_center}
+    if choices.api_access is not None:
+        owned["servestack:apiAccess"] = choices.api_access.model_dump(by_alias=True, mode="json")
+    if choices.hf_token_secret is not None:
+        owned["servestack:hfTokenSecret"] = choices.hf_token_secret
+    if choices.cluster_admins:
+        owned["servestack:clusterAdmins"] = list(choices.cluster_admins)
+    if deployment.commitment is not None:
+        owned["servestack:commitmentPurchased"] = choices.commitment_purchased
+    if deployment.cloud == "aws":
+        owned["aws:region"] = deployment.region
+    else:
+        owned["gcp:region"] = deployment.region
+        if choices.gcp_project:
+            owned["gcp:project"] = choices.gcp_project
     return owned
 
 

@@ -30,7 +30,7 @@ from pulumi_policy import (
 )
 
 from servestack.costing.resources import Resource, normalize
-from servestack.policies.base import Level, Outcome, ResourceRule, Rule, StackRule, StackSettings
+from servestack.policies.base import Level, Outcome, ResourceOptions, ResourceRule, Rule, StackRule, StackSettings
 from servestack.policies.packs import PackSpec
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "stack_settings_from_runtime",
     "resource_from_args",
     "resources_from_stack_args",
+    "options_from",
 ]
 
 
@@ -54,6 +55,19 @@ def _provider_inputs(provider: Any) -> dict[str, Any] | None:
         return None
     props = normalize(provider.props)
     return props if isinstance(props, dict) else None
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else None
+
+
+def options_from(opts: Any) -> ResourceOptions:
+    """The judged options of a `PolicyResourceOptions` (None when the engine sent none)."""
+    timeouts = getattr(opts, "custom_timeouts", None) if opts is not None else None
+    return ResourceOptions(
+        create_timeout_s=_seconds(getattr(timeouts, "create_seconds", None)),
+        update_timeout_s=_seconds(getattr(timeouts, "update_seconds", None)),
+    )
 
 
 def resource_from_args(args: ResourceValidationArgs) -> Resource:
@@ -113,7 +127,8 @@ def to_policy(rule: Rule, level: Level) -> Policy:
         def validate_resource(args: ResourceValidationArgs, report: ReportViolation) -> None:
             if not resource_rule.applies_to(args.resource_type):
                 return
-            ctx = resource_rule.context(_config(args.get_config()), stack_settings_from_runtime())
+            ctx = resource_rule.context(_config(args.get_config()), stack_settings_from_runtime(),
+                                        {args.urn: options_from(args.opts)})
             _deliver(resource_rule.validate(resource_from_args(args), ctx), report, args.not_applicable)
 
         return ResourceValidationPolicy(
@@ -127,7 +142,8 @@ def to_policy(rule: Rule, level: Level) -> Policy:
     stack_rule: StackRule = rule
 
     def validate_stack(args: StackValidationArgs, report: ReportViolation) -> None:
-        ctx = stack_rule.context(_config(args.get_config()), stack_settings_from_runtime())
+        ctx = stack_rule.context(_config(args.get_config()), stack_settings_from_runtime(),
+                                 {r.urn: options_from(r.opts) for r in args.resources})
         _deliver(stack_rule.validate(resources_from_stack_args(args), ctx), report, args.not_applicable)
 
     return StackValidationPolicy(

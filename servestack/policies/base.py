@@ -18,6 +18,7 @@ __all__ = [
     "LEVELS",
     "Outcome",
     "StackSettings",
+    "ResourceOptions",
     "RuleContext",
     "ResourceRule",
     "StackRule",
@@ -123,11 +124,26 @@ def _str_or_none(value: object) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceOptions:
+    """The resource options a rule may judge, as the analyzer protocol passes them (0 or None: not set)."""
+
+    create_timeout_s: float | None = None
+    """customTimeouts.create in seconds."""
+    update_timeout_s: float | None = None
+    """customTimeouts.update in seconds."""
+
+
+@dataclass(frozen=True, slots=True)
 class RuleContext:
-    """The policy's config (pack defaults merged with `--policy-pack-config`) and the stack's settings."""
+    """The policy's config (pack defaults merged with `--policy-pack-config`), the stack's settings and the
+    resource options of the judged resources, by URN (empty when the caller has none)."""
 
     config: Mapping[str, Any] = field(default_factory=dict)
     stack: StackSettings = field(default_factory=StackSettings)
+    options: Mapping[str, ResourceOptions] = field(default_factory=dict)
+
+    def options_of(self, urn: str) -> ResourceOptions:
+        return self.options.get(urn) or ResourceOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +158,12 @@ class _RuleBase:
     defaults: Mapping[str, Any]
     """Config values used when the policy config leaves a key out."""
 
-    def context(self, config: Mapping[str, Any] | None, stack: StackSettings | None = None) -> RuleContext:
+    def context(self, config: Mapping[str, Any] | None, stack: StackSettings | None = None,
+                options: Mapping[str, ResourceOptions] | None = None) -> RuleContext:
         merged = dict(self.defaults)
         if config:
             merged.update({k: v for k, v in config.items() if k != "enforcementLevel"})
-        return RuleContext(config=merged, stack=stack or StackSettings())
+        return RuleContext(config=merged, stack=stack or StackSettings(), options=dict(options or {}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd
 from servestack.catalog.types import Offering, PricingMode
+from servestack.contract import shape
+from servestack.contract.derive import checkpoint_gib, deployment_for
 from servestack.selector.validate import ResolvedPlacement, resolve_placement
 
 if TYPE_CHECKING:
     from servestack.catalog import Catalog
     from servestack.catalog.types import Accelerator
+    from servestack.contract import Deployment
     from servestack.workload import WorkloadSpec
 
 __all__ = [
@@ -143,6 +146,20 @@ class Candidate:
     monthly_usd_ceiling: float
     root_volume_gib: int
     performance: ReplicaPerformance
+    offering: Offering = field(repr=False, compare=False)
+
+    def deployment(self, spec: WorkloadSpec, catalog: Catalog) -> Deployment:
+        """The deployment contract of this candidate (raises SpecError naming model.checkpoint when the
+        spec's precision has no known checkpoint)."""
+        counts = shape.Counts(self.replicas_min, self.replicas_avg, self.replicas_peak,
+                              self.nodes_min, self.nodes_avg, self.nodes_peak)
+        return deployment_for(
+            spec, self.offering, catalog.accelerators[self.accelerator],
+            tensor_parallel=self.layout.tensor_parallel, nodes_per_replica=self.layout.nodes_per_replica,
+            counts=counts, pricing_base=self.pricing_base, pricing_burst=self.pricing_burst,
+            price_base=self.hourly_usd_per_node, price_burst=self.hourly_usd_per_node_burst,
+            weights_gib=self.performance.weights_gib,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The plan JSON CANDIDATE of ARCHITECTURE.md, then the extra fields `plan --write` needs."""
@@ -254,22 +271,6 @@ def pricing_combinations(spot: str, commitment: str) -> list[tuple[PricingMode, 
     return [(b, u) for b in bases for u in bursts]
 
 
-def checkpoint_gib(spec: WorkloadSpec, weights_gib: float) -> float:
-    """Size of the checkpoint a node downloads and caches, GiB.
-
-    fp8 on a built-in id quantizes on load: the server downloads the published 16-bit checkpoint, twice the
-    fp8 weights it holds in memory. int8/int4 serve a pre-quantized checkpoint of their own size.
-    """
-    if spec.model.precision == "fp8" and spec.model.id is not None:
-        return weights_gib * 2.0
-    return weights_gib
-
-
-def root_volume_gib(checkpoint: float) -> int:
-    """Node root volume: the OS and container images (~80 GiB) plus the cached checkpoint, in 10s of GiB."""
-    return int(math.ceil((checkpoint * 1.1 + 80.0) / 10.0) * 10)
-
-
 class _Sizer:
     """Replica performance per (accelerator, layout), computed once per plan."""
 
@@ -303,14 +304,6 @@ class _Sizer:
         spec = self.spec
         if self.arch is None:
             return self._measured(accelerator, layout)
-        if spec.model.precision == "fp8" and accelerator.bf16_tflops is None:
-            # vLLM's fp8 kernels (native, or weight-only Marlin) need compute capability 8.0; a pre-Ampere
-            # part such as the T4 cannot serve an fp8 model at any speed.
-            return "precision_unsupported"
-        if self.arch.attention_heads % layout.tensor_parallel and accelerator.interconnect != "neuronlink":
-            # e.g. Qwen2.5-7B's 28 heads over 8 GPUs: GPU serving engines cannot shard that evenly (the
-            # Neuron SDK pads heads, so Inferentia2 is exempt, as in servestack.sizing).
-            return "tensor_parallel_indivisible"
         from servestack.sizing import estimate
 
         est = estimate(
@@ -325,7 +318,9 @@ class _Sizer:
             multi_node_network=multi_node,
         )
         if not est.fits:
-            return "does_not_fit_in_memory"
+            # Sizing owns feasibility (precision support, head divisibility, memory), so `estimate` and
+            # `plan` give the same answer for the same pair.
+            return est.reason_code or "does_not_fit_in_memory"
         fastest = est.operating_point(None, None)
         if fastest is not None:
             self.best_ttft = min(self.best_ttft, est.ttft_at_batch_1_ms())
@@ -371,15 +366,9 @@ class _Sizer:
         )
 
 
-def _replicas_for(rate: float, capacity: float, floor: int) -> int:
+def _replicas_for(rate: float, capacity: float) -> int:
     # A hair of tolerance so 10.0 / 2.5 does not round up to 5 replicas on float noise.
-    return max(floor, math.ceil(rate / capacity - 1e-9))
-
-
-def _nodes_for(replicas: int, layout: Layout) -> int:
-    if layout.nodes_per_replica > 1:
-        return replicas * layout.nodes_per_replica
-    return math.ceil(replicas / layout.replicas_per_node)
+    return math.ceil(rate / capacity - 1e-9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,16 +400,22 @@ def _size(spec: WorkloadSpec, cloud: str, layout: Layout, perf: ReplicaPerforman
     peak_nodes = peak_ratio * layout.nodes_per_replica / layout.replicas_per_node
     if not math.isfinite(peak_nodes) or peak_nodes > MAX_GPU_NODES:
         return "too_many_nodes"
-    replicas_peak = _replicas_for(spec.traffic.peak_requests_per_s, perf.requests_per_s, floor)
-    replicas_avg = _replicas_for(spec.traffic.avg_requests_per_s, perf.requests_per_s, floor)
-    # Each zone of the floor needs a node of its own, whatever the packing.
-    nodes_min = max(_nodes_for(floor, layout), zones)
-    nodes_avg = max(_nodes_for(replicas_avg, layout), nodes_min)
-    nodes_peak = max(_nodes_for(replicas_peak, layout), nodes_min)
-    volume = root_volume_gib(checkpoint_gib(spec, perf.weights_gib))
+    # The contract owns how replicas, nodes and zones relate (servestack.contract.shape).
+    c = shape.size_counts(
+        cloud=cloud, floor=floor, zones=zones, per_node=layout.replicas_per_node,
+        nodes_per_replica=layout.nodes_per_replica,
+        needed_avg=_replicas_for(spec.traffic.avg_requests_per_s, perf.requests_per_s),
+        needed_peak=_replicas_for(spec.traffic.peak_requests_per_s, perf.requests_per_s),
+    )
+    checkpoint = checkpoint_gib(spec, perf.weights_gib)
+    volume = shape.root_volume_gib(checkpoint)
+    # AWS root volumes are gp3 tuned so the checkpoint reads in minutes; the extras are billed per node.
+    throughput = shape.volume_throughput_mibps(checkpoint) if cloud == "aws" else 0
+    iops = shape.volume_iops(throughput) if cloud == "aws" else 0
     return _Sized(
-        layout, perf, floor, replicas_avg, replicas_peak, nodes_min, nodes_avg, nodes_peak, volume,
-        platform_monthly_usd(cloud, zones, nodes_avg, volume), platform_monthly_usd(cloud, zones, nodes_peak, volume),
+        layout, perf, c.replicas_min, c.replicas_avg, c.replicas_peak, c.nodes_min, c.nodes_avg, c.nodes_peak,
+        volume, platform_monthly_usd(cloud, zones, c.nodes_avg, volume, throughput, iops),
+        platform_monthly_usd(cloud, zones, c.nodes_peak, volume, throughput, iops),
     )
 
 
@@ -453,7 +448,7 @@ class _Priced:
             nodes_avg=z.nodes_avg, nodes_peak=z.nodes_peak, pricing_base=self.base, pricing_burst=self.burst,
             hourly_usd_per_node=self.base_price, hourly_usd_per_node_burst=self.burst_price,
             monthly_usd_expected=self.expected, monthly_usd_ceiling=self.ceiling,
-            root_volume_gib=z.root_volume_gib, performance=z.perf,
+            root_volume_gib=z.root_volume_gib, performance=z.perf, offering=o,
         )
 
 

@@ -10,6 +10,8 @@ from servestack.sizing.model import (
     compute_path,
     estimate,
     kv_bytes_per_element,
+    kv_cache_dtype,
+    precision_supported,
     weight_bytes_per_param,
 )
 
@@ -21,5 +23,7 @@ __all__ = [
     "measured_estimate",
     "compute_path",
     "kv_bytes_per_element",
+    "kv_cache_dtype",
+    "precision_supported",
     "weight_bytes_per_param",
 ]

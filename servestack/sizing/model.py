@@ -21,6 +21,8 @@ __all__ = [
     "estimate",
     "weight_bytes_per_param",
     "kv_bytes_per_element",
+    "kv_cache_dtype",
+    "precision_supported",
     "compute_path",
     "EFFICIENCY",
     "VendorEfficiency",
@@ -89,9 +91,28 @@ def weight_bytes_per_param(precision: str) -> float:
         raise SpecError("model.precision", precision, "allowed: " + ", ".join(PRECISIONS)) from None
 
 
-def kv_bytes_per_element(precision: str) -> int:
-    """KV cache element size: fp8 KV only when the model runs in fp8; every other precision keeps 16-bit KV."""
-    return 1 if precision == "fp8" else 2
+def kv_cache_dtype(precision: str, accelerator: Accelerator) -> str:
+    """vLLM's `--kv-cache-dtype` for a model served at `precision` on `accelerator`: "fp8" or "auto" (16-bit).
+
+    fp8 KV only when the model runs in fp8 *and* the part has fp8 tensor cores (SM 8.9+: L4, L40S, H100, H200,
+    B200). On A100/A10G/T4 vLLM routes an fp8 KV cache to a Triton attention path that cannot run there and
+    the engine crash-loops, so those parts are sized and served with a 16-bit KV cache.
+    """
+    return "fp8" if precision == "fp8" and accelerator.fp8_tflops else "auto"
+
+
+def kv_bytes_per_element(precision: str, accelerator: Accelerator) -> int:
+    """KV cache element size in bytes: 1 for an fp8 KV cache (see `kv_cache_dtype`), else 2."""
+    return 1 if kv_cache_dtype(precision, accelerator) == "fp8" else 2
+
+
+def precision_supported(precision: str, accelerator: Accelerator) -> bool:
+    """False when no serving kernel runs `precision` on `accelerator` at any speed.
+
+    vLLM's fp8 kernels (native, or weight-only Marlin) need compute capability 8.0; pre-Ampere parts such as
+    the T4 (no bf16 tensor cores, the catalog's marker for them) cannot serve an fp8 model.
+    """
+    return not (precision == "fp8" and accelerator.bf16_tflops is None)
 
 
 def compute_path(accelerator: Accelerator, precision: str) -> tuple[float, bool]:
@@ -243,6 +264,9 @@ class Estimate:
     requests_per_s: float
     ttft_ms: float
     tpot_ms: float
+    reason_code: str | None = None
+    """Why it does not fit, as a selector rejection reason: does_not_fit_in_memory, precision_unsupported or
+    tensor_parallel_indivisible (None when it fits). The selector reads this, so `estimate` and `plan` agree."""
     kv_cache_gib: float = 0.0
     """KV cache memory left on the replica after weights and reserves, GiB."""
     kv_blocks: int = 0
@@ -347,9 +371,12 @@ def estimate(
     )
 
 
-def _not_fitting(reason: str, weights_gib: float, kv_per_token: int, count: int, emulated: bool) -> Estimate:
+def _not_fitting(
+    reason: str, weights_gib: float, kv_per_token: int, count: int, emulated: bool,
+    code: str = "does_not_fit_in_memory",
+) -> Estimate:
     return Estimate(
-        fits=False, reason=reason, weights_gib=weights_gib, kv_cache_bytes_per_token=kv_per_token,
+        fits=False, reason=reason, reason_code=code, weights_gib=weights_gib, kv_cache_bytes_per_token=kv_per_token,
         max_concurrent_sequences=0, output_tokens_per_s=0.0, requests_per_s=0.0, ttft_ms=math.inf,
         tpot_ms=math.inf, accelerators=count, emulated_precision=emulated,
     )
@@ -369,7 +396,7 @@ def _estimate_cached(
 ) -> Estimate:
     count = tp * pp
     wbytes = weight_bytes_per_param(precision)
-    kv_elem = kv_bytes_per_element(precision)
+    kv_elem = kv_bytes_per_element(precision, acc)
     all_weight_bytes = arch.params_b * 1e9 * wbytes
     weights_gib = all_weight_bytes / GIB
     kv_per_token = 2 * arch.layers * arch.kv_heads * arch.head_dim * kv_elem
@@ -377,6 +404,11 @@ def _estimate_cached(
     seq_tokens = input_tokens + output_tokens
     context = max(context_tokens or seq_tokens, seq_tokens)
 
+    if not precision_supported(precision, acc):
+        return _not_fitting(
+            f"{precision} needs an Ampere-or-newer part (compute capability 8.0); {acc.id} has none of its kernels",
+            weights_gib, kv_per_token, count, emulated, code="precision_unsupported",
+        )
     if pp > 1 and not multi_node_network:
         return _not_fitting(
             f"a replica over {pp} nodes needs pipeline parallelism over an EFA/GPUDirect-class network, "
@@ -390,7 +422,7 @@ def _estimate_cached(
         # otherwise); the Neuron SDK pads heads instead, so 12-device Inferentia2 layouts are valid.
         return _not_fitting(
             f"tensor parallel {tp} does not divide the model's {arch.attention_heads} attention heads",
-            weights_gib, kv_per_token, count, emulated,
+            weights_gib, kv_per_token, count, emulated, code="tensor_parallel_indivisible",
         )
 
     capacity = acc.memory_gib * GIB

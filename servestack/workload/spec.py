@@ -111,6 +111,15 @@ class ModelSpec(_Strict):
     max_context_tokens: PositiveInt | None = Field(
         default=None, description="Longest prompt+output served; defaults to the model's own limit (capped at 32768)."
     )
+    checkpoint: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][\w.-]*/[\w.-]+$",
+        description=(
+            "Hugging Face repository to serve (owner/name), already at `precision` (pre-quantized for "
+            "fp8/int8/int4). Needed for architecture or measured models and for precisions without a known "
+            "published release of a built-in id."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> ModelSpec:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import defaultdict
 
 from servestack.catalog import load_catalog
@@ -80,14 +78,8 @@ def test_multi_node_fabric_only_on_scale_out_types() -> None:
     assert not any(t.startswith(("g4dn", "g5.", "g6", "g2-")) for t in fabric)
 
 
-def test_cold_load_is_fast() -> None:
-    code = (
-        "import time; t=time.perf_counter(); import servestack.catalog as c; c.load_catalog(); "
-        "print(time.perf_counter()-t)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    # Includes importing pydantic; a loose ceiling that still catches an accidental slow path.
-    assert float(out.stdout) < 0.5
+def test_catalog_data_stays_small() -> None:
+    # Cold-load time is measured in benchmarks/bench_startup.py; here only what cannot flake: the file size.
     assert (DATA_DIR / "offerings.json").stat().st_size < 400_000
 
 

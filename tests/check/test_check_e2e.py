@@ -135,5 +135,5 @@ def test_same_stack_with_a_mutable_registry_fails_the_registry_guardrail(project
     aws_stack = next(s for s in _stacks() if _stack_config(s)["servestack:deployment"]["cloud"] == "aws")  # type: ignore[index]
     assert run_check(project, aws_stack, packs=_packs()).passed
     result = run_check(project, aws_stack, packs=_packs(), preview=preview_with_mutable_registry)
-    hits = [v for v in result.mandatory if v.policy == "aws-ecr-repository-immutable-scanned-encrypted"]
+    hits = [v for v in result.mandatory if v.policy == "aws-ecr-repository-immutable-tags"]
     assert len(hits) == 1 and "IMMUTABLE" in hits[0].message, [v.to_json() for v in result.violations]

@@ -178,11 +178,79 @@ def test_write_records_the_environment_kind(env: str, flags: list[str], kind: st
     assert code == 0 and config["servestack:environment"] == kind
 
 
-def test_dev_stack_on_demand_is_flagged_at_write_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dev_stack_is_planned_under_the_dev_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
-    # summarize-8b keeps an on-demand floor (spot: allowed): fine for prod, flagged for a dev stack.
+    # summarize-8b keeps an on-demand floor (spot: allowed): planned as written for prod, on spot for dev.
     example = str(ROOT / "examples" / "summarize-8b.yaml")
-    code, out, _ = run_plan(capsys, example, "--env", "dev-bob", "--write", "-C", str(tmp_path))
-    assert code == 0 and "dev-spot-only" in out
-    code, out, _ = run_plan(capsys, example, "--env", "prod", "--write", "-C", str(tmp_path))
-    assert code == 0 and "dev-spot-only" not in out
+    code, out, _ = run_plan(capsys, example, "--env", "dev-bob", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["environment"]["kind"] == "dev"
+    assert (doc["chosen"]["pricing_base"], doc["chosen"]["pricing_burst"]) == ("spot", "spot")
+    assert any("pricing.spot" in line for line in doc["environment"]["adjustments"])
+    code, out, _ = run_plan(capsys, example, "--env", "prod", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["environment"] == {"kind": "prod", "adjustments": []}
+    assert doc["chosen"]["pricing_base"] == "on_demand"
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
+    return tmp_path
+
+
+def test_write_without_a_known_checkpoint_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "int8.yaml"
+    spec.write_text("name: chat\nmodel: {id: llama-2-7b, precision: int8}\n"
+                    "traffic: {peak_requests_per_s: 2, avg_requests_per_s: 1}\n")
+    code, out, _ = run_plan(capsys, str(spec), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["deployment"] is None and "model.checkpoint" in doc["missing"]
+    code, _, err = run_plan(capsys, str(spec), "--env", "prod", "--write", "-C", str(_project(tmp_path)))
+    assert code == 2 and err.startswith("error: model.checkpoint:") and "int8" in err
+    assert not (tmp_path / "stacks" / "Pulumi.prod.yaml").exists()
+
+
+def test_plan_json_carries_the_deployment_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(capsys, str(ROOT / "examples" / "chat-70b.yaml"), "--json")
+    doc = json.loads(out)
+    dep, chosen = doc["deployment"], doc["chosen"]
+    assert code == 0
+    assert (dep["instanceType"], dep["nodesMin"], dep["nodesPeak"]) == (
+        chosen["instance_type"], chosen["nodes_min"], chosen["nodes_peak"])
+    assert dep["serving"]["checkpoint"] == "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8"
+    # A100 has no fp8: the cache stays 16-bit however the weights are stored.
+    if dep["accelerator"].startswith("A100"):
+        assert dep["serving"]["kvCacheDtype"] == "auto"
+    assert len(dep["zoneNames"]) == dep["zones"]
+    if chosen["pricing_base"] in ("1y", "3y"):
+        instructions = dep["commitment"]["instructions"]
+        assert "Savings Plan" in instructions or "committed use" in instructions
+
+
+@pytest.mark.parametrize(("flags", "field"), [
+    (["--api-cidr", "0.0.0.0/0"], "--api-cidr"),
+    (["--api-cidr", "10.0.0.300/8"], "--api-cidr"),
+    (["--hf-token-secret", "has space"], "--hf-token-secret"),
+    (["--cluster-admin", "alice"], "--cluster-admin"),
+])
+def test_bad_write_choices_exit_2_naming_the_flag(
+    flags: list[str], field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = str(ROOT / "examples" / "chat-70b.yaml")
+    code, _, err = run_plan(capsys, example, "--env", "prod", "--write", "-C", str(_project(tmp_path)), *flags)
+    assert code == 2 and err.startswith(f"error: {field}:"), err
+
+
+def test_write_without_access_or_secret_says_what_pulumi_up_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = str(ROOT / "examples" / "chat-70b.yaml")
+    code, out, _ = run_plan(capsys, example, "--env", "prod", "--write", "-C", str(_project(tmp_path)))
+    assert code == 0 and "--api-cidr" in out
+    code, out, _ = run_plan(capsys, example, "--env", "prod", "--write", "-C", str(tmp_path),
+                            "--api-private", "--hf-token-secret", "ml/hf")
+    config = yaml.safe_load((tmp_path / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    assert code == 0 and config["servestack:apiAccess"] == {"mode": "private", "cidrs": []}
+    assert config["servestack:hfTokenSecret"] == "ml/hf"

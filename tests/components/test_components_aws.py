@@ -114,7 +114,7 @@ def test_multi_node_replica_gets_efa_and_a_placement_group(run_pulumi: Runner) -
         ({"ami_type": "AL2_x86_64"}, "ami_type='AL2_x86_64' is not valid"),
         ({"min_size": 3, "max_size": 2}, "min_size <= desired_size <= max_size"),
         ({"root_volume_gib": 8}, "root_volume_gib=8 is not valid"),
-        ({"tags": {"team": "x"}}, "tags lack environment, cost-center, managed-by"),
+        ({"tags": {"team": "x"}}, "tags lack environment, managed-by"),
         ({"nodes_per_replica": 2}, "needs security_group_ids"),
         ({"accelerator": "L40S GPU"}, "accelerator='L40S GPU' is not valid"),
     ],
@@ -280,7 +280,7 @@ def test_cluster_autoscaler_on_an_adopted_cluster_leaves_its_add_ons_alone(run_p
     [
         ({"kubernetes_version": "1.29"}, "kubernetes_version='1.29' is not valid; allowed: 1.33, 1.34"),
         ({"scale_down_delay": "soon"}, "scale_down_delay='soon' is not valid"),
-        ({"tags": {"team": "ml"}}, "tags lack environment, cost-center, managed-by"),
+        ({"tags": {"team": "ml"}}, "tags lack environment, managed-by"),
     ],
 )
 def test_cluster_autoscaler_bad_arguments_are_named(

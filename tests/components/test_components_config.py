@@ -46,9 +46,11 @@ def test_fixture_stacks_are_valid(stack: str) -> None:
     assert cfg.image == "vllm/vllm-openai:v0.11.0"
 
 
-def test_built_in_model_maps_to_its_repository() -> None:
+def test_the_contract_names_the_checkpoint_it_deploys() -> None:
     cfg = DeploymentConfig.from_mapping(_mapping("aws-spot"))
-    assert cfg.model_repository == "meta-llama/Llama-3.1-70B-Instruct"
+    # fp8 on a built-in id: the published FP8 release, not a 16-bit download quantized on load.
+    assert cfg.deployment.serving.checkpoint == "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8"
+    assert cfg.deployment.serving.quantization is None
 
 
 def test_whole_floats_are_accepted_as_counts() -> None:
@@ -61,7 +63,9 @@ def test_whole_floats_are_accepted_as_counts() -> None:
     [
         ("deployment.pricingBase", "reserved", "servestack:deployment.pricingBase", "'on_demand'"),
         ("deployment.nodesPeak", 2.5, "servestack:deployment.nodesPeak", "2.5"),
-        ("deployment.nodesPeak", 6, "servestack:deployment", "nodesPeak (6) must equal replicasPeak (5)"),
+        ("deployment.nodesPeak", 6, "servestack:deployment", "nodesPeak (6) must be 5"),
+        ("deployment.serving.kvCacheDtype", "fp16", "servestack:deployment.serving.kvCacheDtype", "'auto'"),
+        ("apiAccess.cidrs", ["0.0.0.0/0"], "servestack:apiAccess.cidrs", "whole internet"),
         ("deployment.cloud", "azure", "servestack:deployment.cloud", "'aws'"),
         ("deployment.instanceType", _DELETE, "servestack:deployment.instanceType", "missing"),
         ("tags.team", "ML Platform", "servestack:tags.team", "ML Platform"),
@@ -104,9 +108,34 @@ def test_gcp_requires_a_project() -> None:
         DeploymentConfig.from_mapping(data)
 
 
-def test_int4_without_a_served_checkpoint_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"^servestack:servedModel: <missing>.*pre-quantized"):
-        DeploymentConfig.from_mapping(_with("aws-spot", "workload.model.precision", "int4"))
+def test_without_an_api_access_choice_the_program_stops_naming_the_key() -> None:
+    data = _mapping("aws-spot")
+    del data["apiAccess"]
+    with pytest.raises(ConfigError, match=r"^servestack:apiAccess: <missing>.*--api-cidr.*--api-private"):
+        DeploymentConfig.from_mapping(data)
+
+
+def test_gated_weights_without_a_token_secret_stop_the_program() -> None:
+    data = _mapping("aws-405b")
+    assert data["deployment"]["serving"]["gated"] is True
+    del data["hfTokenSecret"]
+    with pytest.raises(ConfigError, match=r"^servestack:hfTokenSecret: <missing>.*meta-llama/.*gated"):
+        DeploymentConfig.from_mapping(data)
+
+
+def test_fp8_kv_cache_on_a100_is_refused() -> None:
+    data = _mapping("aws-405b")
+    data["deployment"]["serving"]["kvCacheDtype"] = "fp8"
+    data["deployment"]["accelerator"] = "A100-80GB"
+    with pytest.raises(ConfigError, match=r"kvCacheDtype fp8 needs a part with fp8.*A100-80GB"):
+        DeploymentConfig.from_mapping(data)
+
+
+def test_spec_without_owner_gets_tags_from_name_and_environment() -> None:
+    data = _mapping("aws-spot")
+    del data["tags"]
+    cfg = DeploymentConfig.from_mapping(data)
+    assert cfg.cost_tags == {"workload": "chat-70b", "environment": "prod", "managed-by": "servestack"}
 
 
 def test_config_module_imports_no_provider_sdk() -> None:
@@ -152,15 +181,18 @@ def test_misspelt_stack_key_stops_the_program(tmp_path: Path) -> None:
 
 
 def test_replicas_sharing_a_node_are_a_valid_plan() -> None:
-    # The selector packs acceleratorsPerNode // tensorParallel single-node replicas on each node
-    # (selector.plan._nodes_for), so 5 replicas of TP 2 on 8-GPU nodes need 2 nodes, not 5.
+    # acceleratorsPerNode // tensorParallel single-node replicas share each node (servestack.contract.shape):
+    # 10 replicas of TP 2 on 8-GPU nodes need 3 nodes, not 10; the 2 always-on nodes (one per zone) hold 8.
     data = _mapping("aws-spot")
     data["deployment"].update(
-        acceleratorsPerNode=8, tensorParallel=2, nodesPerReplica=1,
-        replicasMin=3, replicasAvg=4, replicasPeak=5, nodesMin=1, nodesAvg=1, nodesPeak=2,
+        acceleratorsPerNode=8, tensorParallel=2, nodesPerReplica=1, replicasPerNode=4,
+        replicasMin=8, replicasAvg=8, replicasPeak=10, nodesMin=2, nodesAvg=2, nodesPeak=3,
     )
     cfg = DeploymentConfig.from_mapping(data)
     assert cfg.deployment.replicas_per_node == 4
-    data["deployment"]["nodesPeak"] = 5
-    with pytest.raises(ConfigError, match=r"nodesPeak \(5\) must equal replicasPeak \(5\) / replicas per node \(4"):
+    data["deployment"]["nodesPeak"] = 10
+    with pytest.raises(ConfigError, match=r"nodesPeak \(10\) must be 3: replicasPeak \(10\) on 4 replica"):
+        DeploymentConfig.from_mapping(data)
+    data["deployment"].update(nodesPeak=3, replicasMin=2)
+    with pytest.raises(ConfigError, match=r"replicasMin \(2\) must fill the always-on nodes"):
         DeploymentConfig.from_mapping(data)

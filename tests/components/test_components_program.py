@@ -1,5 +1,6 @@
 """The deployable program (`__main__.py`) under the mock engine, from the fixture stack files."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,8 @@ def _tag_keys(inputs: dict[str, Any]) -> set[str]:
 
 
 def test_aws_stack_with_spot_burst(run_pulumi: Runner, fixture_config: ConfigLoader, program_path: Path) -> None:
-    g = run_pulumi(program_path, config=fixture_config("aws-spot"), stack="prod")
+    config = fixture_config("aws-spot")
+    g = run_pulumi(program_path, config=config, stack="prod")
     root = g.one("servestack:index:ModelDeployment", "chat-70b")
     assert g.one("servestack:index:EksCluster").parent == root.urn
     base = g.one("aws:eks/nodeGroup:NodeGroup", "gpu-base-ng")
@@ -57,7 +59,8 @@ def test_aws_stack_with_spot_burst(run_pulumi: Runner, fixture_config: ConfigLoa
     assert base.inputs["tags"]["servestack-pricing"] == "on_demand"
     assert burst.inputs["tags"]["servestack-pricing"] == "spot"
     lts = [lt for lt in g.of("aws:ec2/launchTemplate:LaunchTemplate") if "gpu-" in lt.name]
-    assert {lt.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] for lt in lts} == {200}
+    volume = json.loads(config["servestack:deployment"])["rootVolumeGib"]
+    assert {lt.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] for lt in lts} == {volume}
     so = g.one("kubernetes:keda.sh/v1alpha1:ScaledObject")
     assert (so.inputs["spec"]["minReplicaCount"], so.inputs["spec"]["maxReplicaCount"]) == (2, 5)
     dep = g.one("kubernetes:apps/v1:Deployment")

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from servestack.contract import ApiAccess, Deployment
 from servestack.errors import ConfigError, SpecError
 from servestack.generate import (
     GENERATED_KEY,
     EditedConfigError,
+    StackChoices,
     owned_stack_config,
     stack_file_path,
     write_stack_config,
@@ -33,20 +35,23 @@ owner: {team: assistant, cost_center: cc-4100}
 """
 
 
-def candidate(**overrides: Any) -> dict[str, Any]:
-    """A CANDIDATE of the plan JSON plus the selector's extra fields (values are illustrative, not priced)."""
-    base: dict[str, Any] = {
-        "cloud": "aws", "region": "us-east-1", "instance_type": "p5.48xlarge", "accelerator": "H100",
-        "accelerators_per_node": 8, "tensor_parallel": 4, "replicas_min": 2, "replicas_peak": 6,
-        "nodes_min": 1, "nodes_peak": 3, "pricing_base": "1y", "pricing_burst": "on_demand",
-        "hourly_usd_per_node": 55.04, "monthly_usd_expected": 60000.0, "monthly_usd_ceiling": 79000.0,
-        "estimate": {"output_tokens_per_s_per_replica": 4100.0, "ttft_ms": 420.0, "tpot_ms": 21.5,
-                     "max_concurrent_sequences": 180, "weights_gib": 65.75},
-        "zones": 2, "nodes_per_replica": 1, "replicas_per_node": 2, "replicas_avg": 3, "nodes_avg": 2,
-        "root_volume_gib": 300,
-    }
-    base.update(overrides)
-    return base
+def candidate(**overrides: Any) -> Deployment:
+    """A valid deployment contract (illustrative prices); overrides replace fields without re-validation, so a
+    writer test can change one value at a time."""
+    base = Deployment.model_validate({
+        "cloud": "aws", "region": "us-east-1", "zones": 2, "zoneNames": ["us-east-1a", "us-east-1b"],
+        "instanceType": "p5.48xlarge", "accelerator": "H100", "acceleratorsPerNode": 8, "tensorParallel": 4,
+        "nodesPerReplica": 1, "replicasPerNode": 2, "replicasMin": 4, "replicasAvg": 4, "replicasPeak": 6,
+        "nodesMin": 2, "nodesAvg": 2, "nodesPeak": 3, "pricingBase": "1y", "pricingBurst": "on_demand",
+        "hourlyUsdPerNode": 55.04, "hourlyUsdPerNodeBurst": 98.32, "nodeVcpus": 192, "nodeMemoryGib": 2048,
+        "rootVolumeGib": 240, "rootVolumeThroughputMibps": 575, "rootVolumeIops": 4600,
+        "podCpuMillicores": 85500, "podMemoryGib": 919, "efaInterfaces": 0,
+        "serving": {"checkpoint": "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8", "gated": False, "dtype": "bfloat16",
+                    "kvCacheDtype": "fp8", "weightsGib": 65.75, "checkpointGib": 65.75, "cacheGib": 83,
+                    "maxModelLen": 8192, "startupBudgetS": 1500, "nodeLaunchS": 600},
+        "commitment": {"term": "1y", "awsSavingsPlanUsdPerHour": 110.08, "instructions": "buy it"},
+    })
+    return base.model_copy(update=overrides)
 
 
 @pytest.fixture()
@@ -77,13 +82,15 @@ def test_owned_keys_follow_the_contract(spec: WorkloadSpec) -> None:
     owned = owned_stack_config(spec, candidate(), "staging")
     assert list(owned) == [
         "servestack:environment", "servestack:budgetMonthlyUsd", "servestack:workload", "servestack:deployment",
-        "servestack:tags", "aws:region",
+        "servestack:tags", "servestack:commitmentPurchased", "aws:region",
     ]
     assert owned["servestack:environment"] == "staging"
     assert owned["servestack:tags"] == {"team": "assistant", "cost-center": "cc-4100"}
+    # A committed floor is not bought until someone says so.
+    assert owned["servestack:commitmentPurchased"] is False
     dep = owned["servestack:deployment"]
-    assert dep["nodesPerReplica"] == 1 and dep["replicasAvg"] == 3 and dep["nodesAvg"] == 2
-    assert dep["pricingBase"] == "1y" and dep["gpuMemoryUtilization"] == 0.9
+    assert dep == candidate().to_stack_config()
+    assert dep["replicasPerNode"] == 2 and dep["serving"]["kvCacheDtype"] == "fp8"
     assert owned["servestack:workload"]["model"] == {
         "id": "llama-3.1-70b", "precision": "fp8", "maxContextTokens": 8192, "weightsGib": 65.75,
     }
@@ -91,7 +98,7 @@ def test_owned_keys_follow_the_contract(spec: WorkloadSpec) -> None:
 
 def test_gcp_writes_gcp_region_and_no_aws_key(spec: WorkloadSpec) -> None:
     owned = owned_stack_config(spec, candidate(cloud="gcp", region="us-central1", instance_type="a3-highgpu-8g"),
-                               "prod", gcp_project="acme-ml")
+                               "prod", StackChoices(gcp_project="acme-ml"))
     assert owned["gcp:region"] == "us-central1" and owned["gcp:project"] == "acme-ml"
     assert "aws:region" not in owned
 
@@ -103,11 +110,16 @@ def test_spec_without_owner_or_budget_omits_those_keys() -> None:
     assert "servestack:tags" not in owned and "servestack:budgetMonthlyUsd" not in owned
 
 
-def test_missing_candidate_field_is_named(spec: WorkloadSpec) -> None:
-    bad = candidate()
-    del bad["replicas_avg"]
-    with pytest.raises(ValueError, match="replicas_avg"):
-        owned_stack_config(spec, bad, "prod")
+def test_choices_are_written_only_when_made(spec: WorkloadSpec) -> None:
+    bare = owned_stack_config(spec, candidate(), "prod")
+    assert not {"servestack:apiAccess", "servestack:hfTokenSecret", "servestack:clusterAdmins"} & set(bare)
+    chosen = owned_stack_config(spec, candidate(), "prod", StackChoices(
+        api_access=ApiAccess(mode="cidrs", cidrs=["203.0.113.7/32"]), hf_token_secret="ml/hf-token",
+        cluster_admins=("arn:aws:iam::123456789012:role/ci",), commitment_purchased=True))
+    assert chosen["servestack:apiAccess"] == {"mode": "cidrs", "cidrs": ["203.0.113.7/32"]}
+    assert chosen["servestack:hfTokenSecret"] == "ml/hf-token"
+    assert chosen["servestack:clusterAdmins"] == ["arn:aws:iam::123456789012:role/ci"]
+    assert chosen["servestack:commitmentPurchased"] is True
 
 
 def test_round_trip_keeps_comments_order_and_user_keys(spec: WorkloadSpec, project: Path) -> None:
@@ -150,7 +162,7 @@ def test_replan_updates_values_servestack_wrote(spec: WorkloadSpec, project: Pat
 def test_hand_edited_value_is_not_replaced_without_force(spec: WorkloadSpec, project: Path) -> None:
     write_stack_config(project, "prod", owned_stack_config(spec, candidate(), "prod"))
     path = project / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(path.read_text().replace("    replicasMin: 2\n", "    replicasMin: 3  # launch week\n"))
+    path.write_text(path.read_text().replace("    replicasMin: 4\n", "    replicasMin: 5  # launch week\n"))
     edited = path.read_text()
     with pytest.raises(EditedConfigError) as err:
         write_stack_config(project, "prod", owned_stack_config(spec, candidate(replicas_peak=8), "prod"))
@@ -171,11 +183,11 @@ def test_value_present_before_servestack_wrote_it_counts_as_edited(spec: Workloa
 def test_force_replaces_the_edit_and_records_it(spec: WorkloadSpec, project: Path) -> None:
     write_stack_config(project, "prod", owned_stack_config(spec, candidate(), "prod"))
     path = project / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(path.read_text().replace("    replicasMin: 2\n", "    replicasMin: 3\n"))
+    path.write_text(path.read_text().replace("    replicasMin: 4\n", "    replicasMin: 5\n"))
     owned = owned_stack_config(spec, candidate(replicas_peak=8), "prod")
     result = write_stack_config(project, "prod", owned, force=True)
     assert result.forced == ["servestack:deployment"] and "servestack:deployment" in result.changed
-    assert "    replicasMin: 2\n" in path.read_text()
+    assert "    replicasMin: 4\n" in path.read_text()
     # After a forced write the value is servestack's again: a later re-plan needs no --force.
     later = write_stack_config(project, "prod", owned_stack_config(spec, candidate(replicas_peak=9), "prod"))
     assert later.changed == ["servestack:deployment"]

@@ -6,12 +6,17 @@ from dataclasses import replace
 
 import pytest
 
-from servestack.policies.aws.ec2 import launch_template
-from servestack.policies.aws.ecr import repository as ecr
+from servestack.policies.aws.ec2 import (
+    launch_template_encrypted_volumes,
+    launch_template_imdsv2,
+    launch_template_no_public_ip,
+)
+from servestack.policies.aws.ecr import repository_immutable_tags, repository_kms_encryption, repository_scan_on_push
 from servestack.policies.aws.eks import node_group
 from servestack.policies.common import allowed_accelerators, autoscaler_max, cost_allocation_tags
-from servestack.policies.gcp.artifactregistry import repository as ar
-from servestack.policies.gcp.container import cluster, node_pool
+from servestack.policies.gcp.artifactregistry import repository_immutable_tags as ar_immutable
+from servestack.policies.gcp.artifactregistry import repository_vulnerability_scanning as ar_scanning
+from servestack.policies.gcp.container import cluster, node_pool_gke_metadata, node_pool_private_nodes
 from tests.costing.graphs import Plan, aws_stack, gcp_stack
 from tests.policies.helpers import WIRE_UNKNOWN, WIRE_UNKNOWN_BOOL, changed, removed, run, stack, via_policy
 
@@ -33,82 +38,102 @@ POOL = by_name(GCP, "NodePool", "gpu-base")
 NG = by_name(AWS, "NodeGroup", "gpu-base")
 
 
-# -- aws-ecr-repository-immutable-scanned-encrypted ------------------------------------------------------
+# -- aws-ecr-repository-immutable-tags / -scan-on-push / -kms-encryption ----------------------------------
 
 
 def test_ecr_good() -> None:
-    assert run(ecr.RULE, ECR).status == "pass"
+    assert run(repository_immutable_tags.RULE, ECR).status == "pass"
+    assert run(repository_kms_encryption.RULE, ECR).status == "pass"
+    assert run(repository_scan_on_push.RULE, [ECR]).status == "pass"
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "message"),
+    ("rule", "path", "value", "message"),
     [
-        (["imageTagMutability"], "MUTABLE",
+        (repository_immutable_tags.RULE, ["imageTagMutability"], "MUTABLE",
          "imageTagMutability is MUTABLE; set IMMUTABLE so a tag always names the same image"),
-        (["imageScanningConfiguration", "scanOnPush"], False,
-         "imageScanningConfiguration.scanOnPush is not true; scan every pushed image"),
-        (["encryptionConfigurations", 0, "encryptionType"], "AES256",
-         "encryptionConfigurations encryptionType is AES256; use KMS"),
+        (repository_kms_encryption.RULE, ["encryptionConfigurations", 0, "encryptionType"], "AES256",
+         "encryptionConfigurations.0.encryptionType is AES256; use KMS"),
     ],
-    ids=["mutable-tags", "no-scan", "aes256"],
+    ids=["mutable-tags", "aes256"],
 )
-def test_ecr_one_property(path: list, value: object, message: str) -> None:  # type: ignore[type-arg]
-    assert run(ecr.RULE, changed(ECR, path, value)).texts == [message]
+def test_ecr_one_property(rule, path: list, value: object, message: str) -> None:  # type: ignore[no-untyped-def, type-arg]
+    assert run(rule, changed(ECR, path, value)).texts == [message]
+
+
+def test_ecr_scan_on_push_off_is_violation() -> None:
+    unscanned = changed(ECR, ["imageScanningConfiguration", "scanOnPush"], False)
+    assert run(repository_scan_on_push.RULE, [unscanned]).messages == ((
+        "ECR repository models: imageScanningConfiguration.scanOnPush is not true and no registry scanning "
+        "configuration scans every repository on push; scan every pushed image", ECR.urn),)
 
 
 def test_ecr_defaults_are_violations() -> None:
-    outcome = run(ecr.RULE, removed(ECR, ["encryptionConfigurations"]))
-    assert outcome.texts == ["encryptionConfigurations encryptionType is AES256 (the default); use KMS"]
+    outcome = run(repository_kms_encryption.RULE, removed(ECR, ["encryptionConfigurations"]))
+    assert outcome.texts == ["encryptionConfigurations.0.encryptionType is AES256 (the default); use KMS"]
+    outcome = run(repository_immutable_tags.RULE, removed(ECR, ["imageTagMutability"]))
+    assert outcome.texts == ["imageTagMutability is MUTABLE (the default); set IMMUTABLE so a tag always names the "
+                             "same image"]
 
 
 def test_ecr_unknown_and_via_policy() -> None:
-    assert run(ecr.RULE, changed(ECR, ["imageTagMutability"], WIRE_UNKNOWN)).status == "not_applicable"
-    violations, reason = via_policy(ecr.RULE, changed(ECR, ["imageTagMutability"], "MUTABLE"))
+    assert run(repository_immutable_tags.RULE, changed(ECR, ["imageTagMutability"], WIRE_UNKNOWN)).status \
+        == "not_applicable"
+    violations, reason = via_policy(repository_immutable_tags.RULE, changed(ECR, ["imageTagMutability"], "MUTABLE"))
     assert reason is None and [m for m, _ in violations] == [
         "imageTagMutability is MUTABLE; set IMMUTABLE so a tag always names the same image"]
-    assert via_policy(ecr.RULE, changed(ECR, ["imageScanningConfiguration", "scanOnPush"], WIRE_UNKNOWN_BOOL))[1] \
-        == "repository settings unknown during preview"
+    unknown = changed(ECR, ["imageScanningConfiguration", "scanOnPush"], WIRE_UNKNOWN_BOOL)
+    assert via_policy(repository_scan_on_push.RULE, [unknown])[1] \
+        == "models: imageScanningConfiguration.scanOnPush unknown during preview"
 
 
-# -- gcp-artifact-registry-immutable-scanned -------------------------------------------------------------
+# -- gcp-artifact-registry-immutable-tags / -vulnerability-scanning ----------------------------------------
 
 
 def test_ar_good_and_failures() -> None:
-    assert run(ar.RULE, AR).status == "pass"
-    assert run(ar.RULE, changed(AR, ["dockerConfig", "immutableTags"], False)).texts == [
+    assert run(ar_immutable.RULE, AR).status == "pass"
+    assert run(ar_scanning.RULE, AR).status == "pass"
+    assert run(ar_immutable.RULE, changed(AR, ["dockerConfig", "immutableTags"], False)).texts == [
         "dockerConfig.immutableTags is not true; a tag must always name the same image"]
     scanned_off = changed(AR, ["vulnerabilityScanningConfig"], {"enablementConfig": "DISABLED"})
-    assert run(ar.RULE, scanned_off).texts == [
+    assert run(ar_scanning.RULE, scanned_off).texts == [
         "vulnerabilityScanningConfig.enablementConfig is DISABLED; scan pushed images"]
-    assert run(ar.RULE, changed(AR, ["format"], "MAVEN")).status == "not_applicable"
-    assert run(ar.RULE, changed(AR, ["dockerConfig", "immutableTags"], WIRE_UNKNOWN_BOOL)).status == "not_applicable"
+    assert run(ar_immutable.RULE, scanned_off).status == "pass"
+    assert run(ar_scanning.RULE, changed(AR, ["format"], "MAVEN")).status == "not_applicable"
+    assert run(ar_immutable.RULE, changed(AR, ["dockerConfig", "immutableTags"], WIRE_UNKNOWN_BOOL)).status \
+        == "not_applicable"
 
 
-# -- aws-launch-template-imdsv2-encrypted-private --------------------------------------------------------
+# -- aws-launch-template-imdsv2 / -encrypted-volumes / -no-public-ip --------------------------------------
+
+LT_RULES = (launch_template_imdsv2.RULE, launch_template_encrypted_volumes.RULE, launch_template_no_public_ip.RULE)
 
 
-def test_launch_template_good() -> None:
-    assert run(launch_template.RULE, LT).status == "pass"
+@pytest.mark.parametrize("rule", LT_RULES, ids=lambda r: r.name)
+def test_launch_template_good(rule) -> None:  # type: ignore[no-untyped-def]
+    assert run(rule, LT).status == "pass"
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "message"),
+    ("rule", "path", "value", "message"),
     [
-        (["metadataOptions", "httpTokens"], "optional",
+        (launch_template_imdsv2.RULE, ["metadataOptions", "httpTokens"], "optional",
          "metadataOptions.httpTokens is optional; set required (IMDSv2)"),
-        (["blockDeviceMappings", 0, "ebs", "encrypted"], "false",
+        (launch_template_encrypted_volumes.RULE, ["blockDeviceMappings", 0, "ebs", "encrypted"], "false",
          "blockDeviceMappings[0] (/dev/xvda): ebs.encrypted is not true"),
-        (["networkInterfaces"], [{"associatePublicIpAddress": "true"}],
+        (launch_template_no_public_ip.RULE, ["networkInterfaces"], [{"associatePublicIpAddress": "true"}],
          "networkInterfaces[0].associatePublicIpAddress is true; nodes must stay private"),
     ],
     ids=["imdsv1", "unencrypted", "public-ip"],
 )
-def test_launch_template_one_property(path: list, value: object, message: str) -> None:  # type: ignore[type-arg]
-    assert run(launch_template.RULE, changed(LT, path, value)).texts == [message]
+def test_launch_template_one_property(rule, path: list, value: object, message: str) -> None:  # type: ignore[no-untyped-def, type-arg]
+    bad = changed(LT, path, value)
+    assert run(rule, bad).texts == [message]
+    assert [r.name for r in LT_RULES if run(r, bad).violated] == [rule.name]
 
 
 def test_launch_template_unknown() -> None:
-    outcome = run(launch_template.RULE, changed(LT, ["metadataOptions", "httpTokens"], WIRE_UNKNOWN))
+    outcome = run(launch_template_imdsv2.RULE, changed(LT, ["metadataOptions", "httpTokens"], WIRE_UNKNOWN))
     assert outcome.status == "not_applicable"
 
 
@@ -136,7 +161,7 @@ def test_node_group_subnet_unknown() -> None:
     assert run(node_group.RULE, graph).status == "not_applicable"
 
 
-# -- gcp-gke-cluster-private-nodes / gcp-gke-node-pool-metadata-private ----------------------------------
+# -- gcp-gke-cluster-private-nodes / gcp-gke-node-pool-gke-metadata / -private-nodes ------------------
 
 
 def test_gke_cluster() -> None:
@@ -148,15 +173,18 @@ def test_gke_cluster() -> None:
 
 
 def test_gke_node_pool() -> None:
-    assert run(node_pool.RULE, POOL).status == "pass"
+    assert run(node_pool_gke_metadata.RULE, POOL).status == "pass"
+    assert run(node_pool_private_nodes.RULE, POOL).status == "pass"
     legacy = changed(POOL, ["nodeConfig", "workloadMetadataConfig", "mode"], "GCE_METADATA")
-    assert run(node_pool.RULE, legacy).texts == [
+    assert run(node_pool_gke_metadata.RULE, legacy).texts == [
         "nodeConfig.workloadMetadataConfig.mode is GCE_METADATA; set GKE_METADATA"]
+    assert run(node_pool_private_nodes.RULE, legacy).status == "pass"
     public = changed(POOL, ["networkConfig"], {"enablePrivateNodes": False})
-    assert run(node_pool.RULE, public).texts == [
+    assert run(node_pool_private_nodes.RULE, public).texts == [
         "networkConfig.enablePrivateNodes is false; the pool's nodes would get external IPs"]
+    assert run(node_pool_gke_metadata.RULE, public).status == "pass"
     unknown = changed(POOL, ["nodeConfig", "workloadMetadataConfig", "mode"], WIRE_UNKNOWN)
-    assert run(node_pool.RULE, unknown).status == "not_applicable"
+    assert run(node_pool_gke_metadata.RULE, unknown).status == "not_applicable"
 
 
 # -- allowed-accelerators --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Kubernetes guardrails: load balancer exposure, pinned images, model servers, PDBs, KEDA maximum."""
+"""Kubernetes guardrails: load balancer exposure and TLS, pinned images, model servers, PDBs, KEDA maximum."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from dataclasses import replace
 import pytest
 
 from servestack.policies.common import autoscaler_max
-from servestack.policies.kubernetes import image_tag, load_balancer, model_server
+from servestack.policies.kubernetes import (
+    image_tag,
+    load_balancer_internal,
+    load_balancer_tls,
+    model_server_gpu_limits,
+    model_server_liveness_probe,
+    model_server_readiness_probe,
+)
+from servestack.policies.kubernetes.exposure import AWS_SSL_CERT
 from servestack.policies.stack import model_server_pdb
 from tests.costing.graphs import Plan, aws_stack, gcp_stack, kubernetes_workload, res
 from tests.policies.helpers import WIRE_UNKNOWN, changed, removed, run, stack
@@ -22,17 +30,18 @@ SCHEME: list[str | int] = ["metadata", "annotations", "service.beta.kubernetes.i
 CONTAINER: list[str | int] = ["spec", "template", "spec", "containers", 0]
 
 
-# -- kubernetes-load-balancer-internal-or-tls ------------------------------------------------------------
+# -- kubernetes-load-balancer-internal / kubernetes-load-balancer-tls --------------------------------------
 
 
 def test_internal_services_pass() -> None:
-    assert run(load_balancer.RULE, SERVICE).status == "pass"
-    assert run(load_balancer.RULE, GKE_SERVICE).status == "pass"
+    assert run(load_balancer_internal.RULE, SERVICE).status == "pass"
+    assert run(load_balancer_internal.RULE, GKE_SERVICE).status == "pass"
+    assert run(load_balancer_tls.RULE, SERVICE).status == "not_applicable"
 
 
 def test_public_service_not_allowed() -> None:
     public = changed(SERVICE, SCHEME, "internet-facing")
-    assert run(load_balancer.RULE, public).texts == [
+    assert run(load_balancer_internal.RULE, public).texts == [
         "Service vllm is internet-facing; annotate service.beta.kubernetes.io/aws-load-balancer-scheme: internal "
         "(EKS) or networking.gke.io/load-balancer-type: Internal (GKE), or allow public exposure (allowPublic in "
         "the policy config, or servestack:exposure: public)"]
@@ -40,33 +49,36 @@ def test_public_service_not_allowed() -> None:
 
 def test_public_service_allowed_needs_tls() -> None:
     public = changed(SERVICE, SCHEME, "internet-facing")
-    assert run(load_balancer.RULE, public, settings=stack(exposure="public")).texts == [
+    assert run(load_balancer_internal.RULE, public, settings=stack(exposure="public")).status == "pass"
+    assert run(load_balancer_tls.RULE, public, settings=stack(exposure="public")).texts == [
         "public Service vllm has no TLS: set service.beta.kubernetes.io/aws-load-balancer-ssl-cert to an ACM "
         "certificate ARN"]
-    with_tls = changed(public, ["metadata", "annotations", load_balancer.AWS_SSL_CERT], "arn:aws:acm:x")
-    assert run(load_balancer.RULE, with_tls, {"allowPublic": True}).status == "pass"
-    assert run(load_balancer.RULE, with_tls, {"allowPublic": False}, stack(exposure="public")).violated
+    with_tls = changed(public, ["metadata", "annotations", AWS_SSL_CERT], "arn:aws:acm:x")
+    assert run(load_balancer_tls.RULE, with_tls).status == "pass"
+    assert run(load_balancer_internal.RULE, with_tls, {"allowPublic": True}).status == "pass"
+    assert run(load_balancer_internal.RULE, with_tls, {"allowPublic": False}, stack(exposure="public")).violated
 
 
 def test_public_gke_service_cannot_terminate_tls() -> None:
     public = removed(GKE_SERVICE, ["metadata", "annotations", "networking.gke.io/load-balancer-type"])
-    outcome = run(load_balancer.RULE, public, {"allowPublic": True}, stack(cloud="gcp"))
+    outcome = run(load_balancer_tls.RULE, public, {"allowPublic": True}, stack(cloud="gcp"))
     assert outcome.texts[0].startswith("public Service vllm is a passthrough load balancer")
 
 
 def test_public_ingress_needs_tls() -> None:
     ingress = res("kubernetes:networking.k8s.io/v1:Ingress", "web", {"metadata": {"annotations": {}},
                                                                     "spec": {"rules": []}})
-    assert run(load_balancer.RULE, ingress).violated
-    assert run(load_balancer.RULE, ingress, {"allowPublic": True}).texts == [
+    assert run(load_balancer_internal.RULE, ingress).violated
+    assert run(load_balancer_internal.RULE, ingress, {"allowPublic": True}).status == "pass"
+    assert run(load_balancer_tls.RULE, ingress).texts == [
         "public Ingress web has no TLS: set spec.tls or a managed certificate"]
-    assert run(load_balancer.RULE, changed(ingress, ["spec", "tls"], [{"secretName": "t"}]),
-               {"allowPublic": True}).status == "pass"
+    assert run(load_balancer_tls.RULE, changed(ingress, ["spec", "tls"], [{"secretName": "t"}])).status == "pass"
 
 
 def test_load_balancer_unknown_and_cluster_ip() -> None:
-    assert run(load_balancer.RULE, changed(SERVICE, SCHEME, WIRE_UNKNOWN)).status == "not_applicable"
-    assert run(load_balancer.RULE, changed(SERVICE, ["spec", "type"], "ClusterIP")).status == "not_applicable"
+    for rule in (load_balancer_internal.RULE, load_balancer_tls.RULE):
+        assert run(rule, changed(SERVICE, SCHEME, WIRE_UNKNOWN)).status == "not_applicable"
+        assert run(rule, changed(SERVICE, ["spec", "type"], "ClusterIP")).status == "not_applicable"
 
 
 # -- kubernetes-image-pinned-tag -------------------------------------------------------------------------
@@ -89,33 +101,42 @@ def test_pinned_images_pass() -> None:
     assert run(image_tag.RULE, changed(DEPLOYMENT, [*CONTAINER, "image"], WIRE_UNKNOWN)).status == "not_applicable"
 
 
-# -- kubernetes-model-server-gpu-limits-probes -----------------------------------------------------------
+# -- kubernetes-model-server-gpu-limits / -readiness-probe / -liveness-probe ------------------------------
+
+MODEL_SERVER_RULES = (model_server_gpu_limits.RULE, model_server_readiness_probe.RULE, model_server_liveness_probe.RULE)
 
 
-def test_model_server_good() -> None:
-    assert run(model_server.RULE, DEPLOYMENT).status == "pass"
+@pytest.mark.parametrize("rule", MODEL_SERVER_RULES, ids=lambda r: r.name)
+def test_model_server_good(rule) -> None:  # type: ignore[no-untyped-def]
+    assert run(rule, DEPLOYMENT).status == "pass"
 
 
 @pytest.mark.parametrize(
-    ("path", "message"),
+    ("rule", "path", "message"),
     [
-        ([*CONTAINER, "resources", "limits", "nvidia.com/gpu"],
+        (model_server_gpu_limits.RULE, [*CONTAINER, "resources", "limits", "nvidia.com/gpu"],
          "pod template: no container sets resources.limits[nvidia.com/gpu]"),
-        ([*CONTAINER, "readinessProbe"], "pod container vllm has no readinessProbe"),
-        ([*CONTAINER, "livenessProbe"], "pod container vllm has no livenessProbe"),
+        (model_server_readiness_probe.RULE, [*CONTAINER, "readinessProbe"],
+         "pod container vllm has no readinessProbe"),
+        (model_server_liveness_probe.RULE, [*CONTAINER, "livenessProbe"], "pod container vllm has no livenessProbe"),
     ],
     ids=["no-gpu-limit", "no-readiness", "no-liveness"],
 )
-def test_model_server_one_property(path: list, message: str) -> None:  # type: ignore[type-arg]
-    assert run(model_server.RULE, removed(DEPLOYMENT, path)).texts == [message]
+def test_model_server_one_property(rule, path: list, message: str) -> None:  # type: ignore[no-untyped-def, type-arg]
+    assert run(rule, removed(DEPLOYMENT, path)).texts == [message]
+    # The other two rules do not judge this property.
+    for other in MODEL_SERVER_RULES:
+        if other is not rule:
+            assert run(other, removed(DEPLOYMENT, path)).status in ("pass", "not_applicable")
 
 
 def test_model_server_not_a_server_and_unknown() -> None:
     web = res("kubernetes:apps/v1:Deployment", "web", {"spec": {"template": {"spec": {
         "containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
-    assert run(model_server.RULE, web).status == "not_applicable"
+    for rule in MODEL_SERVER_RULES:
+        assert run(rule, web).status == "not_applicable"
     unknown = changed(DEPLOYMENT, [*CONTAINER, "livenessProbe"], WIRE_UNKNOWN)
-    assert run(model_server.RULE, unknown).status == "not_applicable"
+    assert run(model_server_liveness_probe.RULE, unknown).status == "not_applicable"
 
 
 def test_leader_worker_set_worker_needs_gpu_limit() -> None:
@@ -126,7 +147,10 @@ def test_leader_worker_set_worker_needs_gpu_limit() -> None:
     lws = res("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet", "vllm", {
         "metadata": {"name": "vllm"}, "spec": {"replicas": 1, "leaderWorkerTemplate": {
             "size": 2, "leaderTemplate": pod, "workerTemplate": worker}}})
-    assert run(model_server.RULE, lws).texts == ["worker template: no container sets resources.limits[nvidia.com/gpu]"]
+    assert run(model_server_gpu_limits.RULE, lws).texts == [
+        "worker template: no container sets resources.limits[nvidia.com/gpu]"]
+    # Workers serve no HTTP: no probes needed.
+    assert run(model_server_readiness_probe.RULE, lws).status == "pass"
 
 
 # -- kubernetes-model-server-pdb -------------------------------------------------------------------------

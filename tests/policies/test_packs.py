@@ -13,7 +13,9 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from servestack.costing.resources import as_resources
 from servestack.policies import BUDGET, GUARDRAILS, RULES, ResourceRule
 from servestack.policies.adapter import build_policies
-from tests.costing.graphs import Plan, aws_stack, gcp_stack
+from servestack.policies.registry import RETIRED, retired_hint
+from tests.costing.graphs import Plan
+from tests.policies.fixtures import hardened_aws, hardened_gcp
 from tests.policies.helpers import run, stack
 
 PACK_DIRS = Path(__file__).resolve().parents[2] / "policies"
@@ -31,21 +33,77 @@ def test_pack_rule_ids_and_levels_are_pinned() -> None:
     ]
     assert table(GUARDRAILS) == [
         ("SSG001", "allowed-accelerators", "mandatory"),
-        ("SSG003", "aws-ecr-repository-immutable-scanned-encrypted", "mandatory"),
-        ("SSG004", "gcp-artifact-registry-immutable-scanned", "mandatory"),
-        ("SSG005", "aws-launch-template-imdsv2-encrypted-private", "mandatory"),
+        ("SSG014", "aws-ecr-repository-immutable-tags", "mandatory"),
+        ("SSG015", "aws-ecr-repository-scan-on-push", "mandatory"),
+        ("SSG016", "aws-ecr-repository-kms-encryption", "mandatory"),
+        ("SSG017", "gcp-artifact-registry-immutable-tags", "mandatory"),
+        ("SSG018", "gcp-artifact-registry-vulnerability-scanning", "mandatory"),
+        ("SSG019", "aws-launch-template-imdsv2", "mandatory"),
+        ("SSG020", "aws-launch-template-encrypted-volumes", "mandatory"),
+        ("SSG021", "aws-launch-template-no-public-ip", "mandatory"),
+        ("SSG029", "aws-eks-cluster-public-api-restricted", "mandatory"),
+        ("SSG035", "aws-eks-cluster-multi-subnet", "mandatory"),
+        ("SSG036", "aws-eks-cluster-secrets-encryption", "mandatory"),
         ("SSG006", "aws-eks-node-group-private-subnets", "mandatory"),
+        ("SSG037", "aws-eks-node-group-no-public-ssh", "mandatory"),
+        ("SSG038", "aws-eks-node-group-launch-template", "mandatory"),
+        ("SSG051", "aws-alb-http-listener-redirects-https", "mandatory"),
+        ("SSG052", "aws-ec2-gpu-instance-no-public-ip", "mandatory"),
+        ("SSG053", "aws-ec2-gpu-instance-imdsv2", "mandatory"),
+        ("SSG054", "aws-ec2-gpu-instance-encrypted-volumes", "mandatory"),
         ("SSG007", "gcp-gke-cluster-private-nodes", "mandatory"),
-        ("SSG008", "gcp-gke-node-pool-metadata-private", "mandatory"),
-        ("SSG009", "kubernetes-load-balancer-internal-or-tls", "mandatory"),
+        ("SSG030", "gcp-gke-cluster-public-api-restricted", "mandatory"),
+        ("SSG039", "gcp-gke-cluster-no-legacy-abac", "mandatory"),
+        ("SSG040", "gcp-gke-cluster-workload-identity", "mandatory"),
+        ("SSG022", "gcp-gke-node-pool-gke-metadata", "mandatory"),
+        ("SSG023", "gcp-gke-node-pool-private-nodes", "mandatory"),
+        ("SSG024", "kubernetes-load-balancer-internal", "mandatory"),
+        ("SSG025", "kubernetes-load-balancer-tls", "mandatory"),
+        ("SSG050", "kubernetes-load-balancer-no-plain-http", "mandatory"),
+        ("SSG031", "kubernetes-fp8-kv-cache-supported", "mandatory"),
+        ("SSG034", "kubernetes-gpu-workload-await-timeout", "mandatory"),
+        ("SSG041", "kubernetes-pss-privileged", "mandatory"),
+        ("SSG042", "kubernetes-pss-host-namespaces", "mandatory"),
+        ("SSG043", "kubernetes-pss-host-path-volumes", "mandatory"),
+        ("SSG044", "kubernetes-pss-capabilities", "mandatory"),
+        ("SSG045", "kubernetes-pss-host-ports", "mandatory"),
         ("SSG002", "cost-allocation-tags", "advisory"),
         ("SSG010", "kubernetes-image-pinned-tag", "advisory"),
-        ("SSG011", "kubernetes-model-server-gpu-limits-probes", "advisory"),
+        ("SSG026", "kubernetes-model-server-gpu-limits", "advisory"),
+        ("SSG027", "kubernetes-model-server-readiness-probe", "advisory"),
+        ("SSG028", "kubernetes-model-server-liveness-probe", "advisory"),
         ("SSG012", "kubernetes-model-server-pdb", "advisory"),
+        ("SSG032", "kubernetes-gpu-pod-cpu-request", "advisory"),
+        ("SSG033", "kubernetes-gpu-pod-memory-request", "advisory"),
+        ("SSG046", "kubernetes-pss-run-as-non-root", "advisory"),
+        ("SSG047", "kubernetes-pss-allow-privilege-escalation", "advisory"),
+        ("SSG048", "kubernetes-pss-seccomp-runtime-default", "advisory"),
+        ("SSG049", "kubernetes-pss-drop-all-capabilities", "advisory"),
         ("SSG013", "autoscaler-explicit-max", "advisory"),
     ]
     # Every registered rule belongs to a pack.
     assert {r.name for r in RULES} == {n for spec in (BUDGET, GUARDRAILS) for n, _ in spec.levels}
+
+
+def test_retired_ids_and_names_are_never_reused() -> None:
+    live_ids = {r.id for r in RULES}
+    live_names = {r.name for r in RULES}
+    assert not live_ids & set(RETIRED)
+    assert not live_names & {name for name, _ in RETIRED.values()}
+    # Each retired rule names the live rules that replaced it.
+    for _name, successors in RETIRED.values():
+        assert set(successors) <= live_ids
+    # Ids are handed out in order: a new rule takes the next number, never a gap left by a retired one.
+    numbers = sorted(int(i[3:]) for i in live_ids | set(RETIRED) if i.startswith("SSG"))
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_retired_rules_name_their_successors() -> None:
+    assert retired_hint("kubernetes-load-balancer-internal-or-tls") == (
+        "kubernetes-load-balancer-internal-or-tls (SSG009) was split into one rule per property: "
+        "kubernetes-load-balancer-internal, kubernetes-load-balancer-tls")
+    assert retired_hint("SSG003") is not None
+    assert retired_hint("kubernetes-load-balancer-internal") is None
 
 
 @pytest.mark.parametrize("spec", [BUDGET, GUARDRAILS], ids=lambda s: s.directory)
@@ -81,10 +139,10 @@ def test_policies_register_with_the_analyzer() -> None:
 @pytest.mark.parametrize(
     ("graph", "settings"),
     [
-        (aws_stack(Plan()), stack(budget=10**6)),
-        (aws_stack(Plan(environment="dev", pricing_base="spot", pricing_burst="spot")),
+        (hardened_aws(Plan()), stack(budget=10**6)),
+        (hardened_aws(Plan(environment="dev", pricing_base="spot", pricing_burst="spot")),
          stack(environment="dev", budget=10**6)),
-        (gcp_stack(Plan(cloud="gcp", region="us-central1", instance_type="g2-standard-8")),
+        (hardened_gcp(Plan(cloud="gcp", region="us-central1", instance_type="g2-standard-8")),
          stack(cloud="gcp", accelerator="L4", instance_type="g2-standard-8", region="us-central1", budget=10**6)),
     ],
     ids=["aws-prod", "aws-dev", "gcp-prod"],

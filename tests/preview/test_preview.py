@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -220,19 +219,15 @@ def test_cli_json_and_exit_codes(project: Path, capsys: pytest.CaptureFixture[st
     assert "fixture:image" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(os.name != "posix", reason="process timing")
-def test_preview_process_is_fast_enough() -> None:
+def test_preview_runs_as_its_own_process() -> None:
+    # How long it takes is measured in benchmarks/bench_preview.py, never asserted here.
     import subprocess
-    import time
 
-    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "servestack.cli", "preview", "-C", str(FIXTURE), "-s", "dev", "--json"],
         capture_output=True, text=True, check=False,
     )
-    elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
-    assert elapsed < 4.0, f"preview took {elapsed:.2f}s"
 
 
 def test_program_log_becomes_notes_and_a_logged_error_fails(tmp_path: Path) -> None:

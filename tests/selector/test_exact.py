@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from servestack.catalog.platform import platform_monthly_usd
 from servestack.selector import plan, replica_layouts
-from servestack.selector.plan import checkpoint_gib, root_volume_gib
 from servestack.sizing import estimate
 from servestack.workload import WorkloadSpec
 from tests.selector.synthetic import ACCELERATORS, catalog_of, offering
@@ -85,6 +84,13 @@ def _combos(spot: str, commitment: str) -> list[tuple[str, str]]:
     return [(b, u) for b in bases for u in bursts]
 
 
+def _fp8_release(model_id: str) -> bool:
+    from servestack.contract.checkpoints import resolve_checkpoint
+
+    ckpt = resolve_checkpoint(model_id, "fp8", None)
+    return ckpt is not None and ckpt.quantization is None
+
+
 def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
     arch = spec.model.resolved_architecture()
     assert arch is not None
@@ -109,23 +115,39 @@ def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
             if op is None:
                 continue
             cap = op.requests_per_s
-            r_peak = max(floor, math.ceil(t.peak_requests_per_s / cap - 1e-9))
-            r_avg = max(floor, math.ceil(t.avg_requests_per_s / cap - 1e-9))
 
             def nodes(r: int, layout: Any = layout) -> int:
                 if layout.nodes_per_replica > 1:
                     return r * layout.nodes_per_replica
                 return math.ceil(r / layout.replicas_per_node)
 
-            n_min = max(nodes(floor), zones)
-            n_avg, n_peak = max(nodes(r_avg), n_min), max(nodes(r_peak), n_min)
-            vol = root_volume_gib(checkpoint_gib(spec, est.weights_gib))
+            # The floor: one node per zone at least, whole per-zone pools on GKE, whole replicas per zone
+            # when a replica spans nodes; the floor fills every replica slot of the nodes it pays for.
+            if layout.nodes_per_replica > 1:
+                r_min = -(-floor // zones) * zones
+            else:
+                n_floor = max(nodes(floor), zones)
+                if o.cloud == "gcp":
+                    n_floor = -(-n_floor // zones) * zones
+                r_min = n_floor * layout.replicas_per_node
+            r_avg = max(r_min, math.ceil(t.avg_requests_per_s / cap - 1e-9))
+            r_peak = max(r_avg, math.ceil(t.peak_requests_per_s / cap - 1e-9))
+            n_min, n_avg, n_peak = nodes(r_min), nodes(r_avg), nodes(r_peak)
+            # Checkpoint on disk: 2x the fp8 weights when a built-in model is quantized from its 16-bit release.
+            ratio = 2.0 if spec.model.precision == "fp8" and spec.model.id and not _fp8_release(spec.model.id) else 1.0
+            ckpt = est.weights_gib * ratio
+            cache = math.ceil(ckpt * 1.1 + 10)
+            vol = int(math.ceil((cache + 80) / 10) * 10)
+            thr = min(1000, max(125, math.ceil(ckpt * 1024 / 240 / 25) * 25)) if o.cloud == "aws" else 0
+            iops = min(16000, max(3000, thr * 4)) if o.cloud == "aws" else 0
             for base, burst in _combos(spec.pricing.spot, spec.pricing.commitment):
                 pb, pu = o.price(base), o.price(burst)
                 if pb is None or pu is None:
                     continue
-                expected = (n_min * pb + (n_avg - n_min) * pu) * 730 + platform_monthly_usd(o.cloud, zones, n_avg, vol)
-                ceiling = (n_min * pb + (n_peak - n_min) * pu) * 730 + platform_monthly_usd(o.cloud, zones, n_peak, vol)
+                expected = (n_min * pb + (n_avg - n_min) * pu) * 730 + platform_monthly_usd(
+                    o.cloud, zones, n_avg, vol, thr, iops)
+                ceiling = (n_min * pb + (n_peak - n_min) * pu) * 730 + platform_monthly_usd(
+                    o.cloud, zones, n_peak, vol, thr, iops)
                 if spec.budget.monthly_usd is not None and ceiling > spec.budget.monthly_usd:
                     continue
                 out.append((round(expected, 6), round(ceiling, 6), o.cloud, o.region, o.instance_type,

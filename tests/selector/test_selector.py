@@ -78,7 +78,9 @@ def test_zones_need_offerings_in_enough_zones_and_a_node_per_zone() -> None:
     assert result.rejected["too_few_zones"] == 1
     c = result.chosen
     assert c is not None and c.instance_type == "three-zone"
-    assert c.replicas_min == 2 and c.nodes_min == 2  # two replicas could share a node, but not across zones
+    # Two replicas could share a node, but not across zones; the two always-on nodes then run a replica
+    # on every GPU (4 per node), so the autoscaler's floor matches what the nodes hold.
+    assert c.nodes_min == 2 and c.replicas_min == 8
 
 
 def test_placement_filters_and_aliases() -> None:

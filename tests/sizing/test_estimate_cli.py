@@ -125,3 +125,17 @@ def test_lengths_override_the_spec(tmp_path: Path, capsys: pytest.CaptureFixture
     code, _, err = _run(capsys, "estimate", str(spec), "--accelerator", "L40S", "--count", "1",
                         "--input-tokens", "9000")
     assert code == 2 and err.startswith("error: --input-tokens:") and "8192" in err
+
+
+def test_estimate_and_plan_agree_on_fp8_on_a_t4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The finding: estimate said fp8 fits on a T4 while plan rejected the same pair (precision_unsupported).
+    code, out, _ = _run(capsys, "estimate", "--model", "llama-3.1-8b", "--precision", "fp8", "--input-tokens",
+                        "500", "--output-tokens", "200", "--accelerator", "T4", "--count", "1", "--json")
+    assert code == 1 and json.loads(out)["fits"] is False
+    spec = tmp_path / "t4.yaml"
+    spec.write_text("name: t4\nmodel: {id: llama-3.1-8b, precision: fp8}\n"
+                    "traffic: {peak_requests_per_s: 1, avg_requests_per_s: 1}\n"
+                    "placement: {clouds: [aws], accelerators_allowed: [T4]}\n")
+    code, out, _ = _run(capsys, "plan", str(spec), "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["binding_constraint"] == "precision_unsupported"

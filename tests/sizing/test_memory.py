@@ -8,7 +8,7 @@ import pytest
 
 from servestack.catalog.types import Accelerator
 from servestack.errors import SpecError
-from servestack.sizing import estimate, kv_bytes_per_element, weight_bytes_per_param
+from servestack.sizing import estimate, kv_bytes_per_element, kv_cache_dtype, weight_bytes_per_param
 from servestack.workload import KNOWN_MODELS
 
 
@@ -35,9 +35,36 @@ def test_fp8_halves_kv_and_weights(accelerators: dict[str, Accelerator]) -> None
 @pytest.mark.parametrize(("precision", "weight", "kv"), [
     ("fp16", 2.0, 2), ("bf16", 2.0, 2), ("fp8", 1.0, 1), ("int8", 1.0, 2), ("int4", 0.5, 2),
 ])
-def test_bytes_by_precision(precision: str, weight: float, kv: int) -> None:
+def test_bytes_by_precision(precision: str, weight: float, kv: int, accelerators: dict[str, Accelerator]) -> None:
     assert weight_bytes_per_param(precision) == weight
-    assert kv_bytes_per_element(precision) == kv
+    assert kv_bytes_per_element(precision, accelerators["H100"]) == kv
+
+
+@pytest.mark.parametrize("part", ["A100-40GB", "A100-80GB", "A10G", "T4"])
+def test_fp8_models_keep_16_bit_kv_on_parts_without_fp8(part: str, accelerators: dict[str, Accelerator]) -> None:
+    # vLLM's fp8 KV cache crash-loops below SM 8.9; such parts are sized (and served) with 16-bit KV.
+    acc = accelerators[part]
+    assert kv_cache_dtype("fp8", acc) == "auto"
+    assert kv_bytes_per_element("fp8", acc) == 2
+
+
+@pytest.mark.parametrize("part", ["L4", "L40S", "H100", "H200", "B200"])
+def test_fp8_models_use_an_fp8_kv_cache_where_the_part_has_fp8(part: str, accelerators: dict[str, Accelerator]) -> None:
+    assert kv_cache_dtype("fp8", accelerators[part]) == "fp8"
+    assert kv_cache_dtype("bf16", accelerators[part]) == "auto"
+
+
+def test_fp8_kv_sizing_follows_the_part(accelerators: dict[str, Accelerator]) -> None:
+    arch = KNOWN_MODELS["llama-3.1-8b"]
+    on_a100 = estimate(arch, "fp8", accelerators["A100-80GB"], 1, 1, 1000, 200)
+    on_h100 = estimate(arch, "fp8", accelerators["H100"], 1, 1, 1000, 200)
+    assert on_a100.kv_cache_bytes_per_token == 2 * on_h100.kv_cache_bytes_per_token
+
+
+def test_estimate_refuses_fp8_on_pre_ampere_like_the_selector(accelerators: dict[str, Accelerator]) -> None:
+    est = estimate(KNOWN_MODELS["llama-3.1-8b"], "fp8", accelerators["T4"], 1, 1, 1000, 200)
+    assert not est.fits
+    assert est.reason_code == "precision_unsupported"
 
 
 def test_70b_bf16_does_not_fit_one_h100_and_says_why(accelerators: dict[str, Accelerator]) -> None:

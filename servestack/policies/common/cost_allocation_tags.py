@@ -2,12 +2,16 @@
 
 AWS tags (resource `tags` merged with the provider's `defaultTags`) and GCP labels (`labels`,
 `resourceLabels`, node pools' `nodeConfig.resourceLabels`, merged with the provider's `defaultLabels`).
+The provider is the explicit provider resource the resource names (`pulumi:providers:aws`; the engine
+hands its object inputs to analyzers as JSON text) or, for the default provider, the stack config
+(`aws:defaultTags`, `gcp:defaultLabels`).
 The taggable types are listed explicitly: the billed resource kinds a serving stack creates, so a type
 missing here is never flagged by mistake.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,12 +60,26 @@ TAG_PATHS.update(
 )
 
 
-def _provider_defaults(r: Resource) -> Any:
-    if r.provider is None:
-        return {}
-    if r.type.startswith("aws:"):
-        return lookup(r.provider, "defaultTags", "tags")
-    return lookup(r.provider, "defaultLabels")
+def _decoded(value: Any) -> Any:
+    # Provider inputs and stack config carry objects as JSON text.
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _provider_defaults(r: Resource, ctx: RuleContext) -> Any:
+    aws = r.type.startswith("aws:")
+    key = "defaultTags" if aws else "defaultLabels"
+    if r.provider is not None and key in r.provider:
+        source = _decoded(r.provider[key])
+    else:
+        source = _decoded(ctx.stack.values.get(f"{'aws' if aws else 'gcp'}:{key}", {}))
+    if aws:
+        return lookup(source, "tags") if isinstance(source, dict) else source
+    return source
 
 
 def check(r: Resource, ctx: RuleContext) -> Outcome:
@@ -70,7 +88,7 @@ def check(r: Resource, ctx: RuleContext) -> Outcome:
         return violation(f"policy config: requiredTags {required!r} is not a list of strings")
     path = TAG_PATHS[r.type]
     own = r.get(*path)
-    defaults = _provider_defaults(r)
+    defaults = _provider_defaults(r, ctx)
     if is_unknown(own) or is_unknown(defaults):
         return not_applicable(f"{'.'.join(path)} unknown during preview")
     merged: dict[str, Any] = {}

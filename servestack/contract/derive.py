@@ -1,0 +1,148 @@
+"""Build the deployment contract for a chosen stack: every derived value computed here, once.
+
+Called by the selector for the candidates it shows and by `plan --write` for the one it records. Pulumi-free.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from servestack.contract import shape
+from servestack.contract.checkpoints import resolve_checkpoint
+from servestack.contract.model import NO_BF16_ACCELERATORS, Commitment, Deployment, Serving
+from servestack.errors import SpecError
+from servestack.sizing import kv_cache_dtype
+
+if TYPE_CHECKING:
+    from servestack.catalog.types import Accelerator, Offering, PricingMode
+    from servestack.workload import WorkloadSpec
+
+__all__ = ["deployment_for", "serving_for", "checkpoint_gib", "missing_checkpoint_message", "commitment_for"]
+
+
+def missing_checkpoint_message(spec: WorkloadSpec) -> str | None:
+    """Why no checkpoint can be named for `spec` (what to set), or None when one is known."""
+    m = spec.model
+    if resolve_checkpoint(m.id, m.precision, m.checkpoint) is not None:
+        return None
+    if m.id is None:
+        return ("an architecture or measured model has no built-in release; set model.checkpoint to the Hugging "
+                "Face repository to serve")
+    return (f"no published {m.precision} release of {m.id} is known; set model.checkpoint to a pre-quantized "
+            f"{m.precision} repository (or use precision bf16/fp8)")
+
+
+def checkpoint_gib(spec: WorkloadSpec, weights_gib: float) -> float:
+    """GiB a node downloads and caches: the weights, twice that when fp8 is quantized from a 16-bit release.
+
+    A spec without a known checkpoint is sized as if the release held exactly the served weights.
+    """
+    m = spec.model
+    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint)
+    return weights_gib * (ckpt.download_ratio if ckpt is not None else 1.0)
+
+
+def serving_for(
+    spec: WorkloadSpec, accelerator: Accelerator, weights_gib: float, accelerators_per_node: int
+) -> Serving:
+    """How vLLM serves `spec` on `accelerator`; raises SpecError naming model.checkpoint when none is known."""
+    m = spec.model
+    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint)
+    if ckpt is None:
+        raise SpecError("model.checkpoint", None, missing_checkpoint_message(spec) or "set model.checkpoint")
+    size = checkpoint_gib(spec, weights_gib)
+    # fp16 models and parts without bf16 run in fp16; everything else in bf16 (vLLM's default for Llama/Qwen).
+    dtype = "float16" if m.precision == "fp16" or accelerator.id in NO_BF16_ACCELERATORS else "bfloat16"
+    throughput = shape.volume_throughput_mibps(size)
+    return Serving(
+        checkpoint=ckpt.repository,
+        gated=ckpt.gated,
+        dtype=dtype,
+        quantization=ckpt.quantization,
+        kv_cache_dtype="fp8" if kv_cache_dtype(m.precision, accelerator) == "fp8" else "auto",
+        weights_gib=round(weights_gib, 2),
+        checkpoint_gib=round(size, 2),
+        cache_gib=shape.cache_gib(size),
+        max_model_len=m.context_tokens,
+        startup_budget_s=shape.startup_budget_s(size, throughput),
+        node_launch_s=shape.node_launch_s(accelerators_per_node),
+    )
+
+
+def commitment_for(offering: Offering, base: PricingMode, nodes_min: int, base_price: float) -> Commitment | None:
+    """What to buy so the floor is billed at the committed price the plan assumed (None when not committed)."""
+    if base not in ("1y", "3y"):
+        return None
+    term = "1 year" if base == "1y" else "3 years"
+    if offering.cloud == "aws":
+        hourly = round(nodes_min * base_price, 4)
+        family = offering.instance_type.split(".", 1)[0]
+        return Commitment(
+            term=base, aws_savings_plan_usd_per_hour=hourly,
+            instructions=(f"buy an EC2 Instance Savings Plan for the {family} family in {offering.region}, {term}, "
+                          f"no upfront, committing ${hourly:,.4f}/hour ({nodes_min} x {offering.instance_type}); "
+                          "then set servestack:commitmentPurchased to true"),
+        )
+    gpus = nodes_min * offering.accelerators_per_node
+    vcpus = nodes_min * offering.vcpus
+    memory = round(nodes_min * offering.memory_gib, 1)
+    return Commitment(
+        term=base, gcp_gpus=gpus, gcp_gpu_type=offering.accelerator, gcp_vcpus=vcpus, gcp_memory_gib=memory,
+        instructions=(f"purchase a {term} resource-based committed use discount in {offering.region}: {gpus} "
+                      f"{offering.accelerator} GPUs plus {vcpus} vCPUs and {memory:g} GiB memory of the "
+                      f"{offering.instance_type.split('-', 1)[0]} machine family; then set "
+                      "servestack:commitmentPurchased to true"),
+    )
+
+
+def deployment_for(
+    spec: WorkloadSpec,
+    offering: Offering,
+    accelerator: Accelerator,
+    *,
+    tensor_parallel: int,
+    nodes_per_replica: int,
+    counts: shape.Counts,
+    pricing_base: PricingMode,
+    pricing_burst: PricingMode,
+    price_base: float,
+    price_burst: float,
+    weights_gib: float,
+) -> Deployment:
+    """The contract for one candidate the selector sized and priced."""
+    zones = spec.availability.zones
+    per_node = shape.replicas_per_node(offering.accelerators_per_node, tensor_parallel, nodes_per_replica)
+    serving = serving_for(spec, accelerator, weights_gib, offering.accelerators_per_node)
+    throughput = shape.volume_throughput_mibps(serving.checkpoint_gib)
+    return Deployment(
+        cloud=offering.cloud,
+        region=offering.region,
+        zones=zones,
+        zone_names=sorted(offering.zones)[:zones],
+        instance_type=offering.instance_type,
+        accelerator=offering.accelerator,
+        accelerators_per_node=offering.accelerators_per_node,
+        tensor_parallel=tensor_parallel,
+        nodes_per_replica=nodes_per_replica,
+        replicas_per_node=per_node,
+        replicas_min=counts.replicas_min,
+        replicas_avg=counts.replicas_avg,
+        replicas_peak=counts.replicas_peak,
+        nodes_min=counts.nodes_min,
+        nodes_avg=counts.nodes_avg,
+        nodes_peak=counts.nodes_peak,
+        pricing_base=pricing_base,
+        pricing_burst=pricing_burst,
+        hourly_usd_per_node=round(price_base, 6),
+        hourly_usd_per_node_burst=round(price_burst, 6),
+        node_vcpus=offering.vcpus,
+        node_memory_gib=offering.memory_gib,
+        root_volume_gib=shape.root_volume_gib(serving.checkpoint_gib),
+        root_volume_throughput_mibps=throughput,
+        root_volume_iops=shape.volume_iops(throughput),
+        pod_cpu_millicores=shape.pod_cpu_millicores(offering.vcpus, per_node),
+        pod_memory_gib=shape.pod_memory_gib(offering.memory_gib, per_node),
+        efa_interfaces=shape.efa_interfaces(offering.cloud, offering.instance_type, nodes_per_replica),
+        serving=serving,
+        commitment=commitment_for(offering, pricing_base, counts.nodes_min, price_base),
+    )

@@ -1,0 +1,1 @@
+"""Rules, one per module (see servestack.policies.registry)."""

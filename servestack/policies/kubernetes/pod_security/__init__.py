@@ -1,0 +1,1 @@
+"""Pod Security Standards rules, one per control (baseline: mandatory; restricted: advisory)."""
