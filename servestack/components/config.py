@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from servestack.contract import DEFAULT_KUBERNETES_VERSION, ApiAccess, Deployment
 from servestack.errors import ConfigError, did_you_mean
+from servestack.versions import SUPPORTED_KUBERNETES_VERSIONS
 
 __all__ = [
     "NAMESPACE",
@@ -106,13 +107,23 @@ class DeploymentConfig(BaseModel):
     """Principals (AWS IAM ARNs, GCP IAM members) given cluster-admin access, e.g. the CI role running `pulumi up`."""
     commitment_purchased: bool = False
     """True once the plan's 1y/3y commitment is bought; until then the budget pack prices the floor on demand."""
-    kubernetes_version: str = Field(default=DEFAULT_KUBERNETES_VERSION, pattern=r"^1\.[0-9]{2}$")
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    """Cluster minor version; one of the versions the add-on table (servestack.versions) pins add-ons for."""
     existing_cluster_name: str | None = Field(default=None, min_length=1)
     exposure: Literal["internal", "public"] = "internal"
     tls_certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[-a-z]*:acm:")
     tls_domain: str | None = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
     image: str = DEFAULT_IMAGE
     gcp_project: str | None = None
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _supported_version(cls, value: str) -> str:
+        if value not in SUPPORTED_KUBERNETES_VERSIONS:
+            raise ValueError(
+                f"allowed: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)} (the versions servestack pins add-ons for)"
+            )
+        return value
 
     @field_validator("image")
     @classmethod

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from servestack.components._common import check_api_access, check_choice, check_positive, check_tags, check_zones
 from servestack.components.cloud import CLOUDS, CloudSpec, GpuGroupSpec, cloud_adapter
 from servestack.components.config import DEFAULT_IMAGE, DeploymentConfig
+from servestack.versions import DEFAULT_KUBERNETES_VERSION
 
 __all__ = ["ModelDeployment", "ModelDeploymentArgs", "model_deployment_args", "deploy_from_config"]
 
@@ -230,10 +231,14 @@ class ModelDeployment(pulumi.ComponentResource):
             NvidiaDevicePlugin,
             ServingAddons,
             ServingAutoscaler,
+            server_await_timeout_s,
         )
 
+        # The contract's fields as model_deployment_args fills them; the defaults only keep programs that build
+        # ModelDeploymentArgs by hand previewing: 16-bit weights and KV cache, which every part can run.
+        kubernetes_version = args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
         if cloud.needs_nvidia_device_plugin:
-            NvidiaDevicePlugin(f"{name}-device-plugin", {}, opts=kube)
+            NvidiaDevicePlugin(f"{name}-device-plugin", {"kubernetes_version": kubernetes_version}, opts=kube)
         adapter.install_add_ons(self, spec, cloud, kube)
         ns = k8s.core.v1.Namespace(
             f"{name}-ns",
@@ -248,11 +253,19 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=kube,
         )
         namespace = ns.metadata.apply(lambda m: m.name or spec.namespace)
-        addons = ServingAddons(f"{name}-addons", {"leader_worker_set": span > 1}, opts=kube)
+        addons = ServingAddons(
+            f"{name}-addons",
+            {
+                "leader_worker_set": span > 1,
+                "efa_device_plugin": cloud.efa_interfaces > 0,
+                "kubernetes_version": kubernetes_version,
+            },
+            opts=kube,
+        )
         cache_gib = args.get("cache_size_gib", 100)
         server_args: ModelServerArgs = {
             "namespace": namespace,
-            "model": args["model"],
+            "checkpoint": args.get("checkpoint", args["model"]),
             "served_model_name": args["served_model_name"],
             "accelerator": args["accelerator"],
             "accelerators_per_node": args["accelerators_per_node"],
@@ -262,11 +275,27 @@ class ModelDeployment(pulumi.ComponentResource):
             "replicas": replicas_min,
             "image": args.get("image", DEFAULT_IMAGE),
             "gpu_memory_utilization": args.get("gpu_memory_utilization", 0.90),
-            "precision": args["precision"],
+            "dtype": args.get("dtype", "bfloat16"),
+            "kv_cache_dtype": args.get("kv_cache_dtype", "auto"),
             "cache_size_gib": cache_gib,
+            "startup_budget_s": args.get("startup_budget_s", max(3600, 900 + cache_gib * 1024 // 50)),
+            "node_launch_s": args.get("node_launch_s", 600),
+            "pod_cpu": args.get("pod_cpu", "4"),
+            "pod_memory_gib": args.get("pod_memory_gib", 32),
+            "efa_interfaces": cloud.efa_interfaces,
+            # The identity the cloud adapter grants the weights secret to.
+            "service_account_name": cloud.server_service_account,
+            "service_account_annotations": cloud.server_service_account_annotations,
         }
-        # The server's image (through the stack's registry), service account, token secret and EFA count come
-        # from `cloud` (CloudCluster); it waits for its cloud identity so the first pod can read the secret.
+        if "quantization" in args:
+            server_args["quantization"] = args["quantization"]
+        if "hf_token_secret" in args:
+            # The pods read the secret with the identity the cloud adapter bound to their service account.
+            server_args["hf_token_secret"] = args["hf_token_secret"]
+            server_args["cloud"] = cloud.cloud
+            server_args["region"] = args["region"]
+            if "gcp_project" in args:
+                server_args["gcp_project"] = args["gcp_project"]
         server = ModelServer(
             f"{name}-server",
             server_args,
@@ -279,6 +308,7 @@ class ModelDeployment(pulumi.ComponentResource):
             "selector": server.selector,
             "cloud": cloud.cloud,
             "exposure": args.get("exposure", "internal"),
+            "await_timeout_s": server_await_timeout_s(server_args["node_launch_s"], server_args["startup_budget_s"]),
         }
         if "tls_certificate_arn" in args:
             lb_args["tls_certificate_arn"] = args["tls_certificate_arn"]
@@ -388,8 +418,13 @@ def deploy_from_config() -> ModelDeployment:
     if commitment is not None:
         # What to buy so the floor is billed as planned; until it is bought (servestack:commitmentPurchased),
         # the budget pack prices the floor on demand.
-        pulumi.export("commitmentToBuy", {**commitment.model_dump(by_alias=True, exclude_none=True, mode="json"),
-                                          "purchased": cfg.commitment_purchased})
+        pulumi.export(
+            "commitmentToBuy",
+            {
+                **commitment.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                "purchased": cfg.commitment_purchased,
+            },
+        )
     pulumi.export("clusterName", deployment.cluster_name)
     pulumi.export("endpoint", deployment.endpoint)
     pulumi.export("registryUrl", deployment.registry_url)

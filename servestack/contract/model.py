@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from servestack.contract import shape
+from servestack.versions import DEFAULT_KUBERNETES_VERSION
 
 __all__ = [
     "Pricing",
@@ -33,8 +34,6 @@ __all__ = [
 
 Pricing = Literal["on_demand", "spot", "1y", "3y"]
 
-DEFAULT_KUBERNETES_VERSION = "1.33"
-"""The cluster version new stacks get (EKS and GKE both offer it in standard support as of 2026-11)."""
 
 FP8_KV_ACCELERATORS = frozenset({"L4", "L40S", "H100", "H100-PCIe", "H200", "B200", "MI300X"})
 """Parts with fp8 tensor cores, where vLLM runs an fp8 KV cache (catalog accelerators with fp8_tflops, less

@@ -9,13 +9,13 @@ import pulumi
 import pytest
 
 from servestack.components.aws import (
-    CLUSTER_AUTOSCALER_RELEASES,
     ClusterAutoscaler,
     ContainerRegistry,
     EksCluster,
     GpuNodeGroup,
     GpuNodeGroupArgs,
 )
+from servestack.versions import DEFAULT_KUBERNETES_VERSION, addon_versions
 
 TAGS = {"team": "ml", "environment": "prod", "cost-center": "cc-1", "managed-by": "servestack"}
 
@@ -208,10 +208,10 @@ def test_cluster_autoscaler_release_targets_the_system_pool(run_pulumi: Runner) 
     assert release.parent == comp.urn, release.urn
     assert release.inputs["chart"] == "cluster-autoscaler"
     assert release.inputs["repositoryOpts"] == {"repo": "https://kubernetes.github.io/autoscaler"}
-    # The autoscaler's minor version matches the cluster's (EKS 1.34 by default).
-    assert release.inputs["version"] == CLUSTER_AUTOSCALER_RELEASES["1.34"][0]
+    # The autoscaler's minor version matches the cluster's (the version table's default).
+    assert release.inputs["version"] == addon_versions(DEFAULT_KUBERNETES_VERSION).cluster_autoscaler.version
     values = release.inputs["values"]
-    assert values["image"]["tag"].startswith("v1.34."), release.urn
+    assert values["image"]["tag"].startswith(f"v{DEFAULT_KUBERNETES_VERSION}."), release.urn
     assert values["nodeSelector"] == {"servestack.io/pool": "system"}, "must never land on GPU nodes"
     assert "tolerations" not in values and "affinity" not in values
     assert values["autoDiscovery"] == {"clusterName": "prod-eks"}
@@ -271,14 +271,14 @@ def test_cluster_autoscaler_on_an_adopted_cluster_leaves_its_add_ons_alone(run_p
     assert not g.of("aws:eks/addon:Addon")
     assert g.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     release = g.one("kubernetes:helm.sh/v3:Release")
-    assert release.inputs["version"] == CLUSTER_AUTOSCALER_RELEASES["1.33"][0]
+    assert release.inputs["version"] == addon_versions("1.33").cluster_autoscaler.version
     assert release.inputs["values"]["extraArgs"]["scale-down-unneeded-time"] == "20m"
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"kubernetes_version": "1.29"}, "kubernetes_version='1.29' is not valid; allowed: 1.33, 1.34"),
+        ({"kubernetes_version": "1.29"}, "kubernetes_version='1.29' is not supported; allowed: "),
         ({"scale_down_delay": "soon"}, "scale_down_delay='soon' is not valid"),
         ({"tags": {"team": "ml"}}, "tags lack environment, managed-by"),
     ],

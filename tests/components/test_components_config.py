@@ -66,6 +66,7 @@ def test_whole_floats_are_accepted_as_counts() -> None:
         ("deployment.nodesPeak", 6, "servestack:deployment", "nodesPeak (6) must be 5"),
         ("deployment.serving.kvCacheDtype", "fp16", "servestack:deployment.serving.kvCacheDtype", "'auto'"),
         ("apiAccess.cidrs", ["0.0.0.0/0"], "servestack:apiAccess.cidrs", "whole internet"),
+        ("kubernetesVersion", "1.29", "servestack:kubernetesVersion", "allowed: 1.30"),
         ("deployment.cloud", "azure", "servestack:deployment.cloud", "'aws'"),
         ("deployment.instanceType", _DELETE, "servestack:deployment.instanceType", "missing"),
         ("tags.team", "ML Platform", "servestack:tags.team", "ML Platform"),

@@ -20,17 +20,22 @@ Runner = Callable[..., Any]  # the run_pulumi fixture (conftest.py)
 def _server_args(**overrides: Any) -> ModelServerArgs:
     args: dict[str, Any] = {
         "namespace": "chat",
-        "model": "meta-llama/Llama-3.1-70B-Instruct",
+        "checkpoint": "meta-llama/Llama-3.1-70B-Instruct",
         "served_model_name": "chat-70b",
         "accelerator": "L40S",
         "accelerators_per_node": 4,
         "tensor_parallel": 4,
         "max_model_len": 8192,
         "replicas": 2,
-        "precision": "fp8",
+        "dtype": "bfloat16",
+        "quantization": "fp8",
+        "kv_cache_dtype": "fp8",
+        "startup_budget_s": 2400,
+        "pod_cpu": "44",
+        "pod_memory_gib": 300,
     }
     args.update(overrides)
-    return args  # type: ignore[return-value]
+    return {k: v for k, v in args.items() if v is not None}  # type: ignore[return-value]
 
 
 def test_single_node_server_is_a_hardened_gpu_deployment(run_pulumi: Runner) -> None:
@@ -40,7 +45,7 @@ def test_single_node_server_is_a_hardened_gpu_deployment(run_pulumi: Runner) -> 
     pod = dep.inputs["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == "vllm/vllm-openai:v0.11.0"
-    assert container["resources"]["limits"] == {"nvidia.com/gpu": "4"}
+    assert container["resources"]["limits"] == {"nvidia.com/gpu": "4", "memory": "300Gi"}
     cmd = container["command"]
     assert cmd[:3] == ["vllm", "serve", "meta-llama/Llama-3.1-70B-Instruct"]
     assert cmd[cmd.index("--tensor-parallel-size") + 1] == "4"
@@ -76,7 +81,8 @@ def test_multi_node_replica_is_a_leader_worker_set(run_pulumi: Runner) -> None:
                 tensor_parallel=16,
                 nodes_per_replica=2,
                 replicas=1,
-                precision="bf16",
+                quantization=None,
+                kv_cache_dtype="auto",
             ),
         )
     )
@@ -85,7 +91,7 @@ def test_multi_node_replica_is_a_leader_worker_set(run_pulumi: Runner) -> None:
     template = lws.inputs["spec"]["leaderWorkerTemplate"]
     assert template["size"] == 2
     leader = template["leaderTemplate"]["spec"]["containers"][0]
-    assert leader["resources"]["limits"] == {"nvidia.com/gpu": "8"}
+    assert leader["resources"]["limits"] == {"nvidia.com/gpu": "8", "memory": "300Gi"}
     assert "--pipeline-parallel-size 2" in leader["command"][2]
     assert "--tensor-parallel-size 8" in leader["command"][2]
     assert leader["startupProbe"]["httpGet"]["path"] == "/health"
@@ -225,26 +231,49 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("model", "quantize"),
-    [("meta-llama/Llama-3.1-70B-Instruct", True), ("neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8", False)],
+    ("checkpoint", "quantization", "kv"),
+    [
+        ("meta-llama/Llama-3.1-70B-Instruct", "fp8", "fp8"),  # quantize on load on an fp8 part
+        ("RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8", None, "fp8"),  # pre-quantized: the checkpoint says how
+        ("meta-llama/Llama-3.1-70B-Instruct", None, "auto"),  # 16-bit KV, as the contract sized it
+    ],
 )
-def test_fp8_workload_keeps_the_kv_cache_in_fp8_as_sized(run_pulumi: Runner, model: str, quantize: bool) -> None:
-    # sizing.kv_bytes_per_element gives fp8 workloads one byte per KV element; vLLM's default is the model dtype.
-    cmd = _command(run_pulumi(lambda: ModelServer("chat", _server_args(model=model))))
-    assert cmd[cmd.index("--kv-cache-dtype") + 1] == "fp8"
-    assert ("--quantization" in cmd) is quantize
-
-
-def test_sixteen_bit_workload_keeps_the_default_kv_cache(run_pulumi: Runner) -> None:
-    cmd = _command(run_pulumi(lambda: ModelServer("chat", _server_args(precision="bf16"))))
-    assert "--kv-cache-dtype" not in cmd and "--quantization" not in cmd
+def test_server_passes_the_contract_dtypes_through_unchanged(
+    run_pulumi: Runner, checkpoint: str, quantization: str | None, kv: str
+) -> None:
+    args = _server_args(checkpoint=checkpoint, quantization=quantization, kv_cache_dtype=kv)
+    cmd = _command(run_pulumi(lambda: ModelServer("chat", args)))
+    assert cmd[2] == checkpoint
+    assert cmd[cmd.index("--kv-cache-dtype") + 1] == kv
     assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
+    assert (cmd[cmd.index("--quantization") + 1] if "--quantization" in cmd else None) == quantization
 
 
-def test_bf16_workload_on_a_part_without_bf16_runs_in_fp16(run_pulumi: Runner) -> None:
-    # The T4 has no bf16 tensor path (catalog datasheet); vLLM refuses bfloat16 there.
-    cmd = _command(run_pulumi(lambda: ModelServer("dev", _server_args(precision="bf16", accelerator="T4"))))
+def test_server_does_not_rederive_the_dtype_from_the_accelerator(run_pulumi: Runner) -> None:
+    # The contract owns dtype; a float16 decision on a bf16-capable part is passed through as given.
+    cmd = _command(run_pulumi(lambda: ModelServer("chat", _server_args(dtype="float16", accelerator="H100"))))
     assert cmd[cmd.index("--dtype") + 1] == "float16"
+
+
+@pytest.mark.parametrize("accelerator", ["A100-40GB", "A100-80GB", "A10G", "T4"])
+def test_fp8_kv_cache_is_refused_on_parts_without_fp8(run_pulumi: Runner, accelerator: str) -> None:
+    # Below SM 8.9 vLLM routes an fp8 KV cache to a path that cannot run it and the engine crash-loops.
+    args = _server_args(accelerator=accelerator, quantization=None, dtype="float16")
+    with pytest.raises(ValueError, match=f"kv_cache_dtype=fp8 is not supported on {accelerator}"):
+        run_pulumi(lambda: ModelServer("prod", args))
+
+
+def test_a100_serves_with_a_sixteen_bit_kv_cache(run_pulumi: Runner) -> None:
+    args = _server_args(accelerator="A100-40GB", quantization=None, kv_cache_dtype="auto")
+    cmd = _command(run_pulumi(lambda: ModelServer("prod", args)))
+    assert cmd[cmd.index("--kv-cache-dtype") + 1] == "auto"
+
+
+def test_bfloat16_is_refused_on_a_part_without_bf16(run_pulumi: Runner) -> None:
+    # The T4 has no bf16 tensor path (catalog datasheet); vLLM refuses bfloat16 there.
+    args = _server_args(accelerator="T4", quantization=None, kv_cache_dtype="auto")
+    with pytest.raises(ValueError, match="dtype=bfloat16 is not supported on T4; allowed: float16"):
+        run_pulumi(lambda: ModelServer("dev", args))
 
 
 def test_non_root_server_has_a_user_name_and_writable_caches(run_pulumi: Runner) -> None:
@@ -262,23 +291,20 @@ def test_non_root_server_has_a_user_name_and_writable_caches(run_pulumi: Runner)
 def test_replicas_that_share_a_node_request_only_their_tensor_parallel_gpus(run_pulumi: Runner) -> None:
     # The selector packs accelerators_per_node // tensor_parallel replicas on a node; whole-node requests
     # would leave every replica but the first Pending.
-    g = run_pulumi(lambda: ModelServer("chat", _server_args(tensor_parallel=1, replicas=4, precision="bf16")))
+    g = run_pulumi(lambda: ModelServer("chat", _server_args(tensor_parallel=1, replicas=4, pod_memory_gib=60)))
     pod = g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
-    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1", "memory": "60Gi"}
     cmd = pod["containers"][0]["command"]
     assert cmd[cmd.index("--tensor-parallel-size") + 1] == "1"
 
 
-def test_startup_probe_allows_the_first_download_of_a_large_checkpoint(run_pulumi: Runner) -> None:
-    # Llama 3.1 405B in bf16 is ~756 GiB: at 50 MiB/s that alone is over four hours.
-    g = run_pulumi(lambda: ModelServer("big", _server_args(cache_size_gib=1522)))
+@pytest.mark.parametrize("budget_s", [600, 2400, 16_000])
+def test_startup_probe_covers_the_contract_startup_budget(run_pulumi: Runner, budget_s: int) -> None:
+    # Llama 3.1 405B in bf16 is ~756 GiB: the contract's budget for it runs to hours, a 7B to minutes.
+    g = run_pulumi(lambda: ModelServer("big", _server_args(startup_budget_s=budget_s)))
     probe = g.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
-    assert probe["periodSeconds"] * probe["failureThreshold"] >= 1522 * 1024 / 50
-    small = run_pulumi(lambda: ModelServer("small", _server_args(cache_size_gib=40)))
-    probe = small.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0][
-        "startupProbe"
-    ]
-    assert probe["periodSeconds"] * probe["failureThreshold"] == 3600
+    window = probe["periodSeconds"] * probe["failureThreshold"]
+    assert budget_s <= window < budget_s + probe["periodSeconds"]
 
 
 def test_explicit_storage_class_gives_a_per_pod_claim(run_pulumi: Runner) -> None:
@@ -294,7 +320,7 @@ def test_multi_node_leader_waits_for_every_worker_and_workers_retry_the_join(run
         lambda: ModelServer(
             "big",
             _server_args(accelerator="H100", accelerators_per_node=8, tensor_parallel=8, nodes_per_replica=3,
-                         replicas=1, precision="bf16"),
+                         replicas=1),
         )
     )
     template = g.one("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet").inputs["spec"]["leaderWorkerTemplate"]

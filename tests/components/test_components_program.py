@@ -110,7 +110,7 @@ def test_gcp_stack(run_pulumi: Runner, fixture_config: ConfigLoader, program_pat
     assert g.one("gcp:container/cluster:Cluster").inputs["deletionProtection"] is False  # dev
     assert not g.of("kubernetes:apps/v1:DaemonSet"), "GKE installs its own device plugin"
     svc = g.one("kubernetes:core/v1:Service")
-    assert svc.inputs["metadata"]["annotations"] == {"networking.gke.io/load-balancer-type": "Internal"}
+    assert svc.inputs["metadata"]["annotations"]["networking.gke.io/load-balancer-type"] == "Internal"
     repo = g.one("gcp:artifactregistry/repository:Repository", "registry-repo")
     assert repo.inputs["dockerConfig"] == {"immutableTags": True}
     unlabelled = [

@@ -6,7 +6,6 @@ re-exported here so `from servestack.components.aws import GpuNodeGroup` keeps w
 """
 
 from servestack.components.aws._shared import (
-    CLUSTER_AUTOSCALER_RELEASES,
     CLUSTER_AUTOSCALER_TAG_PREFIX,
     GPU_AMI_TYPES,
     capacity_type_for,
@@ -25,7 +24,6 @@ __all__ = [
     "ContainerRegistryArgs",
     "ClusterAutoscaler",
     "ClusterAutoscalerArgs",
-    "CLUSTER_AUTOSCALER_RELEASES",
     "CLUSTER_AUTOSCALER_TAG_PREFIX",
     "GPU_AMI_TYPES",
     "capacity_type_for",

@@ -18,7 +18,6 @@ GPU_AMI_TYPES = (
     "AL2023_ARM_64_NVIDIA",
     "BOTTLEROCKET_ARM_64_NVIDIA",
 )
-_DEFAULT_K8S_VERSION = "1.34"
 _VPC_CIDR = "10.0.0.0/16"
 _NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -33,14 +32,6 @@ _SYSTEM_POOL = {"servestack.io/pool": "system"}
 """Node label of the system node group: cluster add-ons select it so they never take GPU capacity."""
 
 CLUSTER_AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
-# The autoscaler's minor version must match the cluster's. Chart -> app versions as the chart repository
-# https://kubernetes.github.io/autoscaler lists them (`helm search repo autoscaler/cluster-autoscaler
-# --versions`), as of 2025-12: chart 9.50.1 ships 1.33.0, chart 9.53.0 ships 1.34.2. The image tag is
-# pinned too, so the running binary does not depend on a chart's default.
-CLUSTER_AUTOSCALER_RELEASES: dict[str, tuple[str, str]] = {
-    "1.33": ("9.50.1", "v1.33.0"),
-    "1.34": ("9.53.0", "v1.34.2"),
-}
 _CA_CHART_REPO = "https://kubernetes.github.io/autoscaler"
 _CA_NAMESPACE = "kube-system"
 _CA_SERVICE_ACCOUNT = "cluster-autoscaler"

@@ -12,20 +12,18 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from servestack.components._common import (
-    check_choice,
     check_tags,
 )
 from servestack.components.aws._shared import (
     _CA_CHART_REPO,
     _CA_NAMESPACE,
     _CA_SERVICE_ACCOUNT,
-    _DEFAULT_K8S_VERSION,
     _DURATION,
     _SYSTEM_POOL,
-    CLUSTER_AUTOSCALER_RELEASES,
     CLUSTER_AUTOSCALER_TAG_PREFIX,
     _assume_role_policy,
 )
+from servestack.versions import DEFAULT_KUBERNETES_VERSION, addon_versions
 
 
 class ClusterAutoscalerArgs(TypedDict):
@@ -38,7 +36,7 @@ class ClusterAutoscalerArgs(TypedDict):
     tags: dict[str, str]
     """Cost tags: team, environment, cost-center, managed-by."""
     kubernetes_version: NotRequired[str]
-    """Kubernetes minor version of the cluster (the autoscaler's must match); 1.33 or 1.34 (default)."""
+    """Kubernetes minor version of the cluster (the autoscaler's must match); a version of servestack/versions.py."""
     install_pod_identity_agent: NotRequired[bool]
     """Install the eks-pod-identity-agent add-on (default true); false when the cluster already runs it."""
     scale_down_delay: NotRequired[str]
@@ -62,12 +60,16 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         super().__init__("servestack:index:ClusterAutoscaler", name, None, opts)
         comp = "ClusterAutoscaler"
         tags = check_tags(comp, args.get("tags"))
-        requested = args.get("kubernetes_version", _DEFAULT_K8S_VERSION)
-        version = check_choice(comp, "kubernetes_version", requested, CLUSTER_AUTOSCALER_RELEASES)
+        requested = args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
+        try:
+            # One compatibility table for every add-on; the autoscaler's minor always equals the cluster's.
+            pin = addon_versions(str(requested)).cluster_autoscaler
+        except ValueError as exc:
+            raise ValueError(f"{comp}: {exc}") from None
         delay = args.get("scale_down_delay", "10m")
         if not isinstance(delay, str) or not _DURATION.match(delay):
             raise ValueError(f"{comp}: scale_down_delay={delay!r} is not valid; allowed: a duration like 90s, 10m, 1h")
-        chart_version, image_tag = CLUSTER_AUTOSCALER_RELEASES[version]
+        chart_version, image_tag = pin.version, pin.app_version
         # Children wait for what the component waits for (the cluster and its system nodes).
         depends_on = opts.depends_on if opts is not None and opts.depends_on is not None else None
         aws_child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
@@ -123,7 +125,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             name="cluster-autoscaler",
             chart="cluster-autoscaler",
             version=chart_version,
-            repository_opts={"repo": _CA_CHART_REPO},
+            repository_opts={"repo": pin.repository or _CA_CHART_REPO},
             namespace=_CA_NAMESPACE,
             values={
                 "cloudProvider": "aws",

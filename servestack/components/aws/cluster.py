@@ -17,7 +17,6 @@ from servestack.components._common import (
     check_zones,
 )
 from servestack.components.aws._shared import (
-    _DEFAULT_K8S_VERSION,
     _SYSTEM,
     _SYSTEM_POOL,
     _assume_role_policy,
@@ -25,6 +24,7 @@ from servestack.components.aws._shared import (
     _node_role,
 )
 from servestack.components.aws.network import create_network
+from servestack.versions import DEFAULT_KUBERNETES_VERSION
 
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
@@ -49,7 +49,7 @@ class EksClusterArgs(TypedDict):
     existing_cluster_name: NotRequired[str]
     """Adopt this existing EKS cluster instead of creating a VPC and cluster."""
     kubernetes_version: NotRequired[str]
-    """EKS Kubernetes version; defaults to 1.34."""
+    """EKS Kubernetes version; defaults to servestack.versions.DEFAULT_KUBERNETES_VERSION."""
     cluster_admins: NotRequired[list[str]]
     """IAM principal ARNs (e.g. CI roles) given an EKS access entry with AmazonEKSClusterAdminPolicy."""
 
@@ -179,7 +179,7 @@ class EksCluster(pulumi.ComponentResource):
         cluster = aws.eks.Cluster(
             f"{name}-eks",
             role_arn=role.arn,
-            version=args.get("kubernetes_version", _DEFAULT_K8S_VERSION),
+            version=args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION),
             vpc_config={
                 # EKS needs subnets in two zones even when the nodes use one.
                 "subnet_ids": [s.id for s in network.control_plane_subnets],
