@@ -71,7 +71,7 @@ class CloudCluster:
     kubeconfig: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     registry_url: pulumi.Output[str]
-    server_image: pulumi.Output[str]
+    server_image: str
     """Image reference the model server uses: through the stack's registry when it mirrors Docker Hub."""
     ready: list[pulumi.Resource]
     """Kubernetes and Helm resources depend on these (the system node group / pool)."""

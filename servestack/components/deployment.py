@@ -273,7 +273,8 @@ class ModelDeployment(pulumi.ComponentResource):
             "nodes_per_replica": span,
             "max_model_len": args["max_model_len"],
             "replicas": replicas_min,
-            "image": args.get("image", DEFAULT_IMAGE),
+            # Through the stack's registry (Docker Hub cache) where the cloud adapter set one up.
+            "image": cloud.server_image,
             "gpu_memory_utilization": args.get("gpu_memory_utilization", 0.90),
             "dtype": args.get("dtype", "bfloat16"),
             "kv_cache_dtype": args.get("kv_cache_dtype", "auto"),

@@ -272,7 +272,7 @@ def test_adapter_hands_over_what_the_kubernetes_half_needs(run_pulumi: Runner, c
             extra["docker_hub_credential_arn"] = "arn:aws:secretsmanager:us-east-1:1:secret:ecr-pullthroughcache/hub"
         result = cloud_adapter(cloud).provision(parent, _cloud_spec("chat", _args(cloud, **extra)))
         seen["result"] = result
-        result.server_image.apply(lambda i: seen.setdefault("image", i))
+        seen["image"] = result.server_image
         result.server_service_account_annotations.apply(lambda a: seen.setdefault("annotations", a))
 
     g = run_pulumi(body)
@@ -328,3 +328,25 @@ def test_gpu_capacity_waits_twice_the_node_launch_time(run_pulumi: Runner, cloud
     g = run_pulumi(_deploy(_args(cloud, node_launch_s=2700)))
     gpu = [r for r in g.of(node_type) if "-gpu-" in r.name]
     assert len(gpu) == 2 and all(r.custom_timeouts == {"create": "90m", "update": "90m"} for r in gpu), gpu
+
+
+@pytest.mark.parametrize(
+    ("cloud", "extra", "image"),
+    [
+        ("gcp", {}, "us-central1-docker.pkg.dev/acme/chat-registry-docker-hub/vllm/vllm-openai:v0.11.0"),
+        (
+            "aws",
+            {"docker_hub_credential_arn": "arn:aws:secretsmanager:us-east-1:1:secret:ecr-pullthroughcache/hub"},
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/vllm/vllm-openai:v0.11.0",
+        ),
+        ("aws", {}, "vllm/vllm-openai:v0.11.0"),  # no Docker Hub credential: mirror by hand (docs/deploy.md)
+    ],
+)
+def test_server_pulls_its_image_through_the_stacks_registry(
+    run_pulumi: Runner, cloud: str, extra: dict[str, Any], image: str
+) -> None:
+    # Before: the vLLM image came anonymously from Docker Hub through NAT while the stack's registry sat unused.
+    g = run_pulumi(_deploy(_args(cloud, **extra)))
+    workload = g.one("kubernetes:apps/v1:Deployment")
+    [container] = [c for c in workload.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm"]
+    assert container["image"] == image, workload.urn

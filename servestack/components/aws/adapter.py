@@ -98,7 +98,7 @@ class AwsAdapter:
                     depends_on=agent,
                 )
             )
-        image = registry.docker_hub_mirror.apply(lambda mirror: mirrored_image(mirror, spec.image))
+        image = self._server_image(parent, spec)
         return CloudCluster(
             cloud=self.cloud,
             kubeconfig=cluster.kubeconfig,
@@ -167,6 +167,20 @@ class AwsAdapter:
             if spec.efa_interfaces > 0:
                 args["efa_interfaces"] = spec.efa_interfaces
         return GpuNodeGroup(f"{spec.name}-gpu-{g.role}", args, opts=pulumi.ResourceOptions(parent=parent))
+
+    @staticmethod
+    def _server_image(parent: pulumi.Resource, spec: CloudSpec) -> str:
+        """The serving image through the Docker Hub cache when there is one. The registry host is derived from
+        the account (a plain string, as the model server pins and checks its image at registration)."""
+        if not spec.docker_hub_credential_arn:
+            return spec.image
+        invoke = pulumi.InvokeOptions(parent=parent)
+        account = aws.get_caller_identity(opts=invoke).account_id
+        suffix = aws.get_partition(opts=invoke).dns_suffix or "amazonaws.com"
+        if not account:
+            pulumi.log.warn("the account id is unknown, so the server pulls its image from Docker Hub directly")
+            return spec.image
+        return mirrored_image(f"{account}.dkr.ecr.{spec.region}.{suffix}/{DOCKER_HUB_PREFIX}", spec.image)
 
     @staticmethod
     def _allow_pull_through(parent: pulumi.Resource, name: str, group: GpuNodeGroup, region: str) -> None:

@@ -12,7 +12,7 @@ from servestack.components.gcp.cluster import GkeCluster, GkeClusterArgs
 from servestack.components.gcp.identity import server_secret_reader
 from servestack.components.gcp.node_pool import GpuNodePool, GpuNodePoolArgs, gke_accelerator_type
 from servestack.components.gcp.quota import preflight as quota_preflight
-from servestack.components.gcp.registry import ArtifactRegistry
+from servestack.components.gcp.registry import DOCKER_HUB_REPOSITORY_SUFFIX, ArtifactRegistry
 from servestack.components.quotas import CapacityGroup
 
 
@@ -76,7 +76,10 @@ class GcpAdapter:
             kubeconfig=cluster.kubeconfig,
             cluster_name=cluster.cluster_name,
             registry_url=registry.repository_url,
-            server_image=registry.docker_hub_mirror.apply(lambda mirror: mirrored_image(mirror, spec.image)),
+            # The remote repository's address is known before it exists: region, project and repository id.
+            server_image=mirrored_image(
+                f"{spec.region}-docker.pkg.dev/{project}/{name}-registry-{DOCKER_HUB_REPOSITORY_SUFFIX}", spec.image
+            ),
             ready=cluster.ready,
             server_service_account=spec.server_service_account,
             server_service_account_annotations=annotations,

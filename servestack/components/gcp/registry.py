@@ -14,6 +14,9 @@ from servestack.components._common import (
     check_tags,
 )
 
+DOCKER_HUB_REPOSITORY_SUFFIX = "docker-hub"
+"""The Docker Hub remote repository is `<registry name>-docker-hub`."""
+
 
 class ArtifactRegistryArgs(TypedDict):
     """Inputs of an Artifact Registry Docker repository."""
@@ -76,8 +79,8 @@ class ArtifactRegistry(pulumi.ComponentResource):
         self.docker_hub_mirror = pulumi.Output.from_input("")
         if args.get("docker_hub_remote", False):
             remote = gcp.artifactregistry.Repository(
-                f"{name}-docker-hub",
-                repository_id=f"{name}-docker-hub",
+                f"{name}-{DOCKER_HUB_REPOSITORY_SUFFIX}",
+                repository_id=f"{name}-{DOCKER_HUB_REPOSITORY_SUFFIX}",
                 project=args["project"],
                 location=args["location"],
                 format="DOCKER",
