@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from servestack.check.analyzer import AnalyzerResource, Diagnostic, PackInfo, PolicyInfo, PolicyPackProcess
 from servestack.check.costs import CostLine, CostSummary
-from servestack.check.packs import DEFAULT_PACKS, default_pack_dirs, find_pack
+from servestack.check.packs import DEFAULT_PACKS, central_pack_dirs, default_pack_dirs, find_pack, vendored_pack_notes
 from servestack.check.policy_config import PolicyConfigEntry, load_policy_config, parse_policy_config
 from servestack.check.run import CheckResult, PackSummary, Violation, analyzer_resources, check_resources, run_check
 
@@ -25,6 +25,8 @@ __all__ = [
     "PolicyPackProcess",
     "Violation",
     "analyzer_resources",
+    "central_pack_dirs",
+    "vendored_pack_notes",
     "check_resources",
     "default_pack_dirs",
     "find_pack",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -35,7 +36,6 @@ from types import TracebackType
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
-import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2  # type: ignore[import-untyped]
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
@@ -44,7 +44,8 @@ from servestack.check.policy_config import (
     PolicyConfigEntry,
     reconcile_policy_config,
 )
-from servestack.errors import ConfigError
+from servestack.errors import ConfigError, InputFileError
+from servestack.yamlio import load_yaml_file
 
 __all__ = [
     "UNKNOWN",
@@ -55,6 +56,7 @@ __all__ = [
     "PolicyInfo",
     "PackInfo",
     "PolicyPackProcess",
+    "duration_seconds",
     "secret",
     "to_wire",
 ]
@@ -108,6 +110,19 @@ def to_wire(value: Any) -> Any:
     return UNKNOWN
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float:
+    """A custom timeout ("45m", "1h30m", Go's duration syntax, as the engine parses it) in seconds; 0 if unparsable."""
+    text = text.strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return 0.0
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
 def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     s = struct_pb2.Struct()
     s.update({str(k): to_wire(v) for k, v in props.items()})
@@ -129,12 +144,26 @@ class AnalyzerResource:
     provider_name: str = ""
     provider_properties: Mapping[str, Any] = field(default_factory=dict)
     protect: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Resource options as the program registered them (`PreviewResource.options`)."""
 
     def _options(self) -> analyzer_pb2.AnalyzerResourceOptions:
+        """The options the engine passes to analyzers (`args.opts` in a policy)."""
+        opts = self.options
+        raw_timeouts = opts.get("customTimeouts")
+        timeouts: Mapping[str, Any] = raw_timeouts if isinstance(raw_timeouts, Mapping) else {}
+        dbr = opts.get("deleteBeforeReplace")
         return analyzer_pb2.AnalyzerResourceOptions(
-            protect=self.protect,
+            protect=self.protect or bool(opts.get("protect")),
+            ignoreChanges=[str(v) for v in opts.get("ignoreChanges") or ()],
+            deleteBeforeReplace=bool(dbr),
+            deleteBeforeReplaceDefined=dbr is not None,
+            additionalSecretOutputs=[str(v) for v in opts.get("additionalSecretOutputs") or ()],
+            aliases=[str(v) for v in opts.get("aliases") or ()],
             parent=self.parent,
-            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
+            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+                **{k: duration_seconds(str(timeouts[k])) for k in ("create", "update", "delete") if timeouts.get(k)}
+            ),
         )
 
     def _provider(self) -> analyzer_pb2.AnalyzerProviderResource | None:
@@ -230,8 +259,8 @@ class _Engine(engine_pb2_grpc.EngineServicer):
 def _pack_python(pack_dir: Path) -> str:
     """The interpreter the CLI's shim would use: the pack's virtualenv when it declares one that exists."""
     try:
-        data = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        data = load_yaml_file(pack_dir / "PulumiPolicy.yaml", "policy pack file") or {}
+    except InputFileError:
         data = {}
     runtime = data.get("runtime") if isinstance(data, dict) else None
     options = runtime.get("options") if isinstance(runtime, dict) else None
@@ -285,10 +314,7 @@ class PolicyPackProcess:
         self._remediates = False
 
     def _pack_yaml_version(self) -> str:
-        try:
-            data = yaml.safe_load((self.pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"policy pack {self.pack_dir}: PulumiPolicy.yaml cannot be read ({exc})") from None
+        data = load_yaml_file(self.pack_dir / "PulumiPolicy.yaml", "policy pack file") or {}
         version = data.get("version") if isinstance(data, dict) else None
         return str(version) if version is not None else ""
 

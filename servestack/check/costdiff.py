@@ -12,6 +12,7 @@ import io
 import subprocess
 import tarfile
 import tempfile
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -31,6 +32,7 @@ __all__ = [
     "export_tree",
     "format_usd",
     "format_delta",
+    "markdown_text",
 ]
 
 _STACK_PREFIX = "Pulumi."
@@ -304,13 +306,40 @@ def format_delta(value: float | None) -> str:
     return f"{sign}${abs(value):,.2f}"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+# Characters that stay as they are in a pull-request comment: letters, digits, space and `- . / :`, enough for
+# stack names, resource names and type tokens (aws:eks/nodeGroup:NodeGroup) to read naturally.
+_PLAIN = frozenset("-./: ")
+_ZERO_WIDTH_SPACE = "&#8203;"
+
+
+def markdown_text(text: str) -> str:
+    """User-controlled text (stack, resource and type names, notes) made inert in a GitHub comment.
+
+    Every ASCII character that could mean something to Markdown or HTML is written as a numeric character
+    reference, which both renderers show as the character itself and neither interprets: so a name cannot
+    end a table cell (`|`), start a heading (`#`), open an HTML comment or tag (`<!--`, `<img`), form a
+    link (`[x](y)`), or emphasise. Line breaks and other control or format characters (bidi overrides)
+    become spaces: they would end a table row or disguise the text. A zero-width space after `@` and `#`
+    stops GitHub from turning `@org/team` into a mention and `#12` into an issue reference.
+    """
+    out: list[str] = []
+    for ch in text:
+        if (ch.isascii() and ch.isalnum()) or ch in _PLAIN:
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(" ")
+        elif ch in "@#":
+            out.append(f"&#{ord(ch)};{_ZERO_WIDTH_SPACE}")
+        elif ch.isascii():
+            out.append(f"&#{ord(ch)};")
+        else:
+            out.append(ch)  # letters of other scripts, emoji: nothing to Markdown
+    return "".join(out)
 
 
 def render_markdown(diff: CostDiff) -> str:
     """A pull-request comment: one row per environment, then the changed resources of each."""
-    out = [f"### servestack cost diff (base `{_md(diff.base)}`)", ""]
+    out = [f"### servestack cost diff (base {markdown_text(diff.base)})", ""]
     if not diff.environments:
         out.append("No stack changed.")
         return "\n".join(out) + "\n"
@@ -328,7 +357,7 @@ def render_markdown(diff: CostDiff) -> str:
         over = ""
         if budget is not None and e.after is not None and e.after.ceiling is not None and e.after.ceiling > budget:
             over = " ⚠️ ceiling over budget"
-        row = [_md(e.stack), b_exp, a_exp, format_delta(e.delta_expected)]
+        row = [markdown_text(e.stack), b_exp, a_exp, format_delta(e.delta_expected)]
         row += [b_ceil, a_ceil, format_delta(e.delta_ceiling)]
         row.append((format_usd(budget) if budget is not None else "none") + over)
         out.append("| " + " | ".join(row) + " |")
@@ -337,7 +366,7 @@ def render_markdown(diff: CostDiff) -> str:
         if not changed:
             continue
         same = len(e.resources) - len(changed)
-        out += ["", f"<details><summary>{_md(e.stack)}: {len(changed)} resource(s) change cost</summary>", ""]
+        out += ["", f"<details><summary>{markdown_text(e.stack)}: {len(changed)} resource(s) change cost</summary>", ""]
         out.append(
             "| resource | type | expected before | expected after | Δ expected "
             "| ceiling before | ceiling after | Δ ceiling |"
@@ -348,8 +377,8 @@ def render_markdown(diff: CostDiff) -> str:
                 "| "
                 + " | ".join(
                     [
-                        f"`{_md(r.name)}` {_md(r.item)}",
-                        f"`{_md(r.type)}`",
+                        f"{markdown_text(r.name)} ({markdown_text(r.item)})",
+                        markdown_text(r.type),
                         "(new)" if r.before is None else format_usd(r.before.expected),
                         "(removed)" if r.after is None else format_usd(r.after.expected),
                         format_delta(r.delta_expected),
@@ -366,5 +395,5 @@ def render_markdown(diff: CostDiff) -> str:
         out += ["", "</details>"]
     notes = sorted({n for e in diff.environments for s in (e.before, e.after) if s is not None for n in s.notes})
     if notes:
-        out += ["", "Not priced (usage-based or unknown): " + "; ".join(_md(n) for n in notes)]
+        out += ["", "Not priced (usage-based or unknown): " + "; ".join(markdown_text(n) for n in notes)]
     return "\n".join(out) + "\n"

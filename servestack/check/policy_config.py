@@ -12,14 +12,14 @@ falls back to the protocol's zero value (advisory).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from servestack.errors import ConfigError, SpecError, did_you_mean
+from servestack.errors import SpecError, did_you_mean
+from servestack.yamlio import parse_json, read_user_text
 
 __all__ = [
     "unknown_policy_names",
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+_ALLOWED_ACCELERATORS = "allowed-accelerators"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def parse_policy_config(data: object, source: str = "--policy-config") -> dict[s
         elif isinstance(value, dict):
             props = dict(value)
             level = _level(source, key, props.pop("enforcementLevel")) if "enforcementLevel" in props else None
+            if key == _ALLOWED_ACCELERATORS:
+                _check_accelerator_ids(source, key, props)
             if level is None and not props:
                 continue
             result[key] = PolicyConfigEntry(enforcement=level, properties=props or None)
@@ -82,22 +85,37 @@ def parse_policy_config(data: object, source: str = "--policy-config") -> dict[s
 
 
 def load_policy_config(path: Path) -> dict[str, PolicyConfigEntry]:
-    """Read a policy config file (JSON, as the Pulumi CLI takes it); an empty file means no config."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"--policy-config {path}: cannot be read ({exc.__class__.__name__})") from None
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"--policy-config {path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
-        ) from None
+    """Read a policy config file (JSON, as the Pulumi CLI takes it).
+
+    An empty file is an error, as in the Pulumi CLI: a file given on purpose that says nothing is more likely
+    a broken pipeline than an intent; omit `--policy-config` to run with the packs' defaults.
+    """
     source = f"--policy-config {path}"
+    text = read_user_text(path, "--policy-config")
+    if not text.strip():
+        raise SpecError(source, "<empty file>", 'a JSON object like {"all": "mandatory"}; '
+                        "omit --policy-config to use the packs' defaults")
+    data = parse_json(text, path, "--policy-config")
     _reject_non_finite(data, source, "")
     return parse_policy_config(data, source)
+
+
+def _check_accelerator_ids(source: str, policy: str, props: Mapping[str, Any]) -> None:
+    """`allowed-accelerators.accelerators` names catalog accelerators: a typo is an input error, not a violation.
+
+    Otherwise the pack reports the unknown id as a violation on every GPU node group it judges.
+    """
+    ids = props.get("accelerators")
+    if ids is None:
+        return
+    key = f"{source}: {policy}.accelerators"
+    if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
+        raise SpecError(key, ids, "a list of accelerator ids such as [\"H100\", \"L4\"]")
+    from servestack.catalog import load_catalog
+
+    catalog = load_catalog()
+    for i, name in enumerate(ids):
+        catalog.resolve_accelerator(name, field=f"{key}[{i}]")
 
 
 def _reject_non_finite(value: object, source: str, where: str) -> None:

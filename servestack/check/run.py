@@ -1,13 +1,18 @@
 """`servestack check`: the offline preview judged by the real policy packs over the analyzer protocol.
 
-Timeline (2 cores): the pack processes start first and import while the preview runs in this process;
-then each pack is configured and fed every resource (`Analyze`) and the whole graph (`AnalyzeStack`),
-one thread per pack.
+Process model (the Pulumi CLI's): this process is the engine; the program runs in its own process and sends
+its resources over gRPC (`servestack.preview.engine`); each pack runs in its own process (the analyzer role).
+The packs are the installed servestack's (`servestack.check.packs`), generated into a directory this check
+owns; a project's own packs run only when named, in addition.
+
+Timeline (2 cores): the pack processes start first and import while the program runs; then each pack is
+configured and fed every resource (`Analyze`) and the whole graph (`AnalyzeStack`), one thread per pack.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from servestack.check.analyzer import AnalyzerResource, Diagnostic, PackInfo, PolicyPackProcess, wait_all
 from servestack.check.costs import CostSummary, cents, cost_summary
-from servestack.check.packs import default_pack_dirs
+from servestack.check.packs import central_pack_dirs, vendored_pack_notes
 from servestack.check.policy_config import PolicyConfigEntry, load_policy_config, unknown_policy_names
 from servestack.errors import SpecError
 
@@ -68,6 +73,11 @@ class PackSummary:
     version: str
     directory: Path
     policies: int
+    source: str = "central"
+    """"central" (the installed servestack's) or "project" (named with --policy-pack)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "source": self.source, "policies": self.policies}
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,14 @@ class CheckResult:
     packs: list[PackSummary] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    unevaluated: list[dict[str, str]] = field(default_factory=list)
+    """What the offline engine could not see inside (`PreviewResult.unevaluated`): not covered by the verdict."""
+    strict: bool = False
+    """With `--strict`, anything unevaluated fails the check."""
+    pack_notes: list[str] = field(default_factory=list)
+    """About the packs themselves (a vendored copy that differs from the installed pack)."""
+    program_output: list[str] = field(default_factory=list)
+    """What the program printed; shown to people, never in the JSON document."""
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -87,16 +105,20 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return not self.mandatory
+        return not self.mandatory and not (self.strict and self.unevaluated)
 
     def to_json(self) -> dict[str, Any]:
-        """The `check --json` document of ARCHITECTURE.md."""
+        """The `check --json` document of ARCHITECTURE.md, plus `unevaluated`, `strict`, `packs` and `notes`."""
         return {
             "stack": self.stack,
             "passed": self.passed,
             "violations": [v.to_json() for v in self.violations],
             "monthly_usd": {"expected": cents(self.costs.expected), "ceiling": cents(self.costs.ceiling)},
             "budget_usd": self.budget_usd,
+            "unevaluated": list(self.unevaluated),
+            "strict": self.strict,
+            "packs": [p.to_json() for p in self.packs],
+            "notes": list(self.pack_notes),
         }
 
 
@@ -114,6 +136,11 @@ def _urn_type(urn: str) -> str:
     return parts[-2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
 
 
+def _engine_inputs(r: PreviewResource) -> Mapping[str, Any]:
+    """The inputs the engine received (secrets in wire form), else the masked record."""
+    return r.wire_inputs if r.wire_inputs is not None else r.inputs
+
+
 def analyzer_resources(resources: Sequence[PreviewResource]) -> list[AnalyzerResource]:
     """Preview records as the engine presents them to analyzers (inputs, parent, dependencies, provider)."""
     by_urn = {r.urn: r for r in resources}
@@ -126,13 +153,15 @@ def analyzer_resources(resources: Sequence[PreviewResource]) -> list[AnalyzerRes
                 urn=r.urn,
                 type=r.type,
                 name=r.urn.rsplit("::", 1)[-1] if "::" in r.urn else r.name,
-                properties=r.inputs,
+                # Secrets travel as secrets and the pack sees their values, as under the engine.
+                properties=_engine_inputs(r),
                 parent=r.parent or "",
                 dependencies=tuple(r.dependencies),
                 provider_urn=provider_urn,
                 provider_type=provider.type if provider is not None else _urn_type(provider_urn),
                 provider_name=provider_urn.rsplit("::", 1)[-1] if provider_urn else "",
-                provider_properties=provider.inputs if provider is not None else {},
+                provider_properties=_engine_inputs(provider) if provider is not None else {},
+                options=r.options,
             )
         )
     return out
@@ -197,12 +226,18 @@ def run_check(
     policy_config_path: Path | None = None,
     packs: Sequence[Path] | None = None,
     *,
+    project_packs: Sequence[Path] = (),
     preview: Callable[[Path, str | None], PreviewResult] | None = None,
+    timeout_s: float | None = None,
+    strict: bool = False,
 ) -> CheckResult:
     """Run the offline preview of `project_dir` for `stack` and judge it with the policy packs.
 
-    `packs` defaults to the budget and guardrails packs (`servestack.check.packs`); `preview` defaults to
-    `servestack.preview.run_preview`. Raises `ConfigError`/`SpecError` (exit 2) for bad input.
+    `packs` replaces the central packs (for callers that judge with packs of their own, such as tests);
+    by default the installed servestack's budget and guardrails packs run, plus `project_packs` (the
+    project's own, named with `--policy-pack`). `preview` defaults to `servestack.preview.run_preview` with
+    `timeout_s`. `strict` fails the check on anything the offline engine could not evaluate.
+    Raises `ConfigError`/`SpecError` (exit 2) for bad input, `ProgramError` (exit 1) when the program fails.
     """
     from servestack.preview.project import load_project, load_stack_config, resolve_stack
 
@@ -212,35 +247,41 @@ def run_check(
     stack_name = resolve_stack(project, stack)
     stack_cfg = load_stack_config(project, stack_name)
     policy_config = load_policy_config(Path(policy_config_path)) if policy_config_path is not None else {}
-    pack_dirs = [Path(p) for p in packs] if packs else default_pack_dirs(project.directory)
+    with tempfile.TemporaryDirectory(prefix="servestack-packs-") as central_root:
+        if packs:
+            sources = [(Path(p), "project") for p in packs]
+        else:
+            sources = [(d, "central") for d in central_pack_dirs(Path(central_root))]
+        sources += [(Path(p), "project") for p in project_packs]
+        processes = [
+            PolicyPackProcess(
+                d,
+                project=project.name,
+                stack=stack_name,
+                config=stack_cfg.values,
+                secret_keys=sorted(stack_cfg.secret_keys),
+            )
+            for d, _ in sources
+        ]
+        try:
+            for proc in processes:
+                proc.start()
+            if preview is None:
+                from servestack.preview import run_preview
 
-    processes = [
-        PolicyPackProcess(
-            d,
-            project=project.name,
-            stack=stack_name,
-            config=stack_cfg.values,
-            secret_keys=sorted(stack_cfg.secret_keys),
-        )
-        for d in pack_dirs
-    ]
-    try:
-        for proc in processes:
-            proc.start()
-        if preview is None:
-            from servestack.preview import run_preview
+                def preview(directory: Path, name: str | None) -> PreviewResult:
+                    return run_preview(directory, name, timeout_s=timeout_s)
 
-            preview = run_preview
-        result = preview(project.directory, stack_name)
-        timings["preview"] = time.monotonic() - t0
-        resources = analyzer_resources(result.resources)
-        wait_all(processes)
-        timings["packs_ready"] = time.monotonic() - t0
-        violations, infos, sent = check_resources(processes, resources, policy_config)
-        timings["analyzed"] = time.monotonic() - t0
-    finally:
-        for proc in processes:
-            proc.close()
+            result = preview(project.directory, stack_name)
+            timings["preview"] = time.monotonic() - t0
+            resources = analyzer_resources(result.resources)
+            wait_all(processes)
+            timings["packs_ready"] = time.monotonic() - t0
+            violations, infos, sent = check_resources(processes, resources, policy_config)
+            timings["analyzed"] = time.monotonic() - t0
+        finally:
+            for proc in processes:
+                proc.close()
 
     costs = cost_summary(result)
     timings["total"] = time.monotonic() - t0
@@ -251,10 +292,14 @@ def run_check(
         costs=costs,
         budget_usd=_budget(stack_cfg.values, sent),
         packs=[
-            PackSummary(info.name, info.version, proc.pack_dir, len(info.policies))
-            for info, proc in zip(infos, processes, strict=True)
+            PackSummary(info.name, info.version, proc.pack_dir, len(info.policies), source)
+            for info, proc, (_, source) in zip(infos, processes, sources, strict=True)
         ],
         # The preview's own "not priced" notes repeat what the cost summary lists; keep the summary's.
         notes=[n for n in result.notes if not n.startswith("not priced:")] + list(costs.notes),
         timings_s=timings,
+        unevaluated=list(result.unevaluated),
+        strict=strict,
+        pack_notes=vendored_pack_notes(project.directory),
+        program_output=list(result.program_output),
     )

@@ -17,7 +17,7 @@ from servestack.errors import ServestackError
 __all__ = ["main", "build_parser"]
 
 # Verb modules, imported lazily by name so `plan` never pays for `preview`'s Pulumi imports.
-_VERBS = ("plan", "estimate", "catalog", "preview", "check", "cost")
+_VERBS = ("plan", "estimate", "catalog", "preview", "check", "cost", "verify")
 
 # Top-level modules that come with the `pulumi` extra (pulumi-policy brings grpc and protobuf).
 _PULUMI_EXTRAS = frozenset(
@@ -57,9 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    # The last line of defence: every reader of user files refuses bad input with a ServestackError first.
+    # These name what they can instead of printing a traceback.
+    except RecursionError:
+        print("error: the input is nested too deeply to process; simplify it", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"error: an input file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8",
+              file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # `servestack ... | head` closed the pipe: not an error of ours. Point stdout at devnull so the
         # interpreter's final flush does not raise again.
@@ -67,4 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return code

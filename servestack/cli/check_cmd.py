@@ -1,4 +1,7 @@
-"""`servestack check [-s STACK] [--policy-config FILE] [--json]`: the policy verdict on a stack, offline."""
+"""`servestack check [-s STACK] [--policy-config FILE] [--policy-pack DIR] [--timeout S] [--strict] [--json]`.
+
+The policy verdict on a stack, offline: the installed servestack's packs, plus any named with --policy-pack.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +19,12 @@ def add_parser(subparsers: Any) -> None:
         "check",
         help="judge a stack with the budget and guardrails policy packs, offline",
         description=(
-            "Runs the Pulumi Python program of the current directory (or --cwd) offline, starts each policy pack "
-            "as its own process and drives it over the analyzer protocol the Pulumi CLI uses, so the verdict is "
-            "the one `pulumi preview --policy-pack` gives. No Pulumi CLI or cloud credentials needed. "
-            "Exit 1 when any mandatory policy is violated."
+            "Runs the Pulumi Python program of the current directory (or --cwd) in its own process against an "
+            "offline engine, starts each policy pack as its own process and drives it over the analyzer protocol "
+            "the Pulumi CLI uses, so the verdict is the one `pulumi preview --policy-pack` gives. The budget and "
+            "guardrails packs are always those of the installed servestack, never a copy in the project. "
+            "No Pulumi CLI or cloud credentials needed. Exit 1 when any mandatory policy is violated or the "
+            "program fails, exits early or overruns --timeout."
         ),
     )
     parser.add_argument("-s", "--stack", default=None, help="stack name (default: the only stack with a file)")
@@ -35,10 +40,36 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=None,
         metavar="DIR",
-        help="a policy pack directory (repeatable; default: the budget and guardrails packs)",
+        help="a project's own policy pack directory, run in addition to the installed budget and guardrails "
+        "packs (repeatable)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="fail the check when the program runs longer (default: 300)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when the offline engine could not evaluate a resource (Helm releases, provider-built components)",
     )
     parser.add_argument("--json", action="store_true", help="print the check JSON document")
     parser.set_defaults(func=run)
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a positive, finite number of seconds."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid; allowed: a positive number of seconds")
+    return value
 
 
 def _money(value: float | None) -> str:
@@ -52,7 +83,7 @@ def _print(result: Any) -> None:
     from servestack.cli.output import console
 
     out = console()
-    packs = ", ".join(f"{p.name}@{p.version}" for p in result.packs)
+    packs = ", ".join(f"{p.name}@{p.version}" + (" (project)" if p.source == "project" else "") for p in result.packs)
     out.print(f"[bold]{escape(result.project)}[/bold] / stack [bold]{escape(result.stack)}[/bold]  packs: {packs}")
     if result.violations:
         table = Table(title="Policy violations", show_lines=False)
@@ -83,21 +114,60 @@ def _print(result: Any) -> None:
     out.print(f"[bold]Monthly cost[/bold]: expected {_money(costs.expected)}, ceiling {_money(costs.ceiling)}{budget}")
     for note in result.notes:
         out.print(f"  [dim]{escape(note)}[/dim]")
+    for note in result.pack_notes:
+        out.print(f"[yellow]note[/yellow]: {escape(note)}")
+    print_unevaluated(out, result.unevaluated, strict=result.strict)
+    print_program_output(out, result.program_output)
     n = len(result.mandatory)
-    if n:
-        out.print(f"[red bold]FAILED[/red bold]: {n} mandatory violation{'s' if n != 1 else ''}")
+    blind = len(result.unevaluated) if result.strict else 0
+    if n or blind:
+        reasons = []
+        if n:
+            reasons.append(f"{n} mandatory violation{'s' if n != 1 else ''}")
+        if blind:
+            reasons.append(f"{blind} unevaluated resource{'s' if blind != 1 else ''} (--strict)")
+        out.print(f"[red bold]FAILED[/red bold]: {', '.join(reasons)}")
     else:
         out.print("[green bold]PASSED[/green bold]")
+
+
+def print_unevaluated(out: Any, unevaluated: list[dict[str, str]], *, strict: bool) -> None:
+    """What the verdict does not cover, one line each."""
+    from rich.markup import escape
+
+    if not unevaluated:
+        return
+    colour = "red" if strict else "yellow"
+    out.print(f"[{colour}]Not evaluated offline[/{colour}] (the verdict does not cover what these create):")
+    for u in unevaluated:
+        out.print(f"  {escape(u['type'])}  {escape(u['urn'] or '(invoke)')}: {escape(u['reason'])}")
+
+
+def print_program_output(out: Any, lines: list[str]) -> None:
+    from rich.markup import escape
+
+    if not lines:
+        return
+    out.print("[dim]Program output:[/dim]")
+    for line in lines:
+        out.print(f"  [dim]{escape(line)}[/dim]", soft_wrap=True, highlight=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from servestack.check import run_check
     from servestack.preview import ProgramError
 
-    packs = [Path(p) for p in args.policy_pack] if args.policy_pack else None
+    project_packs = [Path(p) for p in args.policy_pack or ()]
     config = Path(args.policy_config) if args.policy_config else None
     try:
-        result = run_check(Path(args.cwd), args.stack, config, packs)
+        result = run_check(
+            Path(args.cwd),
+            args.stack,
+            config,
+            project_packs=project_packs,
+            timeout_s=args.timeout,
+            strict=args.strict,
+        )
     except ProgramError as exc:
         if os.environ.get("SERVESTACK_DEBUG") == "1" and exc.program_traceback:
             sys.stderr.write(exc.program_traceback)

@@ -15,17 +15,31 @@ __all__ = ["add_parser", "run"]
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "preview",
-        help="run the Pulumi program offline under the SDK's mock engine and show its resources",
+        help="run the Pulumi program offline and show its resources",
         description=(
-            "Runs the Pulumi Python program of the current directory (or --cwd) with its stack config under "
-            "the Pulumi SDK's mock engine: no Pulumi CLI, plugins or cloud credentials needed. Secret config "
-            "values are never decrypted; they are shown as [secret]."
+            "Runs the Pulumi Python program of the current directory (or --cwd) with its stack config in its own "
+            "process, against an offline engine that answers for the providers: no Pulumi CLI, plugins or cloud "
+            "credentials needed. Secret config values are never decrypted; secrets are shown as [secret]. "
+            "Exit 1 when the program fails, exits early or overruns --timeout."
         ),
     )
     parser.add_argument("-s", "--stack", default=None, help="stack name (default: the only stack with a file)")
     parser.add_argument("-C", "--cwd", default=".", help="the Pulumi project directory (default: current)")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="fail when the program runs longer (default: 300)",
+    )
     parser.add_argument("--json", action="store_true", help="print the preview JSON document")
     parser.set_defaults(func=run)
+
+
+def _seconds(text: str) -> float:
+    from servestack.cli.check_cmd import _seconds as parse
+
+    return parse(text)
 
 
 def _money(value: float | None) -> str:
@@ -67,13 +81,17 @@ def _print_tree(result: Any) -> None:
     )
     for note in result.notes:
         out.print(f"  [dim]{escape(note)}[/dim]")
+    from servestack.cli.check_cmd import print_program_output, print_unevaluated
+
+    print_unevaluated(out, result.unevaluated, strict=False)
+    print_program_output(out, result.program_output)
 
 
 def run(args: argparse.Namespace) -> int:
     from servestack.preview import ProgramError, preview_json, run_preview
 
     try:
-        result = run_preview(Path(args.cwd), args.stack)
+        result = run_preview(Path(args.cwd), args.stack, timeout_s=args.timeout)
     except ProgramError as exc:
         if os.environ.get("SERVESTACK_DEBUG") == "1" and exc.program_traceback:
             sys.stderr.write(exc.program_traceback)

@@ -176,22 +176,22 @@ class DeploymentConfig(BaseModel):
         `gcp:project` may be passed as `gcp:project` (provider key) and is folded in.
         """
         own = {k: v for k, v in values.items() if ":" not in k}
-        unknown = sorted(k for k in own if k not in _KEYS)
-        if unknown:
-            key = unknown[0]
-            raise ConfigError(
-                f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, _KEYS)}; servestack reads: "
-                + ", ".join(sorted(_KEYS))
-            )
-        data: dict[str, Any] = {_KEYS[k]: v for k, v in own.items()}
+        # Every problem at once, a misspelt key (with its did-you-mean) first: it often explains a missing one.
+        problems = sorted(
+            (f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, _KEYS)}; servestack reads: " + ", ".join(sorted(_KEYS))
+             for key in own if key not in _KEYS),
+            key=lambda problem: "(did you mean" not in problem,
+        )
+        data: dict[str, Any] = {_KEYS[k]: v for k, v in own.items() if k in _KEYS}
         if "gcp:project" in values and "gcp_project" not in data:
             data["gcp_project"] = values["gcp:project"]
-        for required in ("environment", "workload", "deployment"):
-            if required not in data:
-                raise ConfigError(
-                    f"{NAMESPACE}:{required}: missing; run `servestack plan SPEC --env <env> --write` "
-                    f"or set it in stacks/Pulumi.<env>.yaml"
-                )
+        problems += [
+            f"{NAMESPACE}:{required}: missing; run `servestack plan SPEC --env <env> --write` "
+            f"or set it in stacks/Pulumi.<env>.yaml"
+            for required in ("environment", "workload", "deployment") if required not in data
+        ]
+        if problems:
+            raise ConfigError("\n  ".join(problems))
         try:
             return cls.model_validate(data)
         except _KeyError as exc:
@@ -208,15 +208,12 @@ class DeploymentConfig(BaseModel):
         # pulumi.Config only answers for keys it is asked about; list what the stack file holds so a
         # misspelt key (servestack:exposre) is an error rather than a silently ignored setting.
         present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+        cfg = pulumi.Config(NAMESPACE)
+        values: dict[str, Any] = {}
         for full in sorted(present):
             namespace, _, key = full.partition(":")
             if namespace == NAMESPACE and key not in _KEYS and key not in _OTHER_KEYS:
-                raise ConfigError(
-                    f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, [*_KEYS, *_OTHER_KEYS])}; servestack reads: "
-                    + ", ".join(sorted([*_KEYS, *_OTHER_KEYS]))
-                )
-        cfg = pulumi.Config(NAMESPACE)
-        values: dict[str, Any] = {}
+                values[key] = cfg.get(key)  # from_mapping reports it, together with every other problem
         for key in _KEYS:
             raw = cfg.get(key)
             if raw is None:
@@ -287,7 +284,12 @@ class _KeyError(ValueError):
 
 
 def _config_error(exc: ValidationError) -> ConfigError:
-    err = exc.errors(include_url=False)[0]
+    """One error listing every validation problem, unknown keys (the likely typos) first."""
+    errors = sorted(exc.errors(include_url=False), key=lambda err: err["type"] != "extra_forbidden")
+    return ConfigError("\n  ".join(str(_one_config_error(err)) for err in errors))
+
+
+def _one_config_error(err: Any) -> ConfigError:
     ctx = err.get("ctx") or {}
     inner = ctx.get("error")
     if isinstance(inner, _KeyError):

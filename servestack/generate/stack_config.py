@@ -26,8 +26,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from servestack.contract import ApiAccess, Deployment
-from servestack.errors import ConfigError, ServestackError, SpecError
+from servestack.errors import ConfigError, InputFileError, ServestackError, SpecError, WriteRefusedError
 from servestack.workload import WorkloadSpec
+from servestack.yamlio import load_yaml_file, parse_yaml, read_user_text, write_text_atomically
 
 __all__ = [
     "owned_stack_config",
@@ -263,14 +264,16 @@ def stack_file_path(project_dir: Path, env: str) -> Path:
             f"{directory}: no Pulumi.yaml here; `plan --write` writes the stack config of the Pulumi project in "
             "the current directory (or -C DIR); run it from the project (servestack's own has one)"
         )
-    try:
-        data = YAML(typ="safe", pure=True).load(project_file.read_text(encoding="utf-8")) or {}
-    except YAMLError:
-        raise ConfigError(f"{project_file}: malformed YAML; fix the project file first") from None
+    data = load_yaml_file(project_file, "project file") or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{project_file}: expected a YAML mapping")
     config_dir = data.get("stackConfigDir") or "."
-    return (directory / str(config_dir) / f"Pulumi.{env}.yaml").resolve()
+    path = (directory / str(config_dir) / f"Pulumi.{env}.yaml").resolve()
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ConfigError(f"{project_file}: stackConfigDir {config_dir!r} is a file, not a directory; move it away")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: is a directory, not a stack file; move it away")
+    return path
 
 
 def current_value(project_dir: Path, env: str, key: str) -> Any:
@@ -283,8 +286,8 @@ def current_value(project_dir: Path, env: str, key: str) -> Any:
     if not path.is_file():
         return None
     try:
-        doc = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except YAMLError:
+        doc = load_yaml_file(path, "stack file")
+    except InputFileError:
         return None
     config = doc.get("config") if isinstance(doc, dict) else None
     return config.get(key) if isinstance(config, dict) else None
@@ -301,8 +304,10 @@ def write_stack_config(project_dir: Path, env: str, owned: Mapping[str, Any], fo
     y = _yaml()
     result = WriteResult(path=path)
     if path.is_file():
+        text = read_user_text(path, "stack file")
+        parse_yaml(text, path, "stack file")  # refuses what the round-trip parser would choke or hang on
         try:
-            doc = y.load(path.read_text(encoding="utf-8"))
+            doc = y.load(text)
         except YAMLError as exc:
             raise ConfigError(f"{path}: cannot be parsed as YAML ({exc.__class__.__name__}); fix it first") from None
         if doc is None:
@@ -386,8 +391,8 @@ def write_stack_config(project_dir: Path, env: str, owned: Mapping[str, Any], fo
     if result.changed_anything or recorded != new_record:
         buffer = io.StringIO()
         y.dump(doc, buffer)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
-        tmp.replace(path)
+        try:
+            write_text_atomically(path, buffer.getvalue())
+        except OSError as exc:
+            raise WriteRefusedError(path, exc) from None
     return result

@@ -1,4 +1,4 @@
-"""Offline preview: run a Pulumi Python program under the SDK's mock engine and collect its resource graph.
+"""Offline preview: run a Pulumi Python program in its own process against an offline engine, collect its graph.
 
 `run_preview` is imported lazily (it loads the Pulumi SDK); the records and project reader are not.
 """
@@ -24,11 +24,12 @@ __all__ = [
 ]
 
 
-def run_preview(project_dir: Path, stack: str | None = None) -> PreviewResult:
+def run_preview(project_dir: Path, stack: str | None = None, *, timeout_s: float | None = None) -> PreviewResult:
     """Run the Pulumi Python program in `project_dir` for `stack` (default: the only stack) offline.
 
-    See `servestack.preview.engine.run_preview`.
+    See `servestack.preview.engine.run_preview`; `timeout_s` defaults to its `DEFAULT_TIMEOUT_S`.
     """
+    from servestack.preview.engine import DEFAULT_TIMEOUT_S
     from servestack.preview.engine import run_preview as _run
 
-    return _run(project_dir, stack)
+    return _run(project_dir, stack, timeout_s=DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s)

@@ -2,8 +2,7 @@
 
 `PreviewMocks` answers resource registrations (outputs = inputs + the computed fields a provider sets:
 ids, ARNs, endpoints, certificate data, auto-names) and invokes (data sources) with plausible values.
-`RecordingMonitor` wraps the SDK's mock monitor to record what the program actually sent: the parent,
-provider and dependencies of each resource are only visible there, not in `Mocks.new_resource`.
+`servestack.preview.monitor` calls them for each request the program sends to the offline engine.
 
 Every computed value is a deterministic function of (type, name), so two previews of the same stack
 print the same graph. The AWS account id is the one AWS documentation uses for examples.
@@ -17,10 +16,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-__all__ = ["PreviewMocks", "RecordingMonitor", "Registration", "EXAMPLE_AWS_ACCOUNT"]
+__all__ = ["PreviewMocks", "EXAMPLE_AWS_ACCOUNT"]
 
 EXAMPLE_AWS_ACCOUNT = "123456789012"
 _DEFAULT_AWS_REGION = "us-east-1"
@@ -70,21 +68,6 @@ def _kebab_resource(type_: str) -> str:
             out.append("-")
         out.append(ch.lower())
     return "".join(out)
-
-
-@dataclass
-class Registration:
-    """One resource as the program registered it."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str | None
-    custom: bool
-    provider: str | None
-    dependencies: list[str]
-    inputs: dict[str, Any]
-    id: str | None = None
 
 
 @dataclass
@@ -423,33 +406,3 @@ def _policy_document(args: dict[str, Any]) -> str:
             out["Condition"] = conditions
         statements.append(out)
     return json.dumps({"Version": str(args.get("version") or "2012-10-17"), "Statement": statements})
-
-
-class RecordingMonitor(MockMonitor):
-    """The SDK's mock monitor, plus a record of every registration as the engine would receive it."""
-
-    def __init__(self, mocks: Mocks) -> None:
-        super().__init__(mocks)
-        self.registrations: list[Registration] = []
-        self.stack_urn: str | None = None
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type == "pulumi:pulumi:Stack":
-            self.stack_urn = response.urn
-            return response
-        inputs = rpc.deserialize_properties(request.object)
-        self.registrations.append(
-            Registration(
-                urn=response.urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent or None,
-                custom=bool(request.custom),
-                provider=request.provider or None,
-                dependencies=list(request.dependencies),
-                inputs=inputs if isinstance(inputs, dict) else {},
-                id=response.id or None,
-            )
-        )
-        return response

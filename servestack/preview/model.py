@@ -45,6 +45,10 @@ class PreviewResource:
     provider: str | None
     dependencies: tuple[str, ...]
     inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+    """Resource options as the RegisterResource request carried them (dependsOn, customTimeouts, protect, ...)."""
+    wire_inputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    """`inputs` before masking: secrets in Pulumi's wire form, for the policies (never printed)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +60,7 @@ class PreviewResource:
             "provider": self.provider,
             "dependencies": list(self.dependencies),
             "inputs": self.inputs,
+            "options": self.options,
         }
 
 
@@ -75,6 +80,11 @@ class PreviewResult:
     """Things the costing or the engine could not resolve, for people (not part of the JSON contract)."""
     costs: CostReport | None = field(default=None, repr=False, compare=False)
     """The cost engine's report the totals above come from, so `check` and `cost diff` need not re-price."""
+    unevaluated: list[dict[str, str]] = field(default_factory=list)
+    """What the offline engine could not see inside (`{"urn", "type", "reason"}`): Helm releases, components
+    built by a provider, charts rendered by one. The verdict does not cover what they create."""
+    program_output: list[str] = field(default_factory=list)
+    """What the program printed (stdout and stderr), for people; never part of a JSON document."""
 
     def by_type(self, type_: str) -> list[PreviewResource]:
         return [r for r in self.resources if r.type == type_]
@@ -88,4 +98,5 @@ def preview_json(result: PreviewResult) -> dict[str, Any]:
         "outputs": result.outputs,
         "resources": [r.to_json() for r in result.resources],
         "monthly_usd": {"expected": result.monthly_usd_expected, "ceiling": result.monthly_usd_ceiling},
+        "unevaluated": list(result.unevaluated),
     }

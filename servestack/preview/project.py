@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from servestack.errors import ConfigError
+from servestack.yamlio import load_yaml_file
 
 __all__ = [
     "ProjectInfo",
@@ -31,6 +29,7 @@ __all__ = [
     "load_project",
     "list_stacks",
     "resolve_stack",
+    "check_stack_name",
     "load_stack_config",
 ]
 
@@ -38,6 +37,9 @@ SECRET_PLACEHOLDER = "[secret]"
 """What a program receives for a `secure:` value offline, and how every secret is shown."""
 
 _STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[^.]+)\.ya?ml$")
+# Pulumi's stack names: letters, digits, '-', '_' and '.', at most 100 characters (the service's limit).
+_STACK_NAME_MAX = 100
+_STACK_NAME = re.compile(rf"^[A-Za-z0-9_.-]{{1,{_STACK_NAME_MAX}}}$")
 _PROJECT_TYPES = ("string", "integer", "boolean", "array", "object")
 
 
@@ -69,17 +71,8 @@ class StackConfig:
 
 
 def _read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{what} {path}: cannot be read ({exc.__class__.__name__})") from None
-    try:
-        # YAML 1.2, as the Pulumi CLI reads it: `on`/`yes` stay strings (PyYAML's 1.1 would make them booleans).
-        data = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        mark = exc.problem_mark if isinstance(exc, MarkedYAMLError) else None
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"{what} {path}: malformed YAML{where}; fix the YAML syntax") from None
+    # YAML 1.2, as the Pulumi CLI reads it: `on`/`yes` stay strings (PyYAML's 1.1 would make them booleans).
+    data = load_yaml_file(path, what)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -109,6 +102,9 @@ def load_project(project_dir: Path) -> ProjectInfo:
         raise ConfigError(
             f"project file {path}: runtime {runtime_name!r} is not supported offline; allowed: 'python'"
         )
+    for key in ("main", "stackConfigDir"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ConfigError(f"project file {path}: {key} {data[key]!r} is not valid; give a relative path")
     main_rel = data.get("main") or "."
     main = (directory / str(main_rel)).resolve()
     if main.is_dir():
@@ -117,6 +113,12 @@ def load_project(project_dir: Path) -> ProjectInfo:
     elif not main.is_file():
         raise ConfigError(f"project file {path}: main {str(main_rel)!r} does not exist")
     config_dir = data.get("stackConfigDir") or "."
+    stack_config_dir = (directory / str(config_dir)).resolve()
+    if stack_config_dir.exists() and not stack_config_dir.is_dir():
+        raise ConfigError(
+            f"project file {path}: stackConfigDir {config_dir!r} is a file, not a directory; "
+            "move the file away or point stackConfigDir at the directory of the stack files"
+        )
     decls = data.get("config") or {}
     if not isinstance(decls, dict):
         raise ConfigError(f"project file {path}: 'config' must be a mapping of key to declaration")
@@ -125,7 +127,7 @@ def load_project(project_dir: Path) -> ProjectInfo:
         name=name,
         runtime="python",
         main=main,
-        stack_config_dir=(directory / str(config_dir)).resolve(),
+        stack_config_dir=stack_config_dir,
         config_decls=decls,
     )
 
@@ -144,9 +146,9 @@ def list_stacks(project: ProjectInfo) -> list[str]:
 
 def resolve_stack(project: ProjectInfo, stack: str | None) -> str:
     """The stack to use: the one asked for, or the only one there is."""
-    stacks = list_stacks(project)
     if stack is not None:
-        return stack
+        return check_stack_name(stack)
+    stacks = list_stacks(project)
     if len(stacks) == 1:
         return stacks[0]
     if not stacks:
@@ -155,6 +157,17 @@ def resolve_stack(project: ProjectInfo, stack: str | None) -> str:
             "or pass -s STACK"
         )
     raise ConfigError(f"-s: no stack given and {len(stacks)} exist; allowed: {', '.join(stacks)}")
+
+
+def check_stack_name(stack: str) -> str:
+    """`stack` when it is a stack name Pulumi accepts; `ConfigError` otherwise (it becomes a file name)."""
+    if not _STACK_NAME.match(stack):
+        shown = stack if len(stack) <= 80 else stack[:60] + f"... ({len(stack)} characters)"
+        raise ConfigError(
+            f"-s: stack name {shown!r} is not valid; allowed: 1-{_STACK_NAME_MAX} letters, digits, '-', '_' or '.' "
+            "(the stack's own name, without organization/project)"
+        )
+    return stack
 
 
 def _qualify(project: str, key: str) -> str:
@@ -208,7 +221,9 @@ def _check_declared_type(key: str, decl_type: str, value: Any) -> None:
 
 def load_stack_config(project: ProjectInfo, stack: str) -> StackConfig:
     """The stack's effective config: project defaults overlaid with the stack file; never decrypts."""
-    path = project.stack_config_dir / f"Pulumi.{stack}.yaml"
+    path = project.stack_config_dir / f"Pulumi.{check_stack_name(stack)}.yaml"
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"stack file {path}: is a directory, not a file; move it away")
     if not path.is_file():
         known = list_stacks(project)
         hint = f"; stacks with a file: {', '.join(known)}" if known else ""

@@ -6,36 +6,24 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from servestack.errors import SpecError, did_you_mean
 from servestack.workload.spec import FieldValueError, WorkloadSpec
+from servestack.yamlio import parse_yaml, read_user_text
 
 __all__ = ["load_spec", "parse_spec", "spec_error_from_validation"]
 
 
 def load_spec(path: str | Path) -> WorkloadSpec:
     """Read and validate a spec file; raises `SpecError` (exit 2) on any problem."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("spec", str(p), "the file does not exist") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise SpecError("spec", str(p), f"cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
-    return parse_spec(text, source=str(p))
+    text = read_user_text(path, "spec")
+    return parse_spec(text, source=str(path))
 
 
 def parse_spec(text: str, source: str = "<spec>") -> WorkloadSpec:
     """Validate spec YAML text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(source, f"malformed YAML at {where}", f"fix the YAML syntax: {problem}") from None
+    data = parse_yaml(text, source, "spec")
     if data is None:
         raise SpecError(source, "<empty>", "a spec is a YAML mapping with name, model and traffic")
     if not isinstance(data, dict):
@@ -59,13 +47,24 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def spec_error_from_validation(exc: ValidationError) -> SpecError:
-    """The first pydantic error, phrased as field / value / what is allowed."""
-    err = exc.errors(include_url=False)[0]
+    """Every pydantic error, phrased as field / value / what is allowed; the first one leads.
+
+    Unknown keys come first, those with a did-you-mean before the rest: a misspelt key usually explains
+    the "missing" error reported next to it.
+    """
+    ranked = [_one_error(err) for err in exc.errors(include_url=False)]
+    ranked.sort(key=lambda pair: pair[0])
+    first, *rest = (error for _, error in ranked)
+    return SpecError(first.field, first.value, first.allowed, also=rest) if rest else first
+
+
+def _one_error(err: Any) -> tuple[int, SpecError]:
+    """One pydantic error as a `SpecError`, with its rank: 0 a typo with a hint, 1 another unknown key, 2 the rest."""
     loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "literal["))))
     inner = (err.get("ctx") or {}).get("error")
     if isinstance(inner, FieldValueError):
         # A cross-field rule: name the one field that breaks it, not the whole block it lives in.
-        return SpecError(_field_path((*loc, *inner.field.split("."))), inner.value, str(inner))
+        return 2, SpecError(_field_path((*loc, *inner.field.split("."))), inner.value, str(inner))
     field = _field_path(loc)
     kind = err["type"]
     value = err.get("input")
@@ -75,16 +74,16 @@ def spec_error_from_validation(exc: ValidationError) -> SpecError:
         keys = _allowed_keys(loc[:-1])
         hint = did_you_mean(str(loc[-1]), keys) if loc else ""
         allowed = f"unknown key{hint}; allowed keys of {parent}: " + ", ".join(keys)
-        return SpecError(field, value, allowed)
+        return (0 if hint else 1), SpecError(field, value, allowed)
     if kind == "missing":
-        return SpecError(field, "<missing>", "this field is required")
+        return 2, SpecError(field, "<missing>", "this field is required")
     if kind == "literal_error":
         allowed = msg.replace("Input should be", "allowed:")
         if isinstance(value, str):
             choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
             allowed += did_you_mean(value, choices)
-        return SpecError(field, value, allowed)
-    return SpecError(field, value, msg)
+        return 2, SpecError(field, value, allowed)
+    return 2, SpecError(field, value, msg)
 
 
 def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:

@@ -126,7 +126,8 @@ def test_same_stack_with_a_mutable_registry_fails_the_registry_guardrail(project
     def preview_with_mutable_registry(directory: Path, stack: str | None) -> PreviewResult:
         result = run_preview(directory, stack)
         resources = [
-            replace(r, inputs={**r.inputs, "imageTagMutability": "MUTABLE"})
+            replace(r, inputs={**r.inputs, "imageTagMutability": "MUTABLE"},
+                    wire_inputs={**(r.wire_inputs or {}), "imageTagMutability": "MUTABLE"})
             if r.type == "aws:ecr/repository:Repository" else r
             for r in result.resources
         ]

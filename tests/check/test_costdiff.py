@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -47,9 +49,57 @@ def test_markdown_table_lists_changed_resources_and_flags_budget() -> None:
     after = summary_from_lines([line("gpu", 1500, 3000), line("same", 5, 5)])
     md = render_markdown(CostDiff("main", [diff_env("prod", before, after, 2500, 2500)]))
     assert "| prod | $1,005.00 | $1,505.00 | +$500.00 | $2,005.00 | $3,005.00 | +$1,000.00 | $2,500.00 ⚠️" in md
-    assert "`gpu` storage" in md and "1 other priced resource(s) unchanged." in md
-    assert "`same`" not in md
+    assert "| gpu (storage) | test:index:Disk |" in md and "1 other priced resource(s) unchanged." in md
+    assert "| same " not in md
     assert "No stack changed." in render_markdown(CostDiff("main", []))
+
+
+HOSTILE_NAMES = [
+    "gpu | $0.00 | $0.00 |\n| forged | row",
+    "x\n# Approved by security",
+    "ping @acme/platform-leads and @octocat",
+    "gpu<!-- the rest of the comment is hidden",
+    "<img src=x onerror=alert(1)><a href='https://evil.example'>docs</a>",
+    "[cheaper](https://evil.example) ![i](https://evil.example/p.png)",
+    "`code` **bold** _em_ \\| \\",
+    "bidi \u202etxt.exe\u2028next",
+    "#12 &amp; &#124;",
+]
+
+
+def _cells(row: str) -> list[str]:
+    assert row.startswith("| ") and row.endswith(" |"), row
+    return row[2:-2].split(" | ")
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_markdown_escapes_user_controlled_names(name: str) -> None:
+    before = summary_from_lines([line(name, 100, 200)])
+    after = summary_from_lines([line(name, 150, 300)])
+    diff = CostDiff(f"main{name}", [diff_env(name, before, after, 1000, 1000)])
+    md = render_markdown(diff)
+    lines = md.splitlines()
+    # The structure is servestack's own: one title heading, two tables with the rows they should have.
+    assert [ln for ln in lines if ln.startswith("#")] == [lines[0]]
+    tables = [ln for ln in lines if ln.startswith("|")]
+    assert len(tables) == 2 + 1 + 2 + 1, md  # header, rule, one stack row; header, rule, one resource row
+    assert all(len(_cells(ln)) == 8 for ln in tables if not ln.startswith("|---"))
+    # Nothing the name carries reaches the renderer as markup, a mention or a link.
+    for raw in ("<!--", "<img", "<a ", "](", "**", "`", "\u202e", "\u2028"):
+        assert raw not in md, raw
+    assert re.search(r"@(?!&#8203;)", md.replace("&#64;&#8203;", "")) is None
+    # What a reader sees is still the name (control characters shown as spaces, mentions broken).
+    stack_cell = _cells(tables[2])[0]
+    shown = html.unescape(stack_cell).replace("\u200b", "")
+    assert shown == re.sub(r"[\n\u202e\u2028]", " ", name)
+    resource_cell = _cells(tables[5])[0]
+    assert html.unescape(resource_cell).replace("\u200b", "") == shown + " (storage)"
+
+
+def test_notes_and_base_are_escaped_too() -> None:
+    summary = CostSummary(1.0, 1.0, notes=["<!-- hidden\n# heading @team"])
+    md = render_markdown(CostDiff("main<!--", [diff_env("prod", summary, summary)]))
+    assert "<!--" not in md and "\n# heading" not in md and "@team" not in md
 
 
 # -- against git ------------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def _stack(project: Path, **values: object) -> None:
-    lines = ["config:"] + [f"  tiny:{k}: {json.dumps(v)}" for k, v in values.items()]
+    # A budget, so the central budget pack (which runs next to --policy-pack) has one to judge against.
+    lines = ["config:", "  servestack:budgetMonthlyUsd: 1000"]
+    lines += [f"  tiny:{k}: {json.dumps(v)}" for k, v in values.items()]
     (project / "Pulumi.dev.yaml").write_text("\n".join(lines) + "\n")
 
 
@@ -32,7 +34,10 @@ def test_compliant_stack_passes(project: Path) -> None:
     result = run_check(project, "dev", packs=[TINY])
     assert result.passed and result.violations == []
     doc = result.to_json()
-    assert set(doc) == {"stack", "passed", "violations", "monthly_usd", "budget_usd"}
+    # The contract's fields, plus the ones added since (never removed).
+    assert set(doc) == {
+        "stack", "passed", "violations", "monthly_usd", "budget_usd", "unevaluated", "strict", "packs", "notes"
+    }
     assert set(doc["monthly_usd"]) == {"expected", "ceiling"}
     assert [(p.name, p.policies) for p in result.packs] == [("tiny", 3)]
 

@@ -102,10 +102,14 @@ def test_secrets_are_masked_and_never_decrypted(dev: PreviewResult) -> None:
 
 def test_preview_json_has_the_contract_fields(dev: PreviewResult) -> None:
     doc = preview_json(dev)
-    assert set(doc) == {"project", "stack", "outputs", "resources", "monthly_usd"}
+    # The contract's fields, plus the ones added since (never removed).
+    assert set(doc) == {"project", "stack", "outputs", "resources", "monthly_usd", "unevaluated"}
     assert set(doc["monthly_usd"]) == {"expected", "ceiling"}
+    assert doc["unevaluated"] == []
     for res in doc["resources"]:
-        assert set(res) == {"urn", "type", "name", "parent", "custom", "provider", "dependencies", "inputs"}
+        assert set(res) == {
+            "urn", "type", "name", "parent", "custom", "provider", "dependencies", "inputs", "options"
+        }
     json.dumps(doc)  # plain JSON all the way down
 
 
@@ -219,8 +223,8 @@ def test_cli_json_and_exit_codes(project: Path, capsys: pytest.CaptureFixture[st
     assert "fixture:image" in capsys.readouterr().err
 
 
-def test_preview_runs_as_its_own_process() -> None:
-    # How long it takes is measured in benchmarks/bench_preview.py, never asserted here.
+def test_preview_json_on_stdout_is_the_only_output_of_a_cli_process() -> None:
+    # Wall time is measured by benchmarks/bench_preview.py, not asserted here.
     import subprocess
 
     proc = subprocess.run(
@@ -228,6 +232,7 @@ def test_preview_runs_as_its_own_process() -> None:
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["stack"] == "dev"
 
 
 def test_program_log_becomes_notes_and_a_logged_error_fails(tmp_path: Path) -> None:

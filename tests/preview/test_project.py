@@ -70,5 +70,70 @@ def test_non_python_runtime_is_refused(tmp_path: Path) -> None:
 
 def test_malformed_stack_file_names_the_file_and_line(tmp_path: Path) -> None:
     d = make(tmp_path, "name: infra\nruntime: python\n", {"dev": "config:\n  a: [1, 2\n"})
-    with pytest.raises(ConfigError, match=r"Pulumi\.dev\.yaml: malformed YAML at line"):
+    with pytest.raises(ConfigError, match=r"Pulumi\.dev\.yaml, line 3, column 1: malformed YAML"):
         load_stack_config(load_project(d), "dev")
+
+
+# -- hostile project and stack files --------------------------------------------------------------------------
+
+BOMB = "  l0: &l0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 12)
+)
+
+
+@pytest.mark.parametrize(
+    ("stack_text", "fragment"),
+    [
+        ("config:\n  a: " + "[" * 2000 + "]" * 2000 + "\n", "nested deeper than"),
+        ("config:\n" + BOMB, "aliases expand to more than"),
+        ("config:\n  aws:region: us-east-1\n  aws:region: eu-west-1\n", "duplicate key 'aws:region'"),
+        ("config:\n  a: &a [*a]\n", "refers to the value that contains it"),
+    ],
+    ids=["deep", "alias-bomb", "duplicate-key", "self-alias"],
+)
+def test_hostile_stack_file_is_a_config_error_naming_the_file(tmp_path: Path, stack_text: str, fragment: str) -> None:
+    d = make(tmp_path, "name: infra\nruntime: python\n", {"dev": stack_text})
+    with pytest.raises(ConfigError, match=fragment) as err:
+        load_stack_config(load_project(d), "dev")
+    assert "Pulumi.dev.yaml" in str(err.value)
+
+
+def test_binary_stack_file_and_project_file_are_config_errors(tmp_path: Path) -> None:
+    d = make(tmp_path, "name: infra\nruntime: python\n", {})
+    (d / "Pulumi.dev.yaml").write_bytes(b"config:\n  a: \xc3\x28\n")
+    with pytest.raises(ConfigError, match=r"Pulumi\.dev\.yaml, line 2: is not UTF-8 text"):
+        load_stack_config(load_project(d), "dev")
+    (d / "Pulumi.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(ConfigError, match=r"Pulumi\.yaml, line 1: is not UTF-8 text"):
+        load_project(d)
+
+
+def test_deep_project_file_is_a_config_error(tmp_path: Path) -> None:
+    make(tmp_path, "name: infra\nruntime: python\nconfig:\n  x: " + "{a: " * 1500 + "1" + "}" * 1500 + "\n", {})
+    with pytest.raises(ConfigError, match=r"Pulumi\.yaml, line 4: nested deeper than"):
+        load_project(tmp_path)
+
+
+def test_a_directory_where_the_stack_file_should_be(tmp_path: Path) -> None:
+    d = make(tmp_path, "name: infra\nruntime: python\n", {})
+    (d / "Pulumi.dev.yaml").mkdir()
+    with pytest.raises(ConfigError, match="is a directory, not a file"):
+        load_stack_config(load_project(d), "dev")
+
+
+def test_a_file_where_the_stack_config_dir_should_be(tmp_path: Path) -> None:
+    d = make(tmp_path, "name: infra\nruntime: python\nstackConfigDir: stacks\n", {})
+    (d / "stacks").write_text("not a directory\n")
+    with pytest.raises(ConfigError, match="stackConfigDir 'stacks' is a file, not a directory"):
+        load_project(d)
+
+
+@pytest.mark.parametrize("stack", ["x" * 8000, "../../etc/passwd", "org/proj/dev", ""])
+def test_stack_names_that_are_not_pulumi_names_are_refused(tmp_path: Path, stack: str) -> None:
+    d = make(tmp_path, "name: infra\nruntime: python\n", {"dev": "config: {}\n"})
+    project = load_project(d)
+    with pytest.raises(ConfigError, match="stack name .* is not valid; allowed: 1-100 letters") as err:
+        resolve_stack(project, stack)
+    assert len(str(err.value)) < 400  # an 8,000-character name is not echoed back whole
+    with pytest.raises(ConfigError, match="is not valid"):
+        load_stack_config(project, stack)

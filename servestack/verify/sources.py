@@ -1,0 +1,222 @@
+"""What verify tests against: the workload's traffic and SLO, the served model name and the plan's estimate.
+
+They come from a spec file, from a stack file (`stacks/Pulumi.<env>.yaml`, as `plan --write` wrote it), or
+both: the spec file for everything it holds, the stack for what was deployed (accelerator, replicas).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from servestack.errors import ConfigError, ServestackError, SpecError
+from servestack.verify.report import Predicted, SloTargets
+
+__all__ = ["Target", "StackFacts", "read_stack", "target_from_spec", "target_from_stack", "stack_endpoint",
+           "predict"]
+
+
+@dataclass(frozen=True, slots=True)
+class StackFacts:
+    """The parts of a stack file verify reads (camelCase mappings as written by `plan --write`)."""
+
+    env: str
+    path: Path
+    environment: str | None
+    workload: dict[str, Any]
+    deployment: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The workload under test."""
+
+    name: str
+    """The workload name, which `plan --write` stacks serve as vLLM's --served-model-name."""
+    avg_requests_per_s: float
+    peak_requests_per_s: float
+    input_tokens: int
+    output_tokens: int
+    slo: SloTargets
+    spec: Any | None = None
+    """The WorkloadSpec, when one could be built (needed for the estimate and --write-measured)."""
+
+
+def target_from_spec(path: str) -> Target:
+    from servestack.workload import load_spec
+
+    spec = load_spec(path)
+    t = spec.traffic
+    slo = SloTargets(spec.slo.ttft_ms_p95, spec.slo.tpot_ms_p95, spec.slo.latency_ms_p95)
+    return Target(spec.name, t.avg_requests_per_s, t.peak_requests_per_s, t.avg_input_tokens, t.avg_output_tokens,
+                  slo, spec)
+
+
+def read_stack(project_dir: Path, env: str) -> StackFacts:
+    """The stack file's servestack:workload and servestack:deployment; ConfigError naming what is missing."""
+    import yaml
+
+    from servestack.generate import stack_file_path
+
+    path = stack_file_path(project_dir, env)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no stack file for -s {env}; run `servestack plan SPEC --env {env} --write` first")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        raise ConfigError(f"{path}: malformed YAML; fix the stack file first") from None
+    config = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: no `config:` mapping")
+    workload = config.get("servestack:workload")
+    if not isinstance(workload, dict):
+        raise ConfigError(f"{path}: servestack:workload is missing; verify reads the traffic and SLO from it")
+    deployment = config.get("servestack:deployment")
+    environment = config.get("servestack:environment")
+    return StackFacts(env, path, environment if isinstance(environment, str) else None, workload,
+                      deployment if isinstance(deployment, dict) else {})
+
+
+def _number(block: dict[str, Any], key: str, where: str) -> float:
+    value = block.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where}.{key}: {value!r} is not valid; a positive number is required")
+    return float(value)
+
+
+def target_from_stack(stack: StackFacts) -> Target:
+    """The target from the stack's servestack:workload block (no spec file given)."""
+    w = stack.workload
+    where = "servestack:workload"
+    name = w.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}.name: {name!r} is not valid; the workload name is required")
+    traffic = w.get("traffic")
+    if not isinstance(traffic, dict):
+        raise ConfigError(f"{where}.traffic: missing; verify needs the workload's rates and token lengths")
+    slo_block = w.get("slo") if isinstance(w.get("slo"), dict) else {}
+    assert isinstance(slo_block, dict)
+
+    def objective(key: str) -> float | None:
+        return _number(slo_block, key, f"{where}.slo") if slo_block.get(key) is not None else None
+
+    slo = SloTargets(objective("ttftMsP95"), objective("tpotMsP95"), objective("latencyMsP95"))
+    t = f"{where}.traffic"
+    return Target(
+        name,
+        _number(traffic, "avgRequestsPerS", t),
+        _number(traffic, "peakRequestsPerS", t),
+        int(_number(traffic, "avgInputTokens", t)),
+        int(_number(traffic, "avgOutputTokens", t)),
+        slo,
+        _spec_from_stack(stack),
+    )
+
+
+def _spec_from_stack(stack: StackFacts) -> Any | None:
+    """A WorkloadSpec rebuilt from the stack's workload block, for the estimate; None when it cannot be."""
+    from pydantic import ValidationError
+
+    from servestack.workload import WorkloadSpec
+
+    w = stack.workload
+    model = w.get("model") if isinstance(w.get("model"), dict) else {}
+    assert isinstance(model, dict)
+    if not isinstance(model.get("id"), str):
+        return None  # architecture and measured blocks are abbreviated in the stack file
+    traffic = w.get("traffic") or {}
+    slo = w.get("slo") or {}
+    try:
+        return WorkloadSpec.model_validate({
+            "name": w.get("name"),
+            "model": {"id": model["id"], "precision": model.get("precision", "bf16"),
+                      "max_context_tokens": model.get("maxContextTokens")},
+            "traffic": {"peak_requests_per_s": traffic.get("peakRequestsPerS"),
+                        "avg_requests_per_s": traffic.get("avgRequestsPerS"),
+                        "avg_input_tokens": traffic.get("avgInputTokens"),
+                        "avg_output_tokens": traffic.get("avgOutputTokens")},
+            "slo": {"ttft_ms_p95": slo.get("ttftMsP95"), "tpot_ms_p95": slo.get("tpotMsP95"),
+                    "latency_ms_p95": slo.get("latencyMsP95")},
+        })
+    except ValidationError:
+        return None
+
+
+def stack_endpoint(project_dir: Path, env: str) -> str:
+    """`pulumi stack output endpoint -s ENV`, run in the project; ConfigError when that cannot answer."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise ConfigError(
+            f"-s {env}: the endpoint is a stack output and the Pulumi CLI is not installed here; "
+            "pass it with --endpoint URL (e.g. from `pulumi stack output endpoint` where Pulumi runs)"
+        )
+    try:
+        proc = subprocess.run([pulumi, "stack", "output", "endpoint", "-s", env], cwd=project_dir,
+                              capture_output=True, text=True, timeout=120, check=False)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"-s {env}: `pulumi stack output endpoint` did not answer within 120 s") from None
+    value = proc.stdout.strip()
+    if proc.returncode != 0 or not value:
+        why = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no endpoint output"
+        raise ConfigError(f"-s {env}: `pulumi stack output endpoint` failed: {why}; pass --endpoint URL")
+    return value
+
+
+def predict(target: Target, stack: StackFacts | None) -> tuple[Predicted | None, str | None]:
+    """The plan's estimate for what is under test, or (None, why there is none).
+
+    A stack's deployment that carries its own estimate (ttftMs/tpotMs, top level or under `estimate`) wins.
+    Otherwise the spec is planned as `servestack plan` would (for the stack's environment kind), and the
+    candidate that matches the deployed accelerator, instance type and tensor-parallel degree is used; without
+    a stack, the chosen candidate.
+    """
+    if stack is not None:
+        carried = stack.deployment.get("estimate")
+        est = carried if isinstance(carried, dict) else stack.deployment
+        if isinstance(est.get("ttftMs"), (int, float)) or isinstance(est.get("tpotMs"), (int, float)):
+            return Predicted("stack deployment", _num(est.get("ttftMs")), _num(est.get("tpotMs"))), None
+    if target.spec is None:
+        return None, "no spec to plan from (the stack's model is not a built-in id); pass the SPEC file"
+    from servestack.catalog import load_catalog
+    from servestack.contract.environment import spec_for_environment
+    from servestack.selector import plan
+
+    spec = target.spec
+    if stack is not None and stack.environment in ("dev", "staging", "prod"):
+        spec = spec_for_environment(spec, stack.environment)
+    try:
+        result = plan(spec, load_catalog(), top=1_000)
+    except ServestackError as exc:
+        return None, f"the spec does not plan: {exc}"
+    if not result.candidates:
+        return None, f"the spec is infeasible ({result.binding_constraint}); no estimate"
+    chosen = result.candidates[0]
+    source = "plan: chosen stack"
+    if stack is not None and stack.deployment:
+        d = stack.deployment
+        for c in result.candidates:
+            if (c.accelerator == d.get("accelerator") and c.instance_type == d.get("instanceType")
+                    and c.layout.tensor_parallel == d.get("tensorParallel")):
+                chosen, source = c, "plan: candidate matching the stack's deployment"
+                break
+    p = chosen.performance
+    layout = f"{chosen.accelerator} TP{chosen.layout.tensor_parallel}"
+    where = f"{chosen.cloud}/{chosen.region} {chosen.instance_type} {layout}"
+    return Predicted(f"{source} ({where})", round(p.ttft_ms, 3), round(p.tpot_ms, 3) if p.tpot_ms else None,
+                     round(p.output_tokens_per_s, 3), p.weights_gib), None
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def check_positive(flag: str, value: float, allow_zero: bool = False) -> float:
+    """A numeric flag: positive (or non-negative), finite; SpecError naming the flag otherwise."""
+    import math
+
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise SpecError(flag, value, "a non-negative number of seconds" if allow_zero else "a positive number")
+    return value
