@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from servestack.check import run_check
 from servestack.cli import main
+from servestack.policies.stack.budget import NO_BUDGET
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKS = [ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"]
@@ -80,6 +81,11 @@ def test_every_feasible_plan_deploys_costs_what_it_said_and_passes_the_packs(
 
     result = run_check(project, env, packs=PACKS)
 
-    assert result.passed, [v.to_json() for v in result.mandatory]
+    if "budget" not in spec:
+        # The budget pack fails closed: a stack without a budget is the one mandatory finding.
+        assert [(v.policy, v.message.splitlines()[-1]) for v in result.mandatory] == [
+            ("budget-monthly-ceiling", NO_BUDGET)], [v.to_json() for v in result.mandatory]
+    else:
+        assert result.passed, [v.to_json() for v in result.mandatory]
     assert result.costs.expected == pytest.approx(chosen["monthly_usd_expected"], abs=0.01)
     assert result.costs.ceiling == pytest.approx(chosen["monthly_usd_ceiling"], abs=0.01)

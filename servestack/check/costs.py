@@ -6,16 +6,26 @@ this module only reshapes its report into plain records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from servestack.costing import CostedResource
+from servestack.errors import SpecError
 
 if TYPE_CHECKING:
     from servestack.preview.model import PreviewResult
 
-__all__ = ["CostLine", "CostSummary", "cents", "cost_summary", "summary_from_lines"]
+__all__ = [
+    "CostLine",
+    "CostSummary",
+    "StackCostSettings",
+    "cents",
+    "cost_summary",
+    "stack_cost_settings",
+    "summary_from_lines",
+]
 
 
 CostLine = CostedResource
@@ -46,12 +56,66 @@ def summary_from_lines(lines: Iterable[CostLine], notes: Iterable[str] = ()) -> 
 
 
 def cost_summary(preview: PreviewResult) -> CostSummary:
-    """The preview graph's costs: the report the preview priced, else priced here from the bundled catalog."""
+    """The preview graph's costs: the report the preview priced, else priced here from the bundled catalog.
+
+    Totals are None when anything that runs (or may run) accelerators has no price: never a partial sum.
+    """
     from servestack.costing import cost_resources
 
     report = preview.costs if preview.costs is not None else cost_resources(
         preview.resources, stack_config=preview.config
     )
     lines = list(report.lines)
-    notes = [f"{ln.name} ({ln.item}): {ln.unknown_reason}" for ln in report.unknowns]
+    notes = [f"{ln.name} ({ln.item}): {ln.unknown_reason}" for ln in report.unknowns] + list(report.notes)
+    unpriced = report.unpriced_accelerators
+    if unpriced:
+        # A total without the accelerators is not the bill: say "unknown" rather than a figure that looks cheap.
+        names = ", ".join(g.label for g in unpriced)
+        notes.insert(0, f"totals unknown: {names} run(s) or may run accelerators but cannot be priced")
+        return CostSummary(expected=None, ceiling=None, lines=lines, notes=notes)
     return CostSummary(expected=report.expected, ceiling=report.ceiling, lines=lines, notes=notes)
+
+
+@dataclass(frozen=True)
+class StackCostSettings:
+    """The stack config keys the budget pack and the cost engine read, validated before any check runs."""
+
+    budget_usd: float | None
+    """`servestack:budgetMonthlyUsd`, None when the stack sets none (the budget pack then reports it)."""
+    commitment_purchased: bool
+    """`servestack:commitmentPurchased`: the plan's 1y/3y commitment is bought, so it is priced as such."""
+
+
+def _pulumi_value(value: object) -> object:
+    # The engine hands stack config to a policy pack as strings, which the pack reads as JSON; judge the same value.
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def stack_cost_settings(config: Mapping[str, Any]) -> StackCostSettings:
+    """Read and validate the cost keys of a stack's config (`StackConfig.raw`: fully qualified keys, YAML values).
+
+    A NaN, infinite, zero, negative or non-numeric budget would switch the budget rule off (NaN compares false
+    with everything) and cannot be written as JSON, so it is bad input: `SpecError` naming the key (exit 2).
+    """
+    from servestack.costing.shape import COMMITMENT_PURCHASED_KEY
+    from servestack.policies.stack.budget import BUDGET_KEY, budget_value
+
+    budget: float | None = None
+    raw = config.get(BUDGET_KEY)
+    if raw is not None:
+        value = _pulumi_value(raw)
+        budget = budget_value(value)
+        if budget is None:
+            raise SpecError(f"stack config: {BUDGET_KEY}", value,
+                            "a finite number of USD per month above 0 (or leave the key out, which the budget "
+                            "pack reports as a missing budget)")
+    flag = _pulumi_value(config.get(COMMITMENT_PURCHASED_KEY, False))
+    if not isinstance(flag, bool):
+        raise SpecError(f"stack config: {COMMITMENT_PURCHASED_KEY}", flag,
+                        "true once the plan's 1y/3y commitment is bought, else false")
+    return StackCostSettings(budget_usd=budget, commitment_purchased=flag)

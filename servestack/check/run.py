@@ -11,7 +11,6 @@ configured and fed every resource (`Analyze`) and the whole graph (`AnalyzeStack
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servestack.check.analyzer import AnalyzerResource, Diagnostic, PackInfo, PolicyPackProcess, wait_all
-from servestack.check.costs import CostSummary, cents, cost_summary
+from servestack.check.costs import CostSummary, cents, cost_summary, stack_cost_settings
 from servestack.check.packs import central_pack_dirs, vendored_pack_notes
 from servestack.check.policy_config import PolicyConfigEntry, load_policy_config, unknown_policy_names
 from servestack.errors import SpecError
@@ -202,7 +201,7 @@ def check_resources(
     return violations, infos, sent
 
 
-def _budget(stack_config: Mapping[str, str], sent: Mapping[str, Mapping[str, PolicyConfigEntry]]) -> float | None:
+def _budget(stack_budget: float | None, sent: Mapping[str, Mapping[str, PolicyConfigEntry]]) -> float | None:
     """The budget the budget policy judged against: its configured `monthlyBudgetUsd`, else the stack's."""
     for pack_config in sent.values():
         entry = pack_config.get(BUDGET_POLICY)
@@ -211,13 +210,7 @@ def _budget(stack_config: Mapping[str, str], sent: Mapping[str, Mapping[str, Pol
                 return float(entry.properties["monthlyBudgetUsd"])
             except (TypeError, ValueError):
                 break
-    raw = stack_config.get(_BUDGET_KEY)
-    if raw is None or raw == "":
-        return None
-    try:
-        return float(json.loads(raw))
-    except (TypeError, ValueError):
-        return None
+    return stack_budget
 
 
 def run_check(
@@ -246,6 +239,7 @@ def run_check(
     project = load_project(Path(project_dir))
     stack_name = resolve_stack(project, stack)
     stack_cfg = load_stack_config(project, stack_name)
+    cost_settings = stack_cost_settings(stack_cfg.raw)  # exit 2 for a NaN, infinite or non-positive budget
     policy_config = load_policy_config(Path(policy_config_path)) if policy_config_path is not None else {}
     with tempfile.TemporaryDirectory(prefix="servestack-packs-") as central_root:
         if packs:
@@ -290,7 +284,7 @@ def run_check(
         stack=stack_name,
         violations=violations,
         costs=costs,
-        budget_usd=_budget(stack_cfg.values, sent),
+        budget_usd=_budget(cost_settings.budget_usd, sent),
         packs=[
             PackSummary(info.name, info.version, proc.pack_dir, len(info.policies), source)
             for info, proc, (_, source) in zip(infos, processes, sources, strict=True)

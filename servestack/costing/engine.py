@@ -20,13 +20,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from servestack.catalog import Catalog, load_catalog
+from servestack.catalog import Catalog, PricingMode, load_catalog
 from servestack.catalog.platform import HOURS_PER_MONTH, platform_prices
 from servestack.costing.nodes import (
+    COMPUTE_TYPES,
     GKE_NODE_POOL,
-    NODE_TYPES,
     NodeGroup,
-    read_node_group,
+    graph_of,
+    read_node_groups,
     resource_cloud,
     stack_cloud,
     system_node_price,
@@ -37,6 +38,8 @@ __all__ = ["CostedResource", "CostReport", "cost_resources", "cost_graph"]
 
 _CONTROL_PLANES = {"aws:eks/cluster:Cluster": "aws", "gcp:container/cluster:Cluster": "gcp"}
 _REGISTRIES = ("aws:ecr/repository:Repository", "gcp:artifactregistry/repository:Repository")
+_NAT_VM_TYPES = (GKE_NODE_POOL,)
+"""GCP groups priced behind Cloud NAT: the private node pools servestack and the platform table assume."""
 _LB_KUBERNETES = (
     "kubernetes:networking.k8s.io/v1:Ingress",
     "kubernetes:gateway.networking.k8s.io/v1:Gateway",
@@ -94,6 +97,8 @@ class CostReport:
     lines: tuple[CostedResource, ...]
     node_groups: tuple[NodeGroup, ...]
     catalog_as_of: str
+    notes: tuple[str, ...] = ()
+    """How the report priced what a graph cannot show (commitments bought or not), for people."""
 
     @property
     def expected(self) -> float:
@@ -106,6 +111,11 @@ class CostReport:
     @property
     def unknowns(self) -> tuple[CostedResource, ...]:
         return tuple(line for line in self.lines if not line.known)
+
+    @property
+    def unpriced_accelerators(self) -> tuple[NodeGroup, ...]:
+        """Groups that run (or may run) accelerators but have no price: the totals leave them out."""
+        return tuple(g for g in self.node_groups if g.may_run_accelerators and _compute_problem(g, self) is not None)
 
     @property
     def unpriced_capacity(self) -> tuple[CostedResource, ...]:
@@ -151,20 +161,23 @@ def cost_graph(
     """`cost_resources` over already normalised resources."""
     cat = catalog if catalog is not None else load_catalog()
     config = _parsed(stack_config or {})
-    by_urn = {r.urn: r for r in resources}
+    graph = graph_of(resources, cat, region=region, stack_config=config)
     default_cloud = stack_cloud(resources, config)
     lines: list[CostedResource] = []
     groups: list[NodeGroup] = []
     for r in resources:
-        if r.type in NODE_TYPES:
-            group = read_node_group(r, cat, by_urn, region=region, stack_config=config)
-            groups.append(group)
-            lines.extend(_node_lines(group, cat))
+        if r.type in COMPUTE_TYPES:
+            found = read_node_groups(r, graph)
+            groups.extend(found)
+            for group in found:
+                lines.extend(_node_lines(group, cat, several=len(found) > 1))
     for r in resources:
-        if r.type in NODE_TYPES:
+        if r.type in COMPUTE_TYPES:
             continue
         lines.extend(_other_lines(r, groups, default_cloud))
-    return CostReport(lines=tuple(lines), node_groups=tuple(groups), catalog_as_of=cat.as_of)
+    notes = tuple(f"{g.label} ({g.kind}): {g.pricing_note}" for g in groups
+                  if g.pricing_note and g.committed_mode is not None)
+    return CostReport(lines=tuple(lines), node_groups=tuple(groups), catalog_as_of=cat.as_of, notes=notes)
 
 
 def _parsed(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,51 +204,99 @@ def _unknown(r: Resource, item: str, reason: str, *, usage: bool = False, previe
                           preview_unknown=preview)
 
 
-def _node_lines(g: NodeGroup, catalog: Catalog) -> list[CostedResource]:
+def _item(base: str, g: NodeGroup) -> str:
+    """Line item of a group; a resource with several groups (SageMaker variants) names the part."""
+    return f"{base}:{g.part}" if g.part else base
+
+
+def _compute_problem(g: NodeGroup, report: CostReport) -> str | None:
+    for line in report.lines:
+        if line.urn == g.resource.urn and line.item == _item("compute", g):
+            return line.unknown_reason
+    return g.problem
+
+
+def _node_lines(g: NodeGroup, catalog: Catalog, *, several: bool = False) -> list[CostedResource]:
     r = g.resource
     out: list[CostedResource] = []
+    compute, volumes = _item("compute", g), _item("volumes", g)
     if g.problem is not None:
-        out.append(_unknown(r, "compute", g.problem, preview=g.preview_unknown))
+        out.append(_unknown(r, compute, g.problem, preview=g.preview_unknown))
     else:
         out.append(_compute_line(g, catalog))
     prices = platform_prices(g.cloud)
     if g.volume_problem is not None:
-        out.append(_unknown(r, "volumes", g.volume_problem, preview="during preview" in g.volume_problem))
+        out.append(_unknown(r, volumes, g.volume_problem, preview="during preview" in g.volume_problem))
+    elif g.volume_gib_per_node is None:
+        pass  # the kind attaches no volume the platform table prices (SageMaker, Vertex)
     elif g.nodes_expected is None or g.nodes_max is None:
-        out.append(_unknown(r, "volumes", g.problem or "node counts unknown", preview=g.preview_unknown))
-    elif g.volume_gib_per_node is not None:
-        per_node = g.volume_gib_per_node * prices.volume_per_gib_month
-        out.append(_line(r, "volumes", per_node * g.nodes_expected, per_node * g.nodes_max,
-                         f"{g.volume_gib_per_node:g} GiB/node x {prices.volume_per_gib_month} USD/GiB-month"))
+        out.append(_unknown(r, volumes, g.problem or "node counts unknown", preview=g.preview_unknown))
+    else:
+        per_node = g.volume_gib_per_node * prices.volume_per_gib_month + g.volume_extras_usd
+        detail = f"{g.volume_gib_per_node:g} GiB/node x {prices.volume_per_gib_month} USD/GiB-month"
+        if g.volume_extras_usd:
+            detail += f" + {g.volume_extras_usd:g} USD/node for throughput/IOPS above the gp3 baseline"
+        out.append(_line(r, volumes, per_node * g.nodes_expected, per_node * g.nodes_max, detail))
     return out
+
+
+def _hourly_price(g: NodeGroup, catalog: Catalog, instance_type: str, mode: PricingMode) -> float | str:
+    """USD per node-hour of one instance type in `mode`, or why there is none."""
+    assert g.region is not None
+    hourly = system_node_price(g.cloud, instance_type) if mode == "on_demand" else None
+    if hourly is not None:
+        return hourly
+    offering = catalog.find_offering(g.cloud, g.region, instance_type)
+    if offering is None:
+        if catalog.instance_facts(g.cloud, instance_type) is None:
+            return f"{instance_type} is not an instance type of the bundled catalog ({g.cloud})"
+        regions = sorted({o.region for o in catalog.offerings
+                          if o.cloud == g.cloud and o.instance_type == instance_type})
+        return (f"{instance_type} has no bundled price in {g.region} (the catalog prices it in "
+                f"{', '.join(regions) or 'no region'})")
+    price = offering.price(mode)
+    if price is None:
+        return f"{instance_type} in {g.region} has no {mode} price in the bundled catalog"
+    return price
 
 
 def _compute_line(g: NodeGroup, catalog: Catalog) -> CostedResource:
     r = g.resource
+    item = _item("compute", g)
     assert g.nodes_expected is not None and g.nodes_max is not None and g.pricing_mode is not None
-    assert g.region is not None
-    prices: list[tuple[str, float]] = []
-    for instance_type in g.instance_types:
-        hourly = system_node_price(g.cloud, instance_type) if g.pricing_mode == "on_demand" else None
-        if hourly is None:
-            offering = catalog.find_offering(g.cloud, g.region, instance_type)
-            if offering is None:
-                return _unknown(r, "compute", f"{instance_type} in {g.region} is not in the bundled catalog")
-            hourly = offering.price(g.pricing_mode)
-            if hourly is None:
-                return _unknown(r, "compute", f"{instance_type} in {g.region} has no {g.pricing_mode} price")
-        prices.append((instance_type, hourly))
-    # With several instance types the first is what EKS launches first; the dearest bounds the ceiling.
-    first = prices[0][1]
-    dearest = max(p for _, p in prices)
+    modes: list[PricingMode] = [g.pricing_mode] + (["spot"] if g.split is not None else [])
+    # (first type's price, dearest type's price) per pricing mode: with several instance types the first is
+    # what the group launches first, the dearest bounds the ceiling.
+    by_mode: dict[str, tuple[float, float]] = {}
+    for mode in modes:
+        found: list[float] = []
+        for instance_type in g.instance_types:
+            price = _hourly_price(g, catalog, instance_type, mode)
+            if isinstance(price, str):
+                return _unknown(r, item, price)
+            found.append(price)
+        by_mode[mode] = (found[0], max(found))
+
+    def monthly(nodes: int, which: int) -> float:
+        if g.split is None:
+            return by_mode[g.pricing_mode][which] * nodes * HOURS_PER_MONTH  # type: ignore[index]
+        on_demand = g.split.on_demand_nodes(nodes)
+        return (by_mode[g.pricing_mode][which] * on_demand  # type: ignore[index]
+                + by_mode["spot"][which] * (nodes - on_demand)) * HOURS_PER_MONTH
+
+    first = by_mode[g.pricing_mode][0]
+    if g.split is None:
+        how = f"{g.pricing_mode} {first} USD/h"
+    else:
+        how = (f"{g.pricing_mode} {first} USD/h for {g.split.on_demand_nodes(g.nodes_expected)} nodes, spot "
+               f"{by_mode['spot'][0]} USD/h for the rest")
     detail = (
-        f"{g.instance_type} {g.pricing_mode} in {g.region}: {first} USD/h x {g.nodes_expected} nodes expected, "
+        f"{g.kind} {g.instance_type} in {g.region}: {how} x {g.nodes_expected} nodes expected, "
         f"{g.nodes_max} at most, x {HOURS_PER_MONTH:g} h"
     )
     if g.pricing_note:
         detail += f" ({g.pricing_note})"
-    return _line(r, "compute", first * g.nodes_expected * HOURS_PER_MONTH, dearest * g.nodes_max * HOURS_PER_MONTH,
-                 detail)
+    return _line(r, item, monthly(g.nodes_expected, 0), monthly(g.nodes_max, 1), detail)
 
 
 def _hourly_line(r: Resource, item: str, hourly: float, detail: str) -> CostedResource:
@@ -328,7 +389,8 @@ def _disk_line(r: Resource) -> CostedResource:
 
 def _gcp_nat_line(r: Resource, groups: Sequence[NodeGroup]) -> CostedResource:
     """Cloud NAT bills per VM behind it (capped), so its price follows the node pools' counts."""
-    pools = [g for g in groups if g.resource.type == GKE_NODE_POOL]
+    # Every GCP VM without its own address reaches the internet through Cloud NAT.
+    pools = [g for g in groups if g.cloud == "gcp" and g.resource.type in _NAT_VM_TYPES]
     if any(g.nodes_expected is None or g.nodes_max is None for g in pools):
         return _unknown(r, "nat", "node pool sizes unknown, and Cloud NAT bills per VM",
                         preview=any(g.preview_unknown for g in pools))

@@ -35,6 +35,7 @@ BUDGET = PackSpec(
     levels=(
         ("budget-monthly-ceiling", "mandatory"),
         ("budget-monthly-warning", "advisory"),
+        ("budget-unpriced-resources", "mandatory"),
         ("max-accelerators", "advisory"),
         ("dev-spot-only", "advisory"),
     ),

@@ -61,12 +61,14 @@ from servestack.policies.kubernetes.pod_security import (
     seccomp,
 )
 from servestack.policies.stack import accelerator_cap, budget_ceiling, budget_warning, model_server_pdb
+from servestack.policies.stack.budget_unpriced import RULE as BUDGET_UNPRICED
 
 __all__ = ["RULES", "RETIRED", "rule_by_id", "rule_by_name", "retired_hint"]
 
 RULES: tuple[Rule, ...] = (
     budget_ceiling.RULE,
     budget_warning.RULE,
+    BUDGET_UNPRICED,
     accelerator_cap.RULE,
     dev_spot_only.RULE,
     allowed_accelerators.RULE,

@@ -146,7 +146,10 @@ class PreviewMocks(Mocks):
         else:
             state.setdefault("arn", f"arn:aws:{service}:{region}:{EXAMPLE_AWS_ACCOUNT}:{_kebab_resource(type_)}/{rid}")
         state.setdefault("region", region)
-        state.setdefault("tagsAll", dict(state.get("tags") or {}))
+        tags = state.get("tags")
+        # Only map-form tags have a tagsAll; an Auto Scaling group's tags are a list of {key, value, ...}.
+        if isinstance(tags, dict) or tags is None:
+            state.setdefault("tagsAll", dict(tags or {}))
         if type_ == "aws:eks/cluster:Cluster":
             host = _digest(type_, name, length=32).upper()
             state.setdefault("endpoint", f"https://{host}.gr7.{region}.eks.amazonaws.com")

@@ -22,12 +22,12 @@ def _mapping() -> dict[str, Any]:
 
 def test_unknown_key_next_to_a_missing_one_reports_both_typo_first() -> None:
     data = _mapping()
-    data["tagz"] = data.pop("tags")
+    data["workloads"] = data.pop("workload")
     with pytest.raises(ConfigError) as err:
         DeploymentConfig.from_mapping(data)
     lines = str(err.value).splitlines()
-    assert lines[0].startswith("servestack:tagz: unknown key (did you mean 'tags'?)")
-    assert any(line.strip().startswith("servestack:tags: missing") for line in lines[1:])
+    assert lines[0].startswith("servestack:workloads: unknown key (did you mean 'workload'?)")
+    assert any(line.strip().startswith("servestack:workload: missing") for line in lines[1:])
 
 
 def test_every_invalid_value_is_reported() -> None:

@@ -40,6 +40,9 @@ class Plan:
     pricing_base: PricingMode = "on_demand"
     pricing_burst: PricingMode = "spot"
     root_gib: int = 200
+    root_throughput_mibps: int = 125
+    """gp3 throughput of the GPU nodes' root volume (125 MiB/s is the free baseline)."""
+    root_iops: int = 3000
     gcp_accelerator: str = "nvidia-l4"
     accelerators_per_node: int = 1
     environment: str = "prod"
@@ -55,11 +58,12 @@ def _tags(plan: Plan, pricing: str | None = None) -> dict[str, str]:
     return tags
 
 
-def _launch_template(name: str, gib: int, plan: Plan) -> Resource:
+def _launch_template(name: str, gib: int, plan: Plan, throughput: int = 125, iops: int = 3000) -> Resource:
     return res("aws:ec2/launchTemplate:LaunchTemplate", name, {
         "metadataOptions": {"httpTokens": "required", "httpEndpoint": "enabled", "httpPutResponseHopLimit": 2},
         "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {
-            "volumeSize": gib, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}}],
+            "volumeSize": gib, "volumeType": "gp3", "throughput": throughput, "iops": iops, "encrypted": "true",
+            "deleteOnTermination": "true"}}],
         "tags": _tags(plan),
     })
 
@@ -96,7 +100,7 @@ def aws_stack(plan: Plan = Plan()) -> list[Resource]:
                 deps=(p.urn, e.urn)) for z, p, e in zip(zones, public, eips, strict=True)]
     cluster = res("aws:eks/cluster:Cluster", "gpu-cluster", {
         "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False}, "tags": tags})
-    gpu_lt = _launch_template("gpu-lt", plan.root_gib, plan)
+    gpu_lt = _launch_template("gpu-lt", plan.root_gib, plan, plan.root_throughput_mibps, plan.root_iops)
     sys_lt = _launch_template("system-lt", 50, plan)
     base = _eks_group("gpu-base", plan, plan.instance_type, plan.pricing_base, plan.nodes_min, plan.nodes_min,
                       plan.nodes_min, gpu_lt, private, cluster)

@@ -45,7 +45,9 @@ def _swap(graph: list[Resource], name: str, **inputs: object) -> list[Resource]:
     ids=["ondemand-spot", "1y-ondemand", "3y-fixed"],
 )
 def test_aws_ceiling_equals_plan_ceiling(plan: Plan) -> None:
-    report = cost_resources(aws_stack(plan), stack_config={"aws:region": plan.region})
+    # The plan prices commitments as bought; the stack says so once they are.
+    config = {"aws:region": plan.region, "servestack:commitmentPurchased": "true"}
+    report = cost_resources(aws_stack(plan), stack_config=config)
     assert report.ceiling == pytest.approx(_plan_ceiling(plan), abs=1e-6)
     assert not [u for u in report.unpriced_capacity if u.item in ("compute", "volumes", "nat")]
 
@@ -69,13 +71,30 @@ def test_expected_prices_desired_counts() -> None:
         (plan.nodes_peak - plan.nodes_min) * plan.root_gib * platform_prices("aws").volume_per_gib_month)
 
 
-def test_commitment_tag_prices_on_demand_capacity_at_committed_rate() -> None:
+def test_commitment_tag_prices_on_demand_capacity_at_committed_rate_once_bought() -> None:
     plan = Plan(pricing_base="3y")
     off = _offering("aws", plan.region, plan.instance_type)
-    report = cost_resources(aws_stack(plan), stack_config={"aws:region": plan.region})
+    report = cost_resources(aws_stack(plan), stack_config={"aws:region": plan.region,
+                                                           "servestack:commitmentPurchased": True})
     (base,) = [ln for ln in report.lines if ln.name == "gpu-base" and ln.item == "compute"]
     assert off.price_3y is not None
     assert base.ceiling == pytest.approx(plan.nodes_min * off.price_3y * H)
+    assert "priced as bought" in base.detail
+
+
+@pytest.mark.parametrize("flag", [None, False, "false", "yes"], ids=["absent", "false", "string-false", "not-bool"])
+def test_commitment_not_marked_bought_is_priced_on_demand_with_a_note(flag: object) -> None:
+    plan = Plan(pricing_base="1y")
+    off = _offering("aws", plan.region, plan.instance_type)
+    config: dict[str, object] = {"aws:region": plan.region}
+    if flag is not None:
+        config["servestack:commitmentPurchased"] = flag
+    report = cost_resources(aws_stack(plan), stack_config=config)
+    (base,) = [ln for ln in report.lines if ln.name == "gpu-base" and ln.item == "compute"]
+    assert off.price_on_demand is not None
+    assert base.ceiling == pytest.approx(plan.nodes_min * off.price_on_demand * H)
+    assert "servestack:commitmentPurchased is not true" in base.detail
+    assert any("gpu-base" in note and "priced on-demand" in note for note in report.notes)
 
 
 def test_spot_tag_on_on_demand_capacity_is_priced_on_demand() -> None:
@@ -94,7 +113,7 @@ def test_unknown_instance_type_is_unknown_not_zero() -> None:
     report = cost_resources(graph, stack_config={"aws:region": "us-east-1"})
     (base,) = [ln for ln in report.lines if ln.name == "gpu-base" and ln.item == "compute"]
     assert base.expected is None and base.ceiling is None
-    assert base.unknown_reason == "x9z.mega in us-east-1 is not in the bundled catalog"
+    assert base.unknown_reason == "x9z.mega is not an instance type of the bundled catalog (aws)"
     assert base in report.unknowns and base in report.unpriced_capacity
 
 

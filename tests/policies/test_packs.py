@@ -28,6 +28,7 @@ def test_pack_rule_ids_and_levels_are_pinned() -> None:
     assert table(BUDGET) == [
         ("SSB001", "budget-monthly-ceiling", "mandatory"),
         ("SSB002", "budget-monthly-warning", "advisory"),
+        ("SSB005", "budget-unpriced-resources", "mandatory"),
         ("SSB003", "max-accelerators", "advisory"),
         ("SSB004", "dev-spot-only", "advisory"),
     ]

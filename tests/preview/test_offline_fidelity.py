@@ -76,7 +76,7 @@ def test_a_public_load_balancer_from_yaml_is_judged(tmp_path: Path) -> None:
         ConfigGroup("m", files=["manifest.yaml"])
         """)
     with_guardrails = run_check(project, "dev", packs=[central_pack_dirs(tmp_path / "packs")[1]])
-    hits = [v for v in with_guardrails.mandatory if v.policy == "kubernetes-load-balancer-internal-or-tls"]
+    hits = [v for v in with_guardrails.mandatory if v.policy == "kubernetes-load-balancer-internal"]
     assert len(hits) == 1 and hits[0].urn is not None and hits[0].urn.endswith("::m:serving/web")
 
 
@@ -93,7 +93,9 @@ def test_secret_values_reach_the_policies_but_never_the_output(tmp_path: Path) -
     assert preview.resources[0].inputs["spec"] == "[secret]" and preview.outputs["token"] == "[secret]"
 
     result = run_check(project, "dev", packs=[central_pack_dirs(tmp_path / "packs")[1]])
-    assert [v.policy for v in result.mandatory] == ["kubernetes-load-balancer-internal-or-tls"]
+    # Judged on the plain value: the Service is internet-facing and has no TLS.
+    assert sorted(v.policy for v in result.mandatory) == ["kubernetes-load-balancer-internal",
+                                                          "kubernetes-load-balancer-tls"]
     assert "s3cr3t-value" not in json.dumps(result.to_json())
 
 

@@ -2,35 +2,74 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Final
 
 from servestack.costing import CostReport, cost_graph
 from servestack.costing.resources import Resource
 from servestack.policies.base import RuleContext
 
-__all__ = ["budget_of", "report_of", "BUDGET_SCHEMA", "money", "unverifiable"]
+__all__ = [
+    "BUDGET_KEY",
+    "BUDGET_SCHEMA",
+    "NO_BUDGET",
+    "budget_of",
+    "budget_value",
+    "money",
+    "report_of",
+    "unverifiable",
+]
+
+BUDGET_KEY: Final = "servestack:budgetMonthlyUsd"
+"""Stack config key holding the stack's monthly budget in USD (written by `plan --write`)."""
 
 BUDGET_SCHEMA = {
     "type": "number",
     "exclusiveMinimum": 0,
-    "description": "Monthly budget in USD; defaults to the stack's servestack:budgetMonthlyUsd.",
+    "description": f"Monthly budget in USD; defaults to the stack's {BUDGET_KEY}.",
 }
+
+NO_BUDGET: Final = (
+    f"no budget: set {BUDGET_KEY} in the stack config (plan --write does) or monthlyBudgetUsd in the "
+    "budget-monthly-ceiling policy config; a stack without a budget fails closed (to run one without a budget on "
+    "purpose, set budget-monthly-ceiling's enforcementLevel to advisory)"
+)
 
 
 def money(usd: float) -> str:
     return f"{usd:,.2f} USD"
 
 
+def budget_value(value: object) -> float | None:
+    """The budget a config value states: a finite number above zero, else None (NaN, Infinity, 0, text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        return None
+    return number
+
+
 def budget_of(ctx: RuleContext) -> tuple[float | None, str | None]:
-    """The budget and where it came from, or (None, reason) when there is none or it is not a number."""
+    """The budget and where it came from, (None, reason) when it is not a usable number, (None, None) when none.
+
+    Non-finite and non-positive budgets are refused rather than compared: a NaN budget would make every
+    comparison false and switch the rule off.
+    """
     configured = ctx.config.get("monthlyBudgetUsd")
     if configured is not None:
-        if isinstance(configured, bool) or not isinstance(configured, int | float) or configured <= 0:
-            return None, f"monthlyBudgetUsd {configured!r} is not a positive number"
-        return float(configured), "monthlyBudgetUsd"
-    if ctx.stack.budget_monthly_usd is not None:
-        return ctx.stack.budget_monthly_usd, "servestack:budgetMonthlyUsd"
-    return None, None
+        found = budget_value(configured)
+        if found is None:
+            return None, f"policy config: monthlyBudgetUsd {configured!r} is not a finite number above 0"
+        return found, "monthlyBudgetUsd"
+    raw = ctx.stack.values.get(BUDGET_KEY)
+    if raw is None:
+        return None, None
+    found = budget_value(raw)
+    if found is None:
+        return None, f"stack config: {BUDGET_KEY} {raw!r} is not a finite number above 0"
+    return found, BUDGET_KEY
 
 
 def report_of(resources: Sequence[Resource], ctx: RuleContext) -> CostReport:
@@ -38,11 +77,17 @@ def report_of(resources: Sequence[Resource], ctx: RuleContext) -> CostReport:
 
 
 def unverifiable(report: CostReport) -> tuple[list[str], list[str]]:
-    """Node capacity the report could not price: (unknown during preview, unknown for good)."""
+    """Capacity the report could not price and no other budget rule reports: (unknown during preview, for good).
+
+    Compute of groups that run (or may run) accelerators is left to budget-unpriced-resources, which names
+    each resource; volumes, Cloud NAT and compute known to carry no accelerators are listed here.
+    """
+    covered = {(g.resource.urn, f"compute:{g.part}" if g.part else "compute") for g in report.unpriced_accelerators}
     preview: list[str] = []
     final: list[str] = []
     for line in report.unpriced_capacity:
-        if line.item not in ("compute", "volumes", "nat"):
+        kind = line.item.split(":", 1)[0]
+        if kind not in ("compute", "volumes", "nat") or line.key in covered:
             continue  # extras without a bundled price (public IPs, claims) are listed by costing, not judged
         text = f"{line.name} ({line.item}): {line.unknown_reason}"
         (preview if line.preview_unknown else final).append(text)

@@ -1,4 +1,4 @@
-"""SSB001 budget-monthly-ceiling: the stack's monthly ceiling stays within its budget."""
+"""SSB001 budget-monthly-ceiling: the stack has a budget and its monthly ceiling stays within it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 from servestack.costing.resources import Resource
 from servestack.policies.base import Outcome, RuleContext, StackRule, not_applicable, passed, violation
-from servestack.policies.stack.budget import BUDGET_SCHEMA, budget_of, money, report_of, unverifiable
+from servestack.policies.stack.budget import (
+    BUDGET_SCHEMA,
+    NO_BUDGET,
+    budget_of,
+    money,
+    report_of,
+    unverifiable,
+)
 
 __all__ = ["RULE"]
 
@@ -14,18 +21,16 @@ __all__ = ["RULE"]
 def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
     budget, source = budget_of(ctx)
     if budget is None:
-        if source is not None:
-            return violation(f"policy config: {source}")
-        return not_applicable(
-            "no budget: set monthlyBudgetUsd in the policy config or servestack:budgetMonthlyUsd in the stack config"
-        )
+        # Fail closed: a stack without a usable budget is a finding, never a rule that switched itself off.
+        return violation(source if source is not None else NO_BUDGET)
     report = report_of(resources, ctx)
+    notes = "; ".join(report.notes)
     if report.ceiling > budget:
         top = sorted((line for line in report.lines if line.ceiling), key=lambda x: -(x.ceiling or 0))[:3]
         items = ", ".join(f"{line.name} {line.item} {money(line.ceiling or 0)}" for line in top)
         return violation(
             f"monthly ceiling {money(report.ceiling)} exceeds the budget of {money(budget)} ({source}) by "
-            f"{money(report.ceiling - budget)}; largest items: {items}"
+            f"{money(report.ceiling - budget)}; largest items: {items}" + (f"; {notes}" if notes else "")
         )
     preview, final = unverifiable(report)
     if final:
@@ -40,7 +45,8 @@ def check(resources: Sequence[Resource], ctx: RuleContext) -> Outcome:
 RULE = StackRule(
     id="SSB001",
     name="budget-monthly-ceiling",
-    description="The stack's monthly cost ceiling (every node group at its maximum for 730 h) is within its budget.",
+    description="The stack has a budget, and its monthly cost ceiling (every node group at its maximum for 730 h) "
+    "is within it.",
     config_schema={"monthlyBudgetUsd": BUDGET_SCHEMA},
     defaults={},
     check=check,
