@@ -65,8 +65,9 @@ def test_offline_graph_matches_the_plan(stack: str) -> None:
         groups = [r for r in graph.by_type("gcp:container/nodePool:NodePool")
                   if r.inputs["nodeConfig"].get("guestAccelerators")]
         assert groups and all(g.inputs["nodeConfig"]["machineType"] == dep["instanceType"] for g in groups)
-        mins = sum(g.inputs["autoscaling"]["totalMinNodeCount"] for g in groups)
-        maxes = sum(g.inputs["autoscaling"]["totalMaxNodeCount"] for g in groups)
+        # A fixed (base) pool has a per-zone nodeCount; a burst pool total autoscaling bounds.
+        mins = sum(_pool_bounds(g.inputs)[0] for g in groups)
+        maxes = sum(_pool_bounds(g.inputs)[1] for g in groups)
         regions = {g.inputs["location"] for g in groups}
     assert (mins, maxes) == (dep["nodesMin"], dep["nodesPeak"])
     assert regions == {dep["region"]}
@@ -74,6 +75,13 @@ def test_offline_graph_matches_the_plan(stack: str) -> None:
     spec = scaler.inputs["spec"]
     assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (dep["replicasMin"], dep["replicasPeak"])
     assert graph.monthly_usd_ceiling == pytest.approx(plan_ceiling(stack), abs=0.01)
+
+
+def _pool_bounds(inputs: dict[str, Any]) -> tuple[int, int]:
+    if "autoscaling" in inputs:
+        return inputs["autoscaling"]["totalMinNodeCount"], inputs["autoscaling"]["totalMaxNodeCount"]
+    total = inputs["nodeCount"] * len(inputs["nodeLocations"])
+    return total, total
 
 
 def plan_ceiling(stack: str) -> float:

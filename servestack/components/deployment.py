@@ -9,7 +9,8 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from servestack.components._common import check_choice, check_positive, check_tags
+from servestack.components._common import check_api_access, check_choice, check_positive, check_tags, check_zones
+from servestack.components.cloud import CLOUDS, CloudSpec, GpuGroupSpec, cloud_adapter
 from servestack.components.config import DEFAULT_IMAGE, DeploymentConfig
 from servestack.versions import DEFAULT_KUBERNETES_VERSION
 
@@ -117,6 +118,9 @@ class ModelDeploymentArgs(TypedDict):
     """gp3 throughput of GPU node root volumes, MiB/s."""
     root_volume_iops: NotRequired[int]
     """gp3 IOPS of GPU node root volumes."""
+    docker_hub_credential_arn: NotRequired[str]
+    """AWS: Secrets Manager secret (ecr-pullthroughcache/...) with Docker Hub credentials; turns on the ECR
+    pull-through cache the serving image is pulled through."""
 
 
 def model_deployment_args(cfg: DeploymentConfig) -> ModelDeploymentArgs:
@@ -199,38 +203,25 @@ class ModelDeployment(pulumi.ComponentResource):
     """Namespace of the model server."""
 
     def __init__(self, name: str, args: ModelDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Everything that can refuse the deployment (arguments, GPU quotas) runs before the first registration,
+        # so a refused `pulumi up` leaves nothing behind.
+        spec = _cloud_spec(name, args)
+        adapter = cloud_adapter(args["cloud"])
+        adapter.preflight(spec)
         super().__init__("servestack:index:ModelDeployment", name, None, opts)
-        comp = "ModelDeployment"
-        cloud = check_choice(comp, "cloud", args.get("cloud"), ("aws", "gcp"))
-        environment = check_choice(comp, "environment", args.get("environment"), ("dev", "staging", "prod"))
-        tags = check_tags(comp, args.get("tags"))
-        zones = check_positive(comp, "zones", args.get("zones"))
-        nodes_min = check_positive(comp, "nodes_min", args.get("nodes_min"))
-        nodes_avg = check_positive(comp, "nodes_avg", args.get("nodes_avg"))
-        nodes_peak = check_positive(comp, "nodes_peak", args.get("nodes_peak"))
-        replicas_min = check_positive(comp, "replicas_min", args.get("replicas_min"))
-        replicas_peak = check_positive(comp, "replicas_peak", args.get("replicas_peak"))
-        span = check_positive(comp, "nodes_per_replica", args.get("nodes_per_replica"))
-        if not nodes_min <= nodes_avg <= nodes_peak:
-            raise ValueError(
-                f"{comp}: nodes_min <= nodes_avg <= nodes_peak must hold ({nodes_min}, {nodes_avg}, {nodes_peak})"
-            )
-        if replicas_peak < replicas_min:
-            raise ValueError(f"{comp}: replicas_peak={replicas_peak} is below replicas_min={replicas_min}")
+        span = spec.nodes_per_replica
+        replicas_min = int(args["replicas_min"])
+        replicas_peak = int(args["replicas_peak"])
 
-        gpu = _GpuCapacity(
-            nodes_min=nodes_min,
-            burst_desired=max(0, nodes_avg - nodes_min),
-            burst_max=nodes_peak - nodes_min,
+        cloud = adapter.provision(self, spec)
+        # The provider, and through it every Kubernetes resource, waits for the system nodes; on destroy the
+        # nodes stay until the Kubernetes resources are gone.
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=cloud.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cloud.ready),
         )
-        eks: pulumi.Resource | None = None
-        if cloud == "aws":
-            eks, kubeconfig, cluster_name, registry_url = self._aws(name, args, tags, zones, span, gpu)
-        else:
-            kubeconfig, cluster_name, registry_url = self._gcp(name, args, tags, zones, span, gpu, environment)
-
-        provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self))
-        kube = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider})
+        kube = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}, depends_on=cloud.ready)
 
         from servestack.components.kubernetes import (
             ModelLoadBalancer,
@@ -246,43 +237,27 @@ class ModelDeployment(pulumi.ComponentResource):
         # The contract's fields as model_deployment_args fills them; the defaults only keep programs that build
         # ModelDeploymentArgs by hand previewing: 16-bit weights and KV cache, which every part can run.
         kubernetes_version = args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
-        if cloud == "aws":
-            # The AL2023 NVIDIA AMI ships the driver but not the device plugin; GKE installs its own.
+        if cloud.needs_nvidia_device_plugin:
             NvidiaDevicePlugin(f"{name}-device-plugin", {"kubernetes_version": kubernetes_version}, opts=kube)
-        if eks is not None and gpu.burst_max > 0:
-            # GKE grows node pools itself; on EKS nothing resizes the burst group's ASG without this.
-            from servestack.components.aws import ClusterAutoscaler, ClusterAutoscalerArgs
-
-            autoscaler_args: ClusterAutoscalerArgs = {
-                "cluster_name": cluster_name,
-                "region": args["region"],
-                "tags": tags,
-                # An adopted cluster's owner runs its add-ons; EKS refuses a second copy of one.
-                "install_pod_identity_agent": "existing_cluster_name" not in args,
-            }
-            ClusterAutoscaler(
-                f"{name}-cluster-autoscaler",
-                autoscaler_args,
-                opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[eks])),
-            )
+        adapter.install_add_ons(self, spec, cloud, kube)
         ns = k8s.core.v1.Namespace(
             f"{name}-ns",
             metadata={
-                "name": name,
+                "name": spec.namespace,
                 "labels": {
-                    **tags,
+                    **spec.tags,
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/warn": "restricted",
                 },
             },
             opts=kube,
         )
-        namespace = ns.metadata.apply(lambda m: m.name or name)
+        namespace = ns.metadata.apply(lambda m: m.name or spec.namespace)
         addons = ServingAddons(
             f"{name}-addons",
             {
                 "leader_worker_set": span > 1,
-                "efa_device_plugin": args.get("efa_interfaces", 0) > 0,
+                "efa_device_plugin": cloud.efa_interfaces > 0,
                 "kubernetes_version": kubernetes_version,
             },
             opts=kube,
@@ -298,7 +273,8 @@ class ModelDeployment(pulumi.ComponentResource):
             "nodes_per_replica": span,
             "max_model_len": args["max_model_len"],
             "replicas": replicas_min,
-            "image": args.get("image", DEFAULT_IMAGE),
+            # Through the stack's registry (Docker Hub cache) where the cloud adapter set one up.
+            "image": cloud.server_image,
             "gpu_memory_utilization": args.get("gpu_memory_utilization", 0.90),
             "dtype": args.get("dtype", "bfloat16"),
             "kv_cache_dtype": args.get("kv_cache_dtype", "auto"),
@@ -307,27 +283,31 @@ class ModelDeployment(pulumi.ComponentResource):
             "node_launch_s": args.get("node_launch_s", 600),
             "pod_cpu": args.get("pod_cpu", "4"),
             "pod_memory_gib": args.get("pod_memory_gib", 32),
-            "efa_interfaces": args.get("efa_interfaces", 0),
-            # The identity the cloud grants the weights secret to (the cloud half binds <name>-server).
-            "service_account_name": f"{name}-server",
+            "efa_interfaces": cloud.efa_interfaces,
+            # The identity the cloud adapter grants the weights secret to.
+            "service_account_name": cloud.server_service_account,
+            "service_account_annotations": cloud.server_service_account_annotations,
         }
         if "quantization" in args:
             server_args["quantization"] = args["quantization"]
         if "hf_token_secret" in args:
+            # The pods read the secret with the identity the cloud adapter bound to their service account.
             server_args["hf_token_secret"] = args["hf_token_secret"]
-            server_args["cloud"] = cloud
+            server_args["cloud"] = cloud.cloud
             server_args["region"] = args["region"]
             if "gcp_project" in args:
                 server_args["gcp_project"] = args["gcp_project"]
         server = ModelServer(
             f"{name}-server",
             server_args,
-            opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[addons])),
+            opts=pulumi.ResourceOptions.merge(
+                kube, pulumi.ResourceOptions(depends_on=[*cloud.ready, *cloud.identity_ready, addons])
+            ),
         )
         lb_args: ModelLoadBalancerArgs = {
             "namespace": namespace,
             "selector": server.selector,
-            "cloud": cloud,
+            "cloud": cloud.cloud,
             "exposure": args.get("exposure", "internal"),
             "await_timeout_s": server_await_timeout_s(server_args["node_launch_s"], server_args["startup_budget_s"]),
         }
@@ -348,11 +328,11 @@ class ModelDeployment(pulumi.ComponentResource):
                 "max_replicas": replicas_peak,
                 "prometheus_url": "http://prometheus-server.servestack-monitoring.svc.cluster.local:80",
             },
-            opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[addons, server])),
+            opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[*cloud.ready, addons, server])),
         )
-        self.cluster_name = cluster_name
-        self.kubeconfig = pulumi.Output.secret(kubeconfig)
-        self.registry_url = registry_url
+        self.cluster_name = cloud.cluster_name
+        self.kubeconfig = pulumi.Output.secret(cloud.kubeconfig)
+        self.registry_url = cloud.registry_url
         self.endpoint = lb.address
         self.namespace = namespace
         self.register_outputs(
@@ -365,113 +345,67 @@ class ModelDeployment(pulumi.ComponentResource):
             }
         )
 
-    def _aws(
-        self, name: str, args: ModelDeploymentArgs, tags: dict[str, str], zones: int, span: int, gpu: "_GpuCapacity"
-    ) -> tuple[pulumi.Resource, pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
-        from servestack.components.aws import (
-            ContainerRegistry,
-            EksCluster,
-            EksClusterArgs,
-            GpuNodeGroup,
-            GpuNodeGroupArgs,
+
+def _cloud_spec(name: str, args: ModelDeploymentArgs) -> CloudSpec:
+    """The validated, cloud-neutral description of what the cloud adapter builds."""
+    comp = "ModelDeployment"
+    check_choice(comp, "cloud", args.get("cloud"), CLOUDS)
+    environment = check_choice(comp, "environment", args.get("environment"), ("dev", "staging", "prod"))
+    tags = check_tags(comp, args.get("tags"))
+    zones = check_positive(comp, "zones", args.get("zones"))
+    nodes_min = check_positive(comp, "nodes_min", args.get("nodes_min"))
+    nodes_avg = check_positive(comp, "nodes_avg", args.get("nodes_avg"))
+    nodes_peak = check_positive(comp, "nodes_peak", args.get("nodes_peak"))
+    replicas_min = check_positive(comp, "replicas_min", args.get("replicas_min"))
+    replicas_peak = check_positive(comp, "replicas_peak", args.get("replicas_peak"))
+    span = check_positive(comp, "nodes_per_replica", args.get("nodes_per_replica"))
+    efa = check_positive(comp, "efa_interfaces", args.get("efa_interfaces", 0), minimum=0)
+    if not nodes_min <= nodes_avg <= nodes_peak:
+        raise ValueError(
+            f"{comp}: nodes_min <= nodes_avg <= nodes_peak must hold ({nodes_min}, {nodes_avg}, {nodes_peak})"
         )
+    if replicas_peak < replicas_min:
+        raise ValueError(f"{comp}: replicas_peak={replicas_peak} is below replicas_min={replicas_min}")
+    api_access, api_cidrs = check_api_access(comp, args.get("api_access", "private"), args.get("api_cidrs", []))
+    _, zone_names = check_zones(comp, zones, zones, args.get("zone_names"))
 
-        child = pulumi.ResourceOptions(parent=self)
-        cluster_args: EksClusterArgs = {"region": args["region"], "zone_count": zones, "tags": tags}
-        if "existing_cluster_name" in args:
-            cluster_args["existing_cluster_name"] = args["existing_cluster_name"]
-        if args.get("api_access") == "cidrs":
-            cluster_args["public_endpoint_cidrs"] = list(args.get("api_cidrs", []))
-        cluster = EksCluster(f"{name}-cluster", cluster_args, opts=child)
+    groups = [GpuGroupSpec("base", args["pricing_base"], nodes_min, nodes_min, nodes_min)]
+    if nodes_peak > nodes_min:
+        groups.append(GpuGroupSpec("burst", args["pricing_burst"], 0, nodes_avg - nodes_min, nodes_peak - nodes_min))
+    return CloudSpec(
+        name=name,
+        region=args["region"],
+        zone_count=zones,
+        zone_names=zone_names,
+        tags=tags,
+        environment=environment,
+        instance_type=args["instance_type"],
+        accelerator=args["accelerator"],
+        accelerators_per_node=args["accelerators_per_node"],
+        nodes_per_replica=span,
+        groups=groups,
+        root_volume_gib=args["root_volume_gib"],
+        root_volume_throughput_mibps=args.get("root_volume_throughput_mibps"),
+        root_volume_iops=args.get("root_volume_iops"),
+        efa_interfaces=efa,
+        node_launch_s=args.get("node_launch_s"),
+        api_access=api_access,
+        api_cidrs=api_cidrs,
+        kubernetes_version=args.get("kubernetes_version"),
+        cluster_admins=list(args.get("cluster_admins") or []),
+        hf_token_secret=args.get("hf_token_secret"),
+        image=args.get("image", DEFAULT_IMAGE),
+        namespace=name,
+        server_service_account=server_service_account_name(name),
+        existing_cluster_name=args.get("existing_cluster_name"),
+        gcp_project=args.get("gcp_project"),
+        docker_hub_credential_arn=args.get("docker_hub_credential_arn"),
+    )
 
-        def group(role: str, pricing: str, lo: int, want: int, hi: int) -> None:
-            group_args: GpuNodeGroupArgs = {
-                "cluster_name": cluster.cluster_name,
-                "subnet_ids": cluster.private_subnet_ids,
-                "instance_type": args["instance_type"],
-                "accelerator": args["accelerator"],
-                "accelerators_per_node": args["accelerators_per_node"],
-                "pricing": pricing,
-                "min_size": lo,
-                "desired_size": want,
-                "max_size": hi,
-                "root_volume_gib": args["root_volume_gib"],
-                "tags": tags,
-                "nodes_per_replica": span,
-            }
-            if span > 1:
-                group_args["security_group_ids"] = cluster.cluster_security_group_id.apply(lambda g: [g])
-            GpuNodeGroup(f"{name}-gpu-{role}", group_args, opts=child)
 
-        group("base", args["pricing_base"], gpu.nodes_min, gpu.nodes_min, gpu.nodes_min)
-        if gpu.burst_max > 0:
-            group("burst", args["pricing_burst"], 0, gpu.burst_desired, gpu.burst_max)
-        registry = ContainerRegistry(f"{name}-registry", {"tags": tags}, opts=child)
-        return cluster, cluster.kubeconfig, cluster.cluster_name, registry.repository_url
-
-    def _gcp(
-        self,
-        name: str,
-        args: ModelDeploymentArgs,
-        tags: dict[str, str],
-        zones: int,
-        span: int,
-        gpu: "_GpuCapacity",
-        environment: str,
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
-        from servestack.components.gcp import (
-            ArtifactRegistry,
-            GkeCluster,
-            GkeClusterArgs,
-            GpuNodePool,
-            GpuNodePoolArgs,
-        )
-
-        project = args.get("gcp_project")
-        if not project:
-            raise ValueError("ModelDeployment: gcp_project is required on gcp (set gcp:project)")
-        child = pulumi.ResourceOptions(parent=self)
-        cluster_args: GkeClusterArgs = {
-            "project": project,
-            "region": args["region"],
-            "zone_count": zones,
-            "tags": tags,
-            "deletion_protection": environment == "prod",
-        }
-        if "existing_cluster_name" in args:
-            cluster_args["existing_cluster_name"] = args["existing_cluster_name"]
-        if args.get("api_access") == "cidrs":
-            cluster_args["public_endpoint_cidrs"] = list(args.get("api_cidrs", []))
-        cluster = GkeCluster(f"{name}-cluster", cluster_args, opts=child)
-
-        def pool(role: str, pricing: str, lo: int, want: int, hi: int) -> None:
-            pool_args: GpuNodePoolArgs = {
-                "cluster": cluster.cluster_id,
-                "project": project,
-                "location": args["region"],
-                "node_locations": cluster.node_locations,
-                "zone_count": zones,
-                "machine_type": args["instance_type"],
-                "accelerator": args["accelerator"],
-                "accelerators_per_node": args["accelerators_per_node"],
-                "pricing": pricing,
-                "min_size": lo,
-                "desired_size": want,
-                "max_size": hi,
-                "disk_size_gb": args["root_volume_gib"],
-                "service_account": cluster.node_service_account,
-                "tags": tags,
-                "nodes_per_replica": span,
-            }
-            GpuNodePool(f"{name}-gpu-{role}", pool_args, opts=child)
-
-        pool("base", args["pricing_base"], gpu.nodes_min, gpu.nodes_min, gpu.nodes_min)
-        if gpu.burst_max > 0:
-            pool("burst", args["pricing_burst"], 0, gpu.burst_desired, gpu.burst_max)
-        registry = ArtifactRegistry(
-            f"{name}-registry", {"project": project, "location": args["region"], "tags": tags}, opts=child
-        )
-        return cluster.kubeconfig, cluster.cluster_name, registry.repository_url
+def server_service_account_name(deployment: str) -> str:
+    """The Kubernetes service account of the serving pods, in the deployment's namespace."""
+    return f"{deployment}-server"
 
 
 def deploy_from_config() -> ModelDeployment:
@@ -485,20 +419,16 @@ def deploy_from_config() -> ModelDeployment:
     if commitment is not None:
         # What to buy so the floor is billed as planned; until it is bought (servestack:commitmentPurchased),
         # the budget pack prices the floor on demand.
-        pulumi.export("commitmentToBuy", {**commitment.model_dump(by_alias=True, exclude_none=True, mode="json"),
-                                          "purchased": cfg.commitment_purchased})
+        pulumi.export(
+            "commitmentToBuy",
+            {
+                **commitment.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                "purchased": cfg.commitment_purchased,
+            },
+        )
     pulumi.export("clusterName", deployment.cluster_name)
     pulumi.export("endpoint", deployment.endpoint)
     pulumi.export("registryUrl", deployment.registry_url)
     pulumi.export("namespace", deployment.namespace)
     pulumi.export("kubeconfig", deployment.kubeconfig)
     return deployment
-
-
-class _GpuCapacity:
-    """How the plan's node counts split into an always-on base group and a burst group."""
-
-    def __init__(self, *, nodes_min: int, burst_desired: int, burst_max: int) -> None:
-        self.nodes_min = nodes_min
-        self.burst_desired = burst_desired
-        self.burst_max = burst_max

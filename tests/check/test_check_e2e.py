@@ -74,7 +74,11 @@ def test_committed_stack_passes_and_costs_match_catalog_prices(project: Path, st
     hourly_burst = offering.price(dep["pricingBurst"])
     assert hourly_base is not None and hourly_burst is not None
     gpu_ceiling = 730 * (base_nodes * hourly_base + (peak - base_nodes) * hourly_burst)
-    platform = platform_monthly_usd(str(dep["cloud"]), int(dep["zones"]), peak, int(dep["rootVolumeGib"]))
+    # GPU root volumes carry the plan's gp3 throughput/IOPS (priced above the free baseline on AWS).
+    platform = platform_monthly_usd(
+        str(dep["cloud"]), int(dep["zones"]), peak, int(dep["rootVolumeGib"]),
+        int(dep.get("rootVolumeThroughputMibps", 0)), int(dep.get("rootVolumeIops", 0)),
+    )
     assert result.costs.ceiling == pytest.approx(gpu_ceiling + platform, rel=1e-9, abs=1e-6)
     budget = _stack_config(stack).get("servestack:budgetMonthlyUsd")
     assert result.budget_usd == (float(budget) if budget is not None else None)  # type: ignore[arg-type]

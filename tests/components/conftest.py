@@ -31,6 +31,8 @@ class Recorded:
     provider: str
     inputs: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The customTimeouts resource option (create/update/delete), only the ones set."""
 
 
 class RecordingMonitor(pmocks.MockMonitor):
@@ -51,6 +53,9 @@ class RecordingMonitor(pmocks.MockMonitor):
                     provider=request.provider,
                     inputs=rpc.deserialize_properties(request.object),
                     dependencies=list(request.dependencies),
+                    custom_timeouts={
+                        k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k, ""))
+                    },
                 )
             )
         return response
@@ -61,6 +66,9 @@ _AZS = {"us-east-1": "abcd", "us-west-2": "abcd", "eu-west-1": "abc"}
 
 class ServestackMocks(pmocks.Mocks):
     """Outputs a real provider would compute: ids, names, ARNs, endpoints."""
+
+    invoke_results: dict[str, Any] = {}
+    """Per-test answers of invokes (token -> result, or a callable of the invoke's args); see `invoke_results`."""
 
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
@@ -90,6 +98,11 @@ class ServestackMocks(pmocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pmocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        if args.token in self.invoke_results:
+            answer = self.invoke_results[args.token]
+            return dict(answer(args.args) if callable(answer) else answer)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/ci", "id": "123456789012"}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             region = "us-east-1"
             names = [f"{region}{c}" for c in _AZS[region]]
@@ -165,6 +178,14 @@ def run_pulumi() -> Iterator[Runner]:
 
     yield run
     pulumi.runtime.set_all_config({})
+
+
+@pytest.fixture
+def invoke_results() -> Iterator[dict[str, Any]]:
+    """invoke_results[token] = result (or a callable of the invoke's args) answers that invoke in this test."""
+    ServestackMocks.invoke_results = {}
+    yield ServestackMocks.invoke_results
+    ServestackMocks.invoke_results = {}
 
 
 @pytest.fixture

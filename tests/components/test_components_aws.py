@@ -9,13 +9,13 @@ import pulumi
 import pytest
 
 from servestack.components.aws import (
-    CLUSTER_AUTOSCALER_RELEASES,
     ClusterAutoscaler,
     ContainerRegistry,
     EksCluster,
     GpuNodeGroup,
     GpuNodeGroupArgs,
 )
+from servestack.versions import DEFAULT_KUBERNETES_VERSION, addon_versions
 
 TAGS = {"team": "ml", "environment": "prod", "cost-center": "cc-1", "managed-by": "servestack"}
 
@@ -57,7 +57,15 @@ def test_spot_gpu_node_group_inputs(run_pulumi: Runner) -> None:
     assert lt.parent == comp.urn
     assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
     ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
-    assert ebs == {"volumeSize": 200, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}
+    # Without explicit performance the volume is provisioned at gp3's free baseline, stated, not implied.
+    assert ebs == {
+        "volumeSize": 200,
+        "volumeType": "gp3",
+        "throughput": 125,
+        "iops": 3000,
+        "encrypted": "true",
+        "deleteOnTermination": "true",
+    }
     assert "placement" not in lt.inputs and "networkInterfaces" not in lt.inputs
     assert not g.of("aws:ec2/placementGroup:PlacementGroup")
     policies = sorted(
@@ -131,7 +139,9 @@ def test_registry_is_immutable_scanned_and_kms_encrypted(run_pulumi: Runner) -> 
 
 
 def test_cluster_is_private_across_zones(run_pulumi: Runner) -> None:
-    g = run_pulumi(lambda: EksCluster("prod", {"region": "us-east-1", "zone_count": 3, "tags": TAGS}))
+    g = run_pulumi(
+        lambda: EksCluster("prod", {"region": "us-east-1", "zone_count": 3, "tags": TAGS, "api_access": "private"})
+    )
     private = [s for s in g.of("aws:ec2/subnet:Subnet") if "-private-" in s.name]
     assert len(private) == 3
     assert {s.inputs["availabilityZone"] for s in private} == {"us-east-1a", "us-east-1b", "us-east-1c"}
@@ -162,7 +172,14 @@ def test_adopting_a_cluster_creates_no_network(run_pulumi: Runner) -> None:
 
     def body() -> None:
         c = EksCluster(
-            "adopt", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "existing_cluster_name": "shared"}
+            "adopt",
+            {
+                "region": "us-east-1",
+                "zone_count": 2,
+                "tags": TAGS,
+                "existing_cluster_name": "shared",
+                "api_access": "private",
+            },
         )
         c.private_subnet_ids.apply(lambda ids: outputs.setdefault("subnets", ids))
         pulumi.Output.unsecret(c.kubeconfig).apply(lambda k: outputs.setdefault("kubeconfig", json.loads(k)))
@@ -191,10 +208,10 @@ def test_cluster_autoscaler_release_targets_the_system_pool(run_pulumi: Runner) 
     assert release.parent == comp.urn, release.urn
     assert release.inputs["chart"] == "cluster-autoscaler"
     assert release.inputs["repositoryOpts"] == {"repo": "https://kubernetes.github.io/autoscaler"}
-    # The autoscaler's minor version matches the cluster's (EKS 1.34 by default).
-    assert release.inputs["version"] == CLUSTER_AUTOSCALER_RELEASES["1.34"][0]
+    # The autoscaler's minor version matches the cluster's (the version table's default).
+    assert release.inputs["version"] == addon_versions(DEFAULT_KUBERNETES_VERSION).cluster_autoscaler.version
     values = release.inputs["values"]
-    assert values["image"]["tag"].startswith("v1.34."), release.urn
+    assert values["image"]["tag"].startswith(f"v{DEFAULT_KUBERNETES_VERSION}."), release.urn
     assert values["nodeSelector"] == {"servestack.io/pool": "system"}, "must never land on GPU nodes"
     assert "tolerations" not in values and "affinity" not in values
     assert values["autoDiscovery"] == {"clusterName": "prod-eks"}
@@ -254,14 +271,14 @@ def test_cluster_autoscaler_on_an_adopted_cluster_leaves_its_add_ons_alone(run_p
     assert not g.of("aws:eks/addon:Addon")
     assert g.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     release = g.one("kubernetes:helm.sh/v3:Release")
-    assert release.inputs["version"] == CLUSTER_AUTOSCALER_RELEASES["1.33"][0]
+    assert release.inputs["version"] == addon_versions("1.33").cluster_autoscaler.version
     assert release.inputs["values"]["extraArgs"]["scale-down-unneeded-time"] == "20m"
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"kubernetes_version": "1.29"}, "kubernetes_version='1.29' is not valid; allowed: 1.33, 1.34"),
+        ({"kubernetes_version": "1.29"}, "kubernetes_version='1.29' is not supported; allowed: "),
         ({"scale_down_delay": "soon"}, "scale_down_delay='soon' is not valid"),
         ({"tags": {"team": "ml"}}, "tags lack environment, managed-by"),
     ],
@@ -339,3 +356,126 @@ def test_no_cluster_autoscaler_on_gcp(
     assert not g.of("servestack:index:ClusterAutoscaler"), "GKE autoscales node pools itself"
     assert "cluster-autoscaler" not in {r.inputs["chart"] for r in g.of("kubernetes:helm.sh/v3:Release")}
     assert not [r.urn for r in g if r.type.startswith("aws:")]
+
+
+# -- deploy readiness (issue: the first `pulumi up` must succeed and serve) ----------------------------------------
+
+
+def test_nat_gateway_waits_for_the_internet_gateway_and_its_route(run_pulumi: Runner) -> None:
+    g = run_pulumi(
+        lambda: EksCluster("c", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "api_access": "private"})
+    )
+    igw = g.one("aws:ec2/internetGateway:InternetGateway")
+    public_rt = g.one("aws:ec2/routeTable:RouteTable", "c-public-rt")
+    for nat in g.of("aws:ec2/natGateway:NatGateway"):
+        assert igw.urn in nat.dependencies and public_rt.urn in nat.dependencies, nat.urn
+
+
+def test_node_groups_wait_for_their_policy_attachments(run_pulumi: Runner) -> None:
+    # On create the nodes join only with the policies attached; on destroy the policies stay until nodes drained.
+    def body() -> None:
+        EksCluster("c", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "api_access": "private"})
+        GpuNodeGroup("gpu", _group_args())
+
+    g = run_pulumi(body)
+    attachments = g.of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    for ng in g.of("aws:eks/nodeGroup:NodeGroup"):
+        prefix = ng.name.removesuffix("-ng")
+        own = [a.urn for a in attachments if a.name.startswith(f"{prefix}-amazon")]
+        assert len(own) == 3 and set(own) <= set(ng.dependencies), (ng.urn, own)
+
+
+def test_system_node_group_is_exposed_for_kubernetes_consumers(run_pulumi: Runner) -> None:
+    seen: list[Any] = []
+    g = run_pulumi(
+        lambda: seen.extend(
+            EksCluster("c", {"region": "us-east-1", "zone_count": 2, "tags": TAGS, "api_access": "private"}).ready
+        )
+    )
+    system = g.one("aws:eks/nodeGroup:NodeGroup", "c-system")
+    assert len(seen) == 1
+    # The system group also goes through an IMDSv2-only launch template, one hop (pods use Pod Identity).
+    lt = g.one("aws:ec2/launchTemplate:LaunchTemplate", "c-system-lt")
+    assert system.inputs["launchTemplate"]["id"] == f"{lt.name}-id"
+    assert lt.inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
+    assert "remoteAccess" not in system.inputs
+
+
+def test_root_volume_reads_the_checkpoint_at_the_planned_throughput(run_pulumi: Runner) -> None:
+    # At gp3's 125 MiB/s baseline a 131 GiB checkpoint takes ~18 minutes to read.
+    g = run_pulumi(lambda: GpuNodeGroup("gpu", _group_args(root_volume_throughput_mibps=1000, root_volume_iops=4000)))
+    ebs = g.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["blockDeviceMappings"][0]["ebs"]
+    assert (ebs["volumeType"], ebs["throughput"], ebs["iops"]) == ("gp3", 1000, 4000)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"root_volume_throughput_mibps": 2000}, "root_volume_throughput_mibps=2000 is not valid; allowed: 125-1000"),
+        ({"root_volume_iops": 20000}, "root_volume_iops=20000 is not valid; allowed: 3000-16000"),
+        ({"root_volume_throughput_mibps": 1000}, "needs root_volume_iops >= 4000"),
+        ({"nodes_per_replica": 2, "security_group_ids": ["sg-1"], "efa_interfaces": 0}, "needs efa_interfaces >= 1"),
+    ],
+)
+def test_bad_volume_and_efa_arguments_are_named(run_pulumi: Runner, overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="GpuNodeGroup: ") as info:
+        run_pulumi(lambda: GpuNodeGroup("g", _group_args(**overrides)))
+    assert message in str(info.value)
+
+
+def test_p5_multi_node_replica_gets_one_efa_interface_per_network_card(run_pulumi: Runner) -> None:
+    # One interface where p5 has 32 made NCCL fall back to TCP.
+    g = run_pulumi(
+        lambda: GpuNodeGroup(
+            "big",
+            _group_args(
+                instance_type="p5.48xlarge",
+                accelerator="H100",
+                accelerators_per_node=8,
+                nodes_per_replica=2,
+                security_group_ids=["sg-1"],
+                efa_interfaces=32,
+            ),
+        )
+    )
+    interfaces = g.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["networkInterfaces"]
+    assert [i["networkCardIndex"] for i in interfaces] == list(range(32))
+    assert [i["deviceIndex"] for i in interfaces] == [0] + [1] * 31
+    assert {i["interfaceType"] for i in interfaces} == {"efa"}
+    assert g.one("aws:ec2/placementGroup:PlacementGroup").inputs["strategy"] == "cluster"
+
+
+def test_docker_hub_pull_through_cache(run_pulumi: Runner) -> None:
+    credential = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+    mirror: list[str] = []
+
+    def body() -> None:
+        registry = ContainerRegistry("images", {"tags": TAGS, "docker_hub_credential_arn": credential})
+        registry.docker_hub_mirror.apply(mirror.append)
+
+    g = run_pulumi(body)
+    rule = g.one("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert rule.inputs["upstreamRegistryUrl"] == "registry-1.docker.io"
+    assert rule.inputs["credentialArn"] == credential
+    template = g.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    assert template.urn in rule.dependencies
+    assert template.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert template.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"]
+    assert mirror == ["123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub"]
+
+
+def test_no_docker_hub_credential_no_cache_rule(run_pulumi: Runner) -> None:
+    g = run_pulumi(lambda: ContainerRegistry("images", {"tags": TAGS}))
+    assert not g.of("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+
+
+@pytest.mark.parametrize(("launch_s", "wait"), [(None, "60m"), (600, "60m"), (2400, "80m")])
+def test_node_group_waits_for_slow_gpu_launches(run_pulumi: Runner, launch_s: int | None, wait: str) -> None:
+    extra = {} if launch_s is None else {"node_launch_s": launch_s}
+    g = run_pulumi(lambda: GpuNodeGroup("gpu", _group_args(**extra)))
+    ng = g.one("aws:eks/nodeGroup:NodeGroup")
+    assert ng.custom_timeouts == {"create": wait, "update": wait}, ng.urn

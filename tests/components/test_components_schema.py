@@ -68,3 +68,20 @@ def test_cluster_autoscaler_inputs(schema: dict[str, Any]) -> None:
     assert set(res["requiredInputs"]) == {"clusterName", "region", "tags"}
     assert res["inputProperties"]["installPodIdentityAgent"]["type"] == "boolean"
     assert set(res["properties"]) == {"roleArn", "serviceAccount", "releaseName"}
+
+
+def test_cluster_api_access_is_a_required_choice(schema: dict[str, Any]) -> None:
+    for token in ("servestack:index:EksCluster", "servestack:index:GkeCluster"):
+        res = schema["resources"][token]
+        assert "apiAccess" in res["requiredInputs"], token
+        assert {"apiCidrs", "zoneNames", "clusterAdmins", "kubernetesVersion"} <= set(res["inputProperties"]), token
+    assert "systemNodeGroupName" in schema["resources"]["servestack:index:EksCluster"]["properties"]
+
+
+def test_deploy_readiness_inputs(schema: dict[str, Any]) -> None:
+    group = schema["resources"]["servestack:index:GpuNodeGroup"]["inputProperties"]
+    assert {"rootVolumeThroughputMibps", "rootVolumeIops", "efaInterfaces"} <= set(group)
+    registry = schema["resources"]["servestack:index:ContainerRegistry"]
+    assert "dockerHubCredentialArn" in registry["inputProperties"] and "dockerHubMirror" in registry["properties"]
+    deployment = schema["resources"]["servestack:index:ModelDeployment"]["inputProperties"]
+    assert {"zoneNames", "apiAccess", "apiCidrs", "clusterAdmins", "hfTokenSecret", "efaInterfaces"} <= set(deployment)
