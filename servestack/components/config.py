@@ -109,6 +109,11 @@ class DeploymentConfig(BaseModel):
     """True once the plan's 1y/3y commitment is bought; until then the budget pack prices the floor on demand."""
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     """Cluster minor version; one of the versions the add-on table (servestack.versions) pins add-ons for."""
+    docker_hub_credential_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache/.+$"
+    )
+    """AWS: Secrets Manager secret (named ecr-pullthroughcache/...) with Docker Hub credentials; with it the vLLM
+    image is pulled through the stack's ECR pull-through cache instead of anonymously from Docker Hub."""
     existing_cluster_name: str | None = Field(default=None, min_length=1)
     exposure: Literal["internal", "public"] = "internal"
     tls_certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[-a-z]*:acm:")
@@ -253,6 +258,7 @@ _KEYS: dict[str, str] = {
     "clusterAdmins": "cluster_admins",
     "commitmentPurchased": "commitment_purchased",
     "kubernetesVersion": "kubernetes_version",
+    "dockerHubCredentialArn": "docker_hub_credential_arn",
 }
 # Keys read elsewhere: plan --write's record of what it wrote.
 _OTHER_KEYS = ("generated",)

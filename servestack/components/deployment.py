@@ -183,6 +183,8 @@ def model_deployment_args(cfg: DeploymentConfig) -> ModelDeploymentArgs:
         args["tls_domain"] = cfg.tls_domain
     if cfg.existing_cluster_name:
         args["existing_cluster_name"] = cfg.existing_cluster_name
+    if cfg.docker_hub_credential_arn:
+        args["docker_hub_credential_arn"] = cfg.docker_hub_credential_arn
     if cfg.gcp_project:
         args["gcp_project"] = cfg.gcp_project
     return args

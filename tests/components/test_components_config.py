@@ -67,6 +67,7 @@ def test_whole_floats_are_accepted_as_counts() -> None:
         ("deployment.serving.kvCacheDtype", "fp16", "servestack:deployment.serving.kvCacheDtype", "'auto'"),
         ("apiAccess.cidrs", ["0.0.0.0/0"], "servestack:apiAccess.cidrs", "whole internet"),
         ("kubernetesVersion", "1.29", "servestack:kubernetesVersion", "allowed: 1.30"),
+        ("dockerHubCredentialArn", "arn:aws:iam::1:role/x", "servestack:dockerHubCredentialArn", "pattern"),
         ("deployment.cloud", "azure", "servestack:deployment.cloud", "'aws'"),
         ("deployment.instanceType", _DELETE, "servestack:deployment.instanceType", "missing"),
         ("tags.team", "ML Platform", "servestack:tags.team", "ML Platform"),
@@ -197,3 +198,11 @@ def test_replicas_sharing_a_node_are_a_valid_plan() -> None:
     data["deployment"].update(nodesPeak=3, replicasMin=2)
     with pytest.raises(ConfigError, match=r"replicasMin \(2\) must fill the always-on nodes"):
         DeploymentConfig.from_mapping(data)
+
+
+def test_docker_hub_credential_reaches_the_deployment() -> None:
+    from servestack.components.deployment import model_deployment_args
+
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+    cfg = DeploymentConfig.from_mapping(_mapping("aws-spot") | {"dockerHubCredentialArn": arn})
+    assert model_deployment_args(cfg)["docker_hub_credential_arn"] == arn
