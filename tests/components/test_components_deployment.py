@@ -350,3 +350,14 @@ def test_server_pulls_its_image_through_the_stacks_registry(
     workload = g.one("kubernetes:apps/v1:Deployment")
     [container] = [c for c in workload.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm"]
     assert container["image"] == image, workload.urn
+
+
+def test_eks_subnets_take_the_plans_zone_ids_as_ids(run_pulumi: Runner) -> None:
+    # The catalog and the plan name AWS zones by ID (use1-az1): the same physical zone in every account.
+    # Passed as a zone *name*, EC2 refuses the subnet ("use1-az1 is not a valid availability zone").
+    g = run_pulumi(_deploy(_args(zones=1, zone_names=["use1-az4"], nodes_min=2, nodes_avg=2, nodes_peak=2)))
+    private = [s for s in g.of("aws:ec2/subnet:Subnet") if "-private-" in s.name]
+    assert [s.inputs.get("availabilityZoneId") for s in private] == ["use1-az4"]
+    assert all("availabilityZone" not in s.inputs for s in private)
+    (extra,) = [s for s in g.of("aws:ec2/subnet:Subnet") if "-control-plane-" in s.name]
+    assert extra.inputs["availabilityZoneId"] not in (None, "use1-az4")

@@ -5,6 +5,7 @@ Annotations are evaluated at import (no `from __future__ import annotations`): t
 provider host reads them at runtime to infer the cross-language schema.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -64,11 +65,13 @@ def create_network(
         az: pulumi.Input[str] = (
             zone_names[i] if zone_names is not None else pulumi.Output.all(available.names, region).apply(_nth_zone(i))
         )
+        az_name, az_id = _zone(az)
         public = aws.ec2.Subnet(
             f"{name}-public-{i}",
             vpc_id=vpc.id,
             cidr_block=f"10.0.{192 + i}.0/24",
-            availability_zone=az,
+            availability_zone=az_name,
+            availability_zone_id=az_id,
             map_public_ip_on_launch=False,
             tags={**tags, "kubernetes.io/role/elb": "1", "Name": f"{name}-public-{i}"},
             opts=child,
@@ -91,7 +94,8 @@ def create_network(
             f"{name}-private-{i}",
             vpc_id=vpc.id,
             cidr_block=f"10.0.{32 * i}.0/19",
-            availability_zone=az,
+            availability_zone=az_name,
+            availability_zone_id=az_id,
             map_public_ip_on_launch=False,
             tags={**tags, "kubernetes.io/role/internal-elb": "1", "Name": f"{name}-private-{i}"},
             opts=child,
@@ -112,20 +116,46 @@ def create_network(
     for j in range(zone_count, EKS_MIN_CONTROL_PLANE_ZONES):
         # Only the control plane's network interfaces live here (no nodes, no egress), in a zone the nodes
         # do not use.
-        used = pulumi.Output.all(*[s.availability_zone for s in node_subnets])
-        extra_az = pulumi.Output.all(available.names, region, used).apply(_other_zone)
+        extra_name: pulumi.Output[str] | None = None
+        extra_id: pulumi.Output[str] | None = None
+        if zone_names is not None and all(_ZONE_ID.match(z) for z in zone_names):
+            # The plan names zones by ID (the same physical zone in every account); pick another ID.
+            prefix = pulumi.Output.from_input(region).apply(_zone_id_prefix)
+            extra_id = pulumi.Output.all(available.zone_ids, prefix, zone_names).apply(_other_zone)
+        else:
+            used = pulumi.Output.all(*[s.availability_zone for s in node_subnets])
+            extra_name = pulumi.Output.all(available.names, region, used).apply(_other_zone)
         control_plane.append(
             aws.ec2.Subnet(
                 f"{name}-control-plane-{j}",
                 vpc_id=vpc.id,
                 cidr_block=f"10.0.{200 + j}.0/24",
-                availability_zone=extra_az,
+                availability_zone=extra_name,
+                availability_zone_id=extra_id,
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": f"{name}-control-plane-{j}"},
                 opts=child,
             )
         )
     return EksNetwork(vpc, node_subnets, control_plane)
+
+
+_ZONE_ID = re.compile(r"^[a-z]{2,5}[0-9]-(?:[a-z]{3}[0-9]-)?az[0-9]+$")
+"""An AWS zone ID such as use1-az1 (the catalog's and the plan's way to name zones: zone names such as
+us-east-1a map to different physical zones in different accounts, IDs do not)."""
+
+
+def _zone(zone: pulumi.Input[str]) -> tuple[pulumi.Input[str] | None, pulumi.Input[str] | None]:
+    """(availability_zone, availability_zone_id) of a Subnet in `zone`: a zone ID goes in the second."""
+    if isinstance(zone, str) and _ZONE_ID.match(zone):
+        return None, zone
+    return zone, None
+
+
+def _zone_id_prefix(region: str) -> str:
+    # us-east-1 -> use1: how AWS spells zone IDs; used only when the engine cannot list the region's zone IDs.
+    parts = region.split("-")
+    return "".join(p[0] for p in parts[:-1]) + parts[-1] if len(parts) >= 3 else region
 
 
 def _nth_zone(i: int) -> Callable[[list[Any]], str]:
@@ -138,9 +168,14 @@ def _nth_zone(i: int) -> Callable[[list[Any]], str]:
 
 
 def _other_zone(values: list[Any]) -> str:
-    """The first zone of the region that no node subnet uses."""
+    """The first zone (name, or ID with the region's ID prefix) of the region that no node subnet uses."""
     names, region, used = values
-    candidates = sorted(names) if names else [f"{region}{c}" for c in "abcdef"]
+    if names:
+        candidates = sorted(names)
+    elif region.endswith(tuple("0123456789")) and "-" not in region:  # a zone-ID prefix such as use1
+        candidates = [f"{region}-az{n}" for n in range(1, 7)]
+    else:
+        candidates = [f"{region}{c}" for c in "abcdef"]
     for zone in candidates:
         if zone not in used:
             return str(zone)
