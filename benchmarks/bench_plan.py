@@ -13,10 +13,10 @@ import json
 import os
 import random
 import resource
-import tempfile
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -72,7 +72,8 @@ def per_process_cpu(repeat: int = 7, tree: Path = ROOT) -> None:
     """
     spec = str(ROOT / "examples" / "chat-70b.yaml")
     args = [sys.executable, "-m", "servestack.cli", "plan", spec, "--json"]
-    print(f"servestack plan examples/chat-70b.yaml --json from {tree}, CPU s per process (user + system, best of {repeat}):")
+    print(f"servestack plan examples/chat-70b.yaml --json from {tree},")
+    print(f"CPU s per process (user + system, best of {repeat}):")
     for label, times in (("bundled catalog", 0), ("refreshed catalog x10 rows", 10)):
         with tempfile.TemporaryDirectory() as cache:
             if times:
