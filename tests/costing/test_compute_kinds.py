@@ -102,13 +102,13 @@ def test_mixed_instances_policy_splits_on_demand_and_spot_and_uses_overrides() -
     lt = _template(instanceType=None)
     mixed = {
         "launchTemplate": {"launchTemplateSpecification": {"launchTemplateId": WIRE_UNKNOWN, "version": "$Latest"},
-                           "overrides": [{"instanceType": "g6e.12xlarge"}, {"instanceType": "g5.12xlarge"}]},
+                           "overrides": [{"instanceType": "g6.12xlarge"}, {"instanceType": "g5.12xlarge"}]},
         "instancesDistribution": {"onDemandBaseCapacity": 2, "onDemandPercentageAboveBaseCapacity": 25},
     }
     asg = _asg(lt, minSize=2, desiredCapacity=6, maxSize=10, mixedInstancesPolicy=mixed)
     asg.inputs.pop("launchTemplate")
     line = _compute([lt, asg], "gpu-asg")
-    first_od, first_spot = (_price("aws", "us-east-1", "g6e.12xlarge", m) for m in ("on_demand", "spot"))
+    first_od, first_spot = (_price("aws", "us-east-1", "g6.12xlarge", m) for m in ("on_demand", "spot"))
     dear_od = max(first_od, _price("aws", "us-east-1", "g5.12xlarge"))
     dear_spot = max(first_spot, _price("aws", "us-east-1", "g5.12xlarge", "spot"))
     # 6 nodes: base 2 on-demand, 25% of the 4 above (1) on-demand, 3 spot; 10 nodes: 2 + 2 on-demand, 6 spot.
@@ -164,10 +164,10 @@ def test_ec2_fleet_splits_target_capacity() -> None:
 def test_spot_fleet_request_with_launch_specifications() -> None:
     fleet = res("aws:ec2/spotFleetRequest:SpotFleetRequest", "spot", {
         "iamFleetRole": "arn:aws:iam::1:role/fleet", "targetCapacity": 4,
-        "launchSpecifications": [{"instanceType": "g6.xlarge", "ami": "ami-1", "availabilityZone": "us-east-2a"}],
+        "launchSpecifications": [{"instanceType": "g5.xlarge", "ami": "ami-1", "availabilityZone": "us-east-2a"}],
     })
     line = _compute([fleet], "spot", {})
-    assert line.ceiling == pytest.approx(4 * _price("aws", "us-east-2", "g6.xlarge", "spot") * H)
+    assert line.ceiling == pytest.approx(4 * _price("aws", "us-east-2", "g5.xlarge", "spot") * H)
 
 
 def test_sagemaker_endpoint_counts_accelerators_but_cannot_be_priced() -> None:
@@ -189,12 +189,12 @@ def test_aws_native_resources_are_priced_like_classic_ones() -> None:
         "minSize": "1", "maxSize": "4", "desiredCapacity": "2",
         "launchTemplate": {"launchTemplateId": WIRE_UNKNOWN, "version": "1"}}, deps=(lt.urn,))
     nodegroup = res("aws-native:eks:Nodegroup", "ng", {
-        "clusterName": "c", "nodeRole": "r", "subnets": ["s"], "instanceTypes": ["g6.xlarge"],
+        "clusterName": "c", "nodeRole": "r", "subnets": ["s"], "instanceTypes": ["g5.xlarge"],
         "capacityType": "SPOT", "scalingConfig": {"minSize": 0, "desiredSize": 1, "maxSize": 3}})
     instance = res("aws-native:ec2:Instance", "box", {"instanceType": "g5.xlarge", "imageId": "ami-1"})
     graph = [lt, asg, nodegroup, instance]
     assert _compute(graph, "asg").ceiling == pytest.approx(4 * _price("aws", "us-east-1", "g6e.xlarge") * H)
-    assert _compute(graph, "ng").ceiling == pytest.approx(3 * _price("aws", "us-east-1", "g6.xlarge", "spot") * H)
+    assert _compute(graph, "ng").ceiling == pytest.approx(3 * _price("aws", "us-east-1", "g5.xlarge", "spot") * H)
     assert _compute(graph, "box").ceiling == pytest.approx(_price("aws", "us-east-1", "g5.xlarge") * H)
 
 
