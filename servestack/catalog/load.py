@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
+from servestack.catalog import compiled
 from servestack.catalog.catalog import Catalog, InstanceFacts
-from servestack.catalog.models import SCHEMA_VERSION, AcceleratorsFile, OfferingsFile
 from servestack.catalog.types import Accelerator, Offering
 from servestack.errors import CatalogError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# The schema models (pydantic) are imported only when a data file is validated: a process that finds a
+# compiled copy of the catalog (servestack.catalog.compiled) never builds them.
+SCHEMA_VERSION = 1
+"""The data files' schema_version this servestack reads (equal to servestack.catalog.models.SCHEMA_VERSION)."""
 
 __all__ = ["load_catalog", "parse_catalog", "DATA_DIR", "ACCELERATORS_FILE", "OFFERINGS_FILE"]
 
@@ -34,16 +40,31 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 @lru_cache(maxsize=8)
 def _load_cached(directory: str) -> Catalog:
     base = Path(directory)
-    accs_raw = _read_json(base / ACCELERATORS_FILE)
-    offs_raw = _read_json(base / OFFERINGS_FILE)
-    return parse_catalog(accs_raw, offs_raw, accelerators_name=ACCELERATORS_FILE, offerings_name=OFFERINGS_FILE)
+    accs_bytes = _read_bytes(base / ACCELERATORS_FILE)
+    offs_bytes = _read_bytes(base / OFFERINGS_FILE)
+    key = compiled.compiled_key(accs_bytes, offs_bytes)
+    found = compiled.read_compiled(key)
+    if found is not None:
+        return found
+    accs_raw = _decode_json(base / ACCELERATORS_FILE, accs_bytes)
+    offs_raw = _decode_json(base / OFFERINGS_FILE, offs_bytes)
+    catalog = parse_catalog(accs_raw, offs_raw, accelerators_name=ACCELERATORS_FILE, offerings_name=OFFERINGS_FILE)
+    compiled.write_compiled(key, catalog)  # only a catalog that passed validation is compiled
+    return catalog
 
 
-def _read_json(path: Path) -> Any:
+def _read_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read catalog file ({exc.strerror or exc})") from exc
+
+
+def _decode_json(path: Path, data: bytes) -> Any:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -78,6 +99,8 @@ def _row_label(raw: Any, loc: tuple[int | str, ...]) -> str:
 
 
 def _validate(model: type[BaseModel], raw: Any, name: str) -> Any:
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -97,6 +120,8 @@ def parse_catalog(
     offerings_name: str = OFFERINGS_FILE,
 ) -> Catalog:
     """Validate the two decoded JSON documents and build the catalog."""
+    from servestack.catalog.models import AcceleratorsFile, OfferingsFile
+
     _check_version(accelerators_raw, accelerators_name)
     _check_version(offerings_raw, offerings_name)
     accs_file: AcceleratorsFile = _validate(AcceleratorsFile, accelerators_raw, accelerators_name)

@@ -22,6 +22,7 @@ from typing import Any
 
 from servestack.catalog import Catalog, PricingMode, load_catalog
 from servestack.catalog.platform import HOURS_PER_MONTH, platform_prices
+from servestack.catalog.pricing import hourly_usd, nodes_monthly_usd
 from servestack.costing.nodes import (
     COMPUTE_TYPES,
     GKE_NODE_POOL,
@@ -254,7 +255,8 @@ def _hourly_price(g: NodeGroup, catalog: Catalog, instance_type: str, mode: Pric
                           if o.cloud == g.cloud and o.instance_type == instance_type})
         return (f"{instance_type} has no bundled price in {g.region} (the catalog prices it in "
                 f"{', '.join(regions) or 'no region'})")
-    price = offering.price(mode)
+    # `mode` is already the billed rate (a commitment not bought reads as on_demand, see shape._pricing).
+    price = hourly_usd(offering, mode)
     if price is None:
         return f"{instance_type} in {g.region} has no {mode} price in the bundled catalog"
     return price
@@ -278,11 +280,12 @@ def _compute_line(g: NodeGroup, catalog: Catalog) -> CostedResource:
         by_mode[mode] = (found[0], max(found))
 
     def monthly(nodes: int, which: int) -> float:
+        # The same function the selector prices a candidate with (servestack.catalog.pricing).
+        base = by_mode[g.pricing_mode][which]  # type: ignore[index]
         if g.split is None:
-            return by_mode[g.pricing_mode][which] * nodes * HOURS_PER_MONTH  # type: ignore[index]
+            return nodes_monthly_usd(base, nodes)
         on_demand = g.split.on_demand_nodes(nodes)
-        return (by_mode[g.pricing_mode][which] * on_demand  # type: ignore[index]
-                + by_mode["spot"][which] * (nodes - on_demand)) * HOURS_PER_MONTH
+        return nodes_monthly_usd(base, on_demand, by_mode["spot"][which], nodes - on_demand)
 
     first = by_mode[g.pricing_mode][0]
     if g.split is None:

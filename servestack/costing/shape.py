@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from servestack.catalog import Catalog, InstanceFacts, PricingMode
 from servestack.catalog.platform import platform_prices
+from servestack.catalog.pricing import billed_mode
 from servestack.costing.resources import MISSING, Resource, is_unknown
 
 __all__ = [
@@ -247,9 +248,10 @@ def _pricing(spot: bool | None, tag: str | None, purchased: bool,
     if mode == "spot":
         return "on_demand", f"{PRICING_TAG}=spot ignored: capacity is on-demand", None, None
     if mode in ("1y", "3y"):
-        if purchased:
+        billed = billed_mode(mode, purchased)
+        if billed == mode:
             return mode, f"{mode} commitment priced as bought ({COMMITMENT_PURCHASED_KEY} is true)", None, mode
-        return "on_demand", (
+        return billed, (
             f"planned with a {mode} commitment but priced on-demand: {COMMITMENT_PURCHASED_KEY} is not true in the "
             "stack config, so the commitment is not counted as bought"
         ), None, mode

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd
+from servestack.catalog.platform import platform_monthly_usd
+from servestack.catalog.pricing import nodes_monthly_usd
 from servestack.catalog.types import Offering, PricingMode
 from servestack.contract import shape
 from servestack.contract.derive import checkpoint_gib, deployment_for
@@ -392,6 +393,9 @@ class _Sized:
     root_volume_gib: int
     platform_expected: float
     platform_ceiling: float
+    burst_nodes_avg: int
+    """Nodes above the floor (`nodes_min`) on average and at peak: billed at the burst rate."""
+    burst_nodes_peak: int
 
 
 def _size(spec: WorkloadSpec, cloud: str, layout: Layout, perf: ReplicaPerformance) -> _Sized | str:
@@ -418,6 +422,7 @@ def _size(spec: WorkloadSpec, cloud: str, layout: Layout, perf: ReplicaPerforman
         layout, perf, c.replicas_min, c.replicas_avg, c.replicas_peak, c.nodes_min, c.nodes_avg, c.nodes_peak,
         volume, platform_monthly_usd(cloud, zones, c.nodes_avg, volume, throughput, iops),
         platform_monthly_usd(cloud, zones, c.nodes_peak, volume, throughput, iops),
+        c.nodes_avg - c.nodes_min, c.nodes_peak - c.nodes_min,
     )
 
 
@@ -462,16 +467,17 @@ def _price(
     priced = False
     floor_nodes = z.nodes_min
     for base, burst in combos:
+        # The plan prices a commitment as bought: `plan --write` records that it must be bought
+        # (servestack:commitmentPurchased), and the cost engine bills it on-demand until it is.
         pb = offering.price(base)
         pu = offering.price(burst)
         if pb is None or pu is None:
             continue
         priced = True
-        floor_hourly = floor_nodes * pb
-        ceiling = (floor_hourly + (z.nodes_peak - floor_nodes) * pu) * HOURS_PER_MONTH + z.platform_ceiling
+        ceiling = nodes_monthly_usd(pb, floor_nodes, pu, z.burst_nodes_peak) + z.platform_ceiling
         if budget is not None and ceiling > budget:
             continue
-        expected = (floor_hourly + (z.nodes_avg - floor_nodes) * pu) * HOURS_PER_MONTH + z.platform_expected
+        expected = nodes_monthly_usd(pb, floor_nodes, pu, z.burst_nodes_avg) + z.platform_expected
         if best is None or (round(expected, 6), round(ceiling, 6), base, burst) < (
             round(best.expected, 6), round(best.ceiling, 6), best.base, best.burst
         ):

@@ -379,3 +379,31 @@ def test_check_reports_a_bogus_instance_type_as_unpriced_not_cheap(tmp_path: Pat
     assert finding["urn"].endswith("aws:autoscaling/group:Group::gpu")
     assert "x9.bogus is not an instance type of the bundled catalog" in finding["message"]
     assert doc["monthly_usd"] == {"expected": None, "ceiling": None}  # not the launch templates' volumes alone
+
+
+# -- one pricing per check ----------------------------------------------------------------------------
+
+
+def test_rules_of_one_check_price_the_stack_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from servestack.policies.stack import budget
+
+    calls: list[int] = []
+    real = budget.cost_graph
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(budget, "cost_graph", counting)
+    monkeypatch.setattr(budget, "_last_priced", None)
+    graph = aws_stack(PLAN)
+    settings = stack(budget=_ceiling(graph) + 1)
+    for rule in (budget_ceiling.RULE, budget_unpriced.RULE, budget_warning.RULE, accelerator_cap.RULE):
+        run(rule, list(graph), settings=settings)  # each rule gets its own copy, as the pack adapter does
+    assert len(calls) == 1
+    # A changed stack (a larger node group) is priced afresh, and the new ceiling is judged.
+    base = _node(graph, "gpu-base")
+    bigger = _replace(graph, changed(base, ["scalingConfig", "maxSize"], 40))
+    outcome = run(budget_ceiling.RULE, bigger, settings=settings)
+    assert len(calls) == 2
+    assert outcome.violated

@@ -72,8 +72,24 @@ def budget_of(ctx: RuleContext) -> tuple[float | None, str | None]:
     return found, BUDGET_KEY
 
 
+_last_priced: tuple[str, CostReport] | None = None
+"""The stack priced last in this process, keyed by its resources and stack config as text."""
+
+
 def report_of(resources: Sequence[Resource], ctx: RuleContext) -> CostReport:
-    return cost_graph(resources, stack_config=ctx.stack.values)
+    """The stack's cost report, priced once per check.
+
+    Every budget rule (and the accelerator cap) of a pack judges the same stack, each with its own copy of
+    the resources, so the report of the last stack priced is kept and handed out again while the resources
+    and the stack config are the same. The key is their full text, so any changed input prices afresh.
+    """
+    global _last_priced
+    key = repr((list(resources), dict(ctx.stack.values)))
+    if _last_priced is not None and _last_priced[0] == key:
+        return _last_priced[1]
+    report = cost_graph(resources, stack_config=ctx.stack.values)
+    _last_priced = (key, report)
+    return report
 
 
 def unverifiable(report: CostReport) -> tuple[list[str], list[str]]:
