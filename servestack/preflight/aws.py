@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from servestack.components.quotas import CapacityGroup, QuotaNeed, aws_quota_needs
-from servestack.preflight.checks import Check, PreflightError
+from servestack.preflight.checks import Check, PreflightError, Refused
 
 __all__ = ["AWS_PERMISSIONS", "AwsLookup", "SPOT_SCORE_MIN", "aws_checks", "boto3_client"]
 
@@ -37,14 +37,8 @@ def boto3_client(service: str, region: str) -> Any:
     return boto3.client(service, region_name=region)
 
 
-@dataclass(frozen=True)
-class _Refused:
-    """An API call the cloud refused or could not answer: why, for the check's detail."""
 
-    why: str
-
-
-def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | _Refused:
+def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | Refused:
     from botocore.exceptions import (  # type: ignore[import-untyped]
         BotoCoreError,
         ClientError,
@@ -61,9 +55,9 @@ def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | _Refus
         ) from None
     except ClientError as exc:
         err = exc.response.get("Error", {})
-        return _Refused(f"{err.get('Code', '?')}: {err.get('Message', '')}".rstrip(": "))
+        return Refused(f"{err.get('Code', '?')}: {err.get('Message', '')}".rstrip(": "))
     except BotoCoreError as exc:
-        return _Refused(str(exc))
+        return Refused(str(exc))
     return response
 
 
@@ -73,8 +67,8 @@ class AwsLookup:
 
     client: ClientFactory = boto3_client
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
-    _quotas: dict[tuple[str, str], float | _Refused] = field(default_factory=dict)
-    _offerings: dict[tuple[str, str], dict[str, set[str]] | _Refused] = field(default_factory=dict)
+    _quotas: dict[tuple[str, str], float | Refused] = field(default_factory=dict)
+    _offerings: dict[tuple[str, str], dict[str, set[str]] | Refused] = field(default_factory=dict)
 
     def _client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -82,43 +76,43 @@ class AwsLookup:
             self._clients[key] = self.client(service, region)
         return self._clients[key]
 
-    def quota(self, region: str, code: str) -> float | _Refused:
+    def quota(self, region: str, code: str) -> float | Refused:
         """The applied value of EC2 quota `code` in `region`, or why it could not be read."""
         key = (region, code)
         if key not in self._quotas:
             found = _call(self._client("service-quotas", region), "get_service_quota", ServiceCode="ec2",
                           QuotaCode=code)
-            if isinstance(found, _Refused):
+            if isinstance(found, Refused):
                 self._quotas[key] = found
             else:
                 value = found.get("Quota", {}).get("Value")
-                self._quotas[key] = float(value) if isinstance(value, int | float) else _Refused("no value returned")
+                self._quotas[key] = float(value) if isinstance(value, int | float) else Refused("no value returned")
         return self._quotas[key]
 
     def offered_zones(
         self, region: str, instance_type: str, also: Iterable[str] = (), location_type: str = "availability-zone-id"
-    ) -> set[str] | _Refused:
+    ) -> set[str] | Refused:
         """Zones of `region` offering `instance_type`, as zone ids (use1-az1: the same physical zone in every
         account, as the catalog and the stack config name them) or, with location_type "availability-zone", as
         this account's zone names. `also` names more types to fetch in the same call (the region's other
         catalog types), so a planner pays one listing per region."""
         key = (region, location_type)
         cached = self._offerings.get(key)
-        if cached is None or (not isinstance(cached, _Refused) and instance_type not in cached):
+        if cached is None or (not isinstance(cached, Refused) and instance_type not in cached):
             types = sorted({instance_type, *also} - (set(cached) if isinstance(cached, dict) else set()))
             fetched = self._list_offerings(region, types, location_type)
-            if isinstance(fetched, _Refused):
+            if isinstance(fetched, Refused):
                 self._offerings[key] = fetched
             else:
                 merged = dict(cached) if isinstance(cached, dict) else {}
                 merged.update({t: fetched.get(t, set()) for t in types})
                 self._offerings[key] = merged
             cached = self._offerings[key]
-        if isinstance(cached, _Refused):
+        if isinstance(cached, Refused):
             return cached
         return cached.get(instance_type, set())
 
-    def _list_offerings(self, region: str, types: list[str], location_type: str) -> dict[str, set[str]] | _Refused:
+    def _list_offerings(self, region: str, types: list[str], location_type: str) -> dict[str, set[str]] | Refused:
         ec2 = self._client("ec2", region)
         zones: dict[str, set[str]] = {}
         # A filter takes at most 200 values; the catalog has far fewer GPU types per region, chunk anyway.
@@ -132,7 +126,7 @@ class AwsLookup:
                 if token:
                     kwargs["NextToken"] = token
                 page = _call(ec2, "describe_instance_type_offerings", **kwargs)
-                if isinstance(page, _Refused):
+                if isinstance(page, Refused):
                     return page
                 for row in page.get("InstanceTypeOfferings", []):
                     zones.setdefault(row["InstanceType"], set()).add(row["Location"])
@@ -141,7 +135,7 @@ class AwsLookup:
                     break
         return zones
 
-    def spot_score(self, region: str, instance_type: str, nodes: int, zone_ids: Iterable[str] = ()) -> int | _Refused:
+    def spot_score(self, region: str, instance_type: str, nodes: int, zone_ids: Iterable[str] = ()) -> int | Refused:
         """The best single-zone spot placement score (1-10) of `nodes` instances in `region`, among `zone_ids`
         when given (scores name zones by id)."""
         found = _call(
@@ -149,12 +143,12 @@ class AwsLookup:
             TargetCapacity=max(nodes, 1), TargetCapacityUnitType="units", SingleAvailabilityZone=True,
             RegionNames=[region],
         )
-        if isinstance(found, _Refused):
+        if isinstance(found, Refused):
             return found
         wanted = set(zone_ids)
         rows = [s for s in found.get("SpotPlacementScores", []) if "Score" in s]
         scores = [int(s["Score"]) for s in rows if not wanted or s.get("AvailabilityZoneId") in wanted]
-        return max(scores) if scores else _Refused("no score returned")
+        return max(scores) if scores else Refused("no score returned")
 
 
 def capacity_groups(pricing_base: str, nodes_min: int, pricing_burst: str, burst_nodes: int) -> list[CapacityGroup]:
@@ -172,9 +166,9 @@ def quota_request_command(need: QuotaNeed) -> str:
     )
 
 
-def quota_check(need: QuotaNeed, granted: float | _Refused) -> Check:
+def quota_check(need: QuotaNeed, granted: float | Refused) -> Check:
     name = f"aws quota {need.quota_id} ({need.quota_name}) in {need.region}"
-    if isinstance(granted, _Refused):
+    if isinstance(granted, Refused):
         return Check(name, "unknown", f"could not read the quota ({granted.why}); {need.needed} {need.unit} needed "
                      "at peak", f"grant servicequotas:GetServiceQuota, or check the quota in the Service Quotas "
                      f"console (EC2 > {need.quota_name}) is at least {need.needed}")
@@ -187,11 +181,11 @@ def quota_check(need: QuotaNeed, granted: float | _Refused) -> Check:
     )
 
 
-def offering_checks(region: str, instance_type: str, zones: Iterable[str], offered: set[str] | _Refused) -> list[Check]:
+def offering_checks(region: str, instance_type: str, zones: Iterable[str], offered: set[str] | Refused) -> list[Check]:
     checks = []
     for zone in zones:
         name = f"aws {instance_type} offered in {zone}"
-        if isinstance(offered, _Refused):
+        if isinstance(offered, Refused):
             checks.append(Check(name, "unknown", f"could not list offerings ({offered.why})",
                                 "grant ec2:DescribeInstanceTypeOfferings"))
         elif zone in offered:
@@ -206,9 +200,9 @@ def offering_checks(region: str, instance_type: str, zones: Iterable[str], offer
     return checks
 
 
-def spot_check(region: str, instance_type: str, nodes: int, score: int | _Refused) -> Check:
+def spot_check(region: str, instance_type: str, nodes: int, score: int | Refused) -> Check:
     name = f"aws spot placement score {instance_type} x{nodes} in {region}"
-    if isinstance(score, _Refused):
+    if isinstance(score, Refused):
         return Check(name, "unknown", f"could not read the score ({score.why})", "grant ec2:GetSpotPlacementScores")
     if score >= SPOT_SCORE_MIN:
         return Check(name, "pass", f"best zone scores {score}/10 (at least {SPOT_SCORE_MIN} passes)")

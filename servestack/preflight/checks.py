@@ -41,3 +41,11 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "ok": self.ok, "checks": [c.to_json() for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A lookup the cloud refused or could not answer (no permission, unsupported, unreachable): why, for the
+    check's detail. The check is then `unknown`, never a guess."""
+
+    why: str

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from servestack.components.quotas import GCP_ALL_REGIONS_QUOTA, GCP_FAMILY_QUOTA, GCP_GPU_FAMILIES
-from servestack.preflight.checks import Check, PreflightError
+from servestack.preflight.checks import Check, PreflightError, Refused
 
 __all__ = ["GcpGet", "GcpLookup", "REQUIRED_APIS", "gcp_checks", "google_auth_get", "gpu_metric"]
 
@@ -65,10 +65,6 @@ def gpu_metric(accelerator_type: str, preemptible: bool = False) -> str | None:
     return ("PREEMPTIBLE_" if preemptible else "") + family + "_GPUS"
 
 
-@dataclass(frozen=True)
-class _Refused:
-    why: str
-
 
 def _why(status: int, body: Mapping[str, Any]) -> str:
     error = body.get("error")
@@ -82,42 +78,42 @@ class GcpLookup:
 
     project: str
     get: GcpGet
-    _regions: dict[str, dict[str, float] | _Refused] = field(default_factory=dict)
-    _project_quotas: dict[str, float] | _Refused | None = None
-    _accelerators: dict[str, set[str]] | _Refused | None = None
+    _regions: dict[str, dict[str, float] | Refused] = field(default_factory=dict)
+    _project_quotas: dict[str, float] | Refused | None = None
+    _accelerators: dict[str, set[str]] | Refused | None = None
 
-    def _quotas_of(self, url: str) -> dict[str, float] | _Refused:
+    def _quotas_of(self, url: str) -> dict[str, float] | Refused:
         status, body = self.get(url, {})
         if status != 200:
-            return _Refused(_why(status, body))
+            return Refused(_why(status, body))
         return {q["metric"]: float(q.get("limit", 0)) for q in body.get("quotas", []) if "metric" in q}
 
-    def region_quotas(self, region: str) -> dict[str, float] | _Refused:
+    def region_quotas(self, region: str) -> dict[str, float] | Refused:
         if region not in self._regions:
             self._regions[region] = self._quotas_of(COMPUTE.format(project=self.project) + f"/regions/{region}")
         return self._regions[region]
 
-    def project_quotas(self) -> dict[str, float] | _Refused:
+    def project_quotas(self) -> dict[str, float] | Refused:
         if self._project_quotas is None:
             self._project_quotas = self._quotas_of(COMPUTE.format(project=self.project))
         return self._project_quotas
 
-    def accelerator_zones(self, accelerator_type: str) -> set[str] | _Refused:
+    def accelerator_zones(self, accelerator_type: str) -> set[str] | Refused:
         """Zones offering `accelerator_type` (one aggregated listing for the project, then cached)."""
         if self._accelerators is None:
             self._accelerators = self._list_accelerators()
-        if isinstance(self._accelerators, _Refused):
+        if isinstance(self._accelerators, Refused):
             return self._accelerators
         return self._accelerators.get(accelerator_type, set())
 
-    def _list_accelerators(self) -> dict[str, set[str]] | _Refused:
+    def _list_accelerators(self) -> dict[str, set[str]] | Refused:
         url = COMPUTE.format(project=self.project) + "/aggregated/acceleratorTypes"
         zones: dict[str, set[str]] = {}
         params: dict[str, str] = {}
         while True:
             status, body = self.get(url, params)
             if status != 200:
-                return _Refused(_why(status, body))
+                return Refused(_why(status, body))
             for scope, entry in body.get("items", {}).items():
                 zone = scope.rsplit("/", 1)[-1]
                 for acc in entry.get("acceleratorTypes", []):
@@ -127,10 +123,10 @@ class GcpLookup:
                 return zones
             params = {"pageToken": token}
 
-    def api_state(self, api: str) -> str | _Refused:
+    def api_state(self, api: str) -> str | Refused:
         status, body = self.get(SERVICE.format(project=self.project, service=f"{api}.googleapis.com"), {})
         if status != 200:
-            return _Refused(_why(status, body))
+            return Refused(_why(status, body))
         return str(body.get("state", "STATE_UNSPECIFIED"))
 
 
@@ -146,13 +142,13 @@ def _quota_fix(project: str, metric: str, region: str, value: int, family: str |
             f"id with `gcloud quotas info list --service=compute.googleapis.com --project={project}`")
 
 
-def quota_check(project: str, metric: str, region: str, needed: int, quotas: dict[str, float] | _Refused,
+def quota_check(project: str, metric: str, region: str, needed: int, quotas: dict[str, float] | Refused,
                 family: str | None, fallback: str | None = None) -> Check:
     """`needed` GPUs against `metric`; when the project has no such metric (or it is 0) and `fallback` is
     given, against that one instead (spot VMs draw on the regular GPU quota when no preemptible quota exists)."""
     where = region if region != "global" else "all regions"
     name = f"gcp quota {metric} in {where}"
-    if isinstance(quotas, _Refused):
+    if isinstance(quotas, Refused):
         return Check(name, "unknown", f"could not read quotas ({quotas.why}); {needed} GPUs needed at peak",
                      f"grant compute.regions.get / compute.projects.get on {project}, or enable the Compute API")
     granted = quotas.get(metric)
@@ -166,12 +162,12 @@ def quota_check(project: str, metric: str, region: str, needed: int, quotas: dic
 
 
 def offering_checks(
-    project: str, accelerator_type: str, zones: Iterable[str], offered: set[str] | _Refused
+    project: str, accelerator_type: str, zones: Iterable[str], offered: set[str] | Refused
 ) -> list[Check]:
     checks = []
     for zone in zones:
         name = f"gcp {accelerator_type} offered in {zone}"
-        if isinstance(offered, _Refused):
+        if isinstance(offered, Refused):
             checks.append(Check(name, "unknown", f"could not list accelerator types ({offered.why})",
                                 f"grant compute.acceleratorTypes.list on {project}"))
         elif zone in offered:
@@ -188,10 +184,10 @@ def offering_checks(
     return checks
 
 
-def api_check(project: str, api: str, state: str | _Refused) -> Check:
+def api_check(project: str, api: str, state: str | Refused) -> Check:
     name = f"gcp API {api}.googleapis.com enabled"
     fix = f"gcloud services enable {api}.googleapis.com --project={project}"
-    if isinstance(state, _Refused):
+    if isinstance(state, Refused):
         return Check(name, "unknown", f"could not read the service state ({state.why})",
                      f"grant serviceusage.services.get on {project}, or run: {fix}")
     if state == "ENABLED":
