@@ -34,7 +34,8 @@ def boto3_client(service: str, region: str) -> Any:
         import boto3  # type: ignore[import-untyped]
     except ModuleNotFoundError:
         raise PreflightError("preflight on AWS needs boto3: pip install 'servestack[refresh]'") from None
-    return boto3.client(service, region_name=region)
+    # A fresh session: boto3's module-level default session caches the credentials it found first.
+    return boto3.session.Session().client(service, region_name=region)
 
 
 
