@@ -48,10 +48,12 @@ class PlanPreflight:
         for o in self.catalog.offerings:
             self._region_types.setdefault((o.cloud, o.region), []).append(o.instance_type)
 
-    def _modes(self) -> set[str]:
+    def _modes(self) -> list[str]:
+        """The pricing modes the spec allows, in a fixed order (quota reads and notes come out the same each run)."""
         from servestack.selector.plan import pricing_combinations
 
-        return {m for pair in pricing_combinations(self.spec.pricing.spot, self.spec.pricing.commitment) for m in pair}
+        combos = pricing_combinations(self.spec.pricing.spot, self.spec.pricing.commitment)
+        return sorted({m for pair in combos for m in pair})
 
     def _veto(self, o: Offering, reason: str, detail: str) -> str:
         self.excluded[(o.cloud, o.region, o.instance_type)] = {
@@ -125,7 +127,7 @@ class PlanPreflight:
         spot_quota = granted_preemptible or standard
         if spot_gpus is None:
             modes = self._modes()
-            fits = (bool(modes - {"spot"}) and standard >= gpus) or ("spot" in modes and spot_quota >= gpus)
+            fits = (any(m != "spot" for m in modes) and standard >= gpus) or ("spot" in modes and spot_quota >= gpus)
         else:
             fits = standard >= gpus - spot_gpus and spot_quota >= spot_gpus
         if fits and all_regions >= gpus:

@@ -69,7 +69,8 @@ def test_all_regions_quota_and_disabled_api_fail_with_commands(make_project: Cal
     assert all_regions.status == "fail"
     assert "--quota-id=GPUS-ALL-REGIONS-per-project --preferred-value=1 --project=servestack-dev" in all_regions.fix
     api = check(report, "container.googleapis.com")
-    assert api.status == "fail" and api.fix == "gcloud services enable container.googleapis.com --project=servestack-dev"
+    assert api.status == "fail"
+    assert api.fix == "gcloud services enable container.googleapis.com --project=servestack-dev"
 
 
 def test_permission_denied_is_unknown(make_project: Callable[..., Path]) -> None:
