@@ -313,8 +313,11 @@ def _print_preflight(doc: dict[str, Any]) -> None:
     for e in excluded:
         out.print(f"  {e['reason']}: {e['cloud']}/{e['region']} {e['instance_type']}: {escape(e['detail'])}",
                   soft_wrap=True)
-    for note in unknown:
+    shown = 6
+    for note in unknown[:shown]:
         out.print(f"  [yellow]unknown[/yellow]: {escape(note)}", soft_wrap=True)
+    if len(unknown) > shown:
+        out.print(f"  ... and {len(unknown) - shown} more not checked (see --json: preflight.unknown)")
 
 
 def _money(x: float) -> str:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "run"]
 
-_MARK = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]", "unknown": "[yellow]unknown[/yellow]"}
+_MARK = {"pass": ("pass", "green"), "fail": ("FAIL", "red"), "unknown": ("unknown", "yellow")}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,9 +40,10 @@ def _print(report: Report) -> None:
     out = console()
     out.print(f"[bold]servestack preflight[/bold]: stack {escape(report.stack)}")
     for c in report.checks:
-        out.print(f"  {_MARK[c.status]:>8}  {escape(c.check)}: {escape(c.detail)}", soft_wrap=True)
+        word, colour = _MARK[c.status]
+        out.print(f"  [{colour}]{word:<7}[/{colour}]  {escape(c.check)}: {escape(c.detail)}", soft_wrap=True)
         if c.fix and c.status != "pass":
-            out.print(f"            fix: {escape(c.fix)}", soft_wrap=True)
+            out.print(f"           fix: {escape(c.fix)}", soft_wrap=True)
     failed = sum(c.status == "fail" for c in report.checks)
     unknown = sum(c.status == "unknown" for c in report.checks)
     verdict = "[green]ok[/green]" if report.ok else f"[red]{failed} failed[/red]"

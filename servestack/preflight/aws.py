@@ -15,7 +15,7 @@ from typing import Any
 from servestack.components.quotas import CapacityGroup, QuotaNeed, aws_quota_needs
 from servestack.preflight.checks import Check, PreflightError, Refused
 
-__all__ = ["AWS_PERMISSIONS", "AwsLookup", "SPOT_SCORE_MIN", "aws_checks", "boto3_client"]
+__all__ = ["AWS_PERMISSIONS", "AwsLookup", "Boto3Clients", "SPOT_SCORE_MIN", "aws_checks", "boto3_client"]
 
 AWS_PERMISSIONS = (
     "servicequotas:GetServiceQuota, ec2:DescribeInstanceTypeOfferings, ec2:GetSpotPlacementScores"
@@ -29,14 +29,26 @@ ClientFactory = Callable[[str, str], Any]
 """(service, region) -> a boto3 client."""
 
 
-def boto3_client(service: str, region: str) -> Any:
-    try:
-        import boto3  # type: ignore[import-untyped]
-    except ModuleNotFoundError:
-        raise PreflightError("preflight on AWS needs boto3: pip install 'servestack[refresh]'") from None
-    # A fresh session: boto3's module-level default session caches the credentials it found first.
-    return boto3.session.Session().client(service, region_name=region)
+class Boto3Clients:
+    """The default client factory: one boto3 session (a fresh one, not boto3's module-level default, which
+    caches the first credentials it found), so service models load once however many regions are asked."""
 
+    def __init__(self) -> None:
+        self._session: Any = None
+
+    def __call__(self, service: str, region: str) -> Any:
+        if self._session is None:
+            try:
+                import boto3  # type: ignore[import-untyped]
+            except ModuleNotFoundError:
+                raise PreflightError("preflight on AWS needs boto3: pip install 'servestack[refresh]'") from None
+            self._session = boto3.session.Session()
+        return self._session.client(service, region_name=region)
+
+
+def boto3_client(service: str, region: str) -> Any:
+    """A client from a fresh boto3 session (see Boto3Clients)."""
+    return Boto3Clients()(service, region)
 
 
 def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | Refused:
@@ -66,7 +78,7 @@ def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | Refuse
 class AwsLookup:
     """Cached reads of one account: quotas per (region, code), offered zones per (region, instance type)."""
 
-    client: ClientFactory = boto3_client
+    client: ClientFactory = field(default_factory=Boto3Clients)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _quotas: dict[tuple[str, str], float | Refused] = field(default_factory=dict)
     _offerings: dict[tuple[str, str], dict[str, set[str]] | Refused] = field(default_factory=dict)

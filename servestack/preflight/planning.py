@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from servestack.components.quotas import CapacityGroup, aws_quota_needs
-from servestack.preflight.aws import AwsLookup, boto3_client, capacity_groups
+from servestack.preflight.aws import AwsLookup, capacity_groups
 from servestack.preflight.checks import PreflightError, Refused
 from servestack.preflight.gcp import GcpGet, GcpLookup, google_auth_get, gpu_metric
 from servestack.preflight.stack import gke_accelerator_type
@@ -167,14 +167,16 @@ def plan_with_preflight(
     catalog: Catalog,
     top: int = 5,
     *,
-    aws_client: Callable[[str, str], Any] | None = boto3_client,
+    aws_client: Callable[[str, str], Any] | None = None,
+    check_aws: bool = True,
     gcp_get: Callable[[], GcpGet] | None = google_auth_get,
     gcp_project: str | None = None,
 ) -> tuple[Plan, PlanPreflight]:
     """The plan with every offering the live clouds refuse vetoed, and what the vetoes and gaps were.
 
-    A cloud without credentials is reported as not checked (its offerings are not vetoed)."""
-    aws = AwsLookup(aws_client) if aws_client is not None else None
+    `aws_client` builds boto3 clients (default: one fresh session); `check_aws=False` leaves AWS unchecked. A
+    cloud without credentials is reported as not checked (its offerings are not vetoed)."""
+    aws = (AwsLookup(aws_client) if aws_client is not None else AwsLookup()) if check_aws else None
     gcp = None
     if gcp_get is not None and gcp_project:
         try:

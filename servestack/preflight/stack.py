@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from servestack.errors import ConfigError
-from servestack.preflight.aws import AwsLookup, ClientFactory, aws_checks, boto3_client
+from servestack.preflight.aws import AwsLookup, ClientFactory, aws_checks
 from servestack.preflight.checks import Report
 from servestack.preflight.gcp import GcpGet, GcpLookup, gcp_checks, google_auth_get
 
@@ -64,13 +64,14 @@ def preflight_stack(
     project_dir: Path,
     stack: str,
     *,
-    aws_client: ClientFactory = boto3_client,
+    aws_client: ClientFactory | None = None,
     gcp_get: Callable[[], GcpGet] = google_auth_get,
 ) -> Report:
     """Every check of the stack's deployment against its cloud (live APIs, the caller's credentials)."""
     name, deployment, gcp_project = load_deployment(project_dir, stack)
     if deployment.cloud == "aws":
-        return Report(name, tuple(aws_checks(deployment, AwsLookup(aws_client))))
+        lookup = AwsLookup(aws_client) if aws_client is not None else AwsLookup()
+        return Report(name, tuple(aws_checks(deployment, lookup)))
     if not gcp_project:
         raise ConfigError(f"stack {name}: gcp:project is missing; set it with `pulumi config set gcp:project <id>`")
     accelerator_type = gke_accelerator_type(deployment.accelerator, deployment.instance_type)
