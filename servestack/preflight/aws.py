@@ -41,7 +41,7 @@ class Boto3Clients:
             try:
                 import boto3  # type: ignore[import-untyped]
             except ModuleNotFoundError:
-                raise PreflightError("preflight on AWS needs boto3: pip install 'servestack[refresh]'") from None
+                raise PreflightError("preflight on AWS needs boto3: pip install 'servestack[refresh]'", "aws") from None
             self._session = boto3.session.Session()
         return self._session.client(service, region_name=region)
 
@@ -64,8 +64,7 @@ def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | Refuse
     except (NoCredentialsError, PartialCredentialsError) as exc:
         raise PreflightError(
             f"preflight: no AWS credentials found ({exc}); set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
-            f"AWS_SECRET_ACCESS_KEY for an identity allowed {AWS_PERMISSIONS}"
-        ) from None
+            f"AWS_SECRET_ACCESS_KEY for an identity allowed {AWS_PERMISSIONS}", "aws") from None
     except ClientError as exc:
         err = exc.response.get("Error", {})
         return Refused(f"{err.get('Code', '?')}: {err.get('Message', '')}".rstrip(": "))

@@ -15,6 +15,11 @@ Status = Literal["pass", "fail", "unknown"]
 class PreflightError(ServestackError):
     """Preflight cannot start: no credentials, or no SDK to reach the cloud with (exit 2)."""
 
+    def __init__(self, message: str, cloud: str) -> None:
+        super().__init__(message)
+        self.cloud = cloud
+        """aws or gcp: the cloud that could not be asked."""
+
 
 @dataclass(frozen=True)
 class Check:

@@ -36,11 +36,11 @@ def google_auth_get() -> GcpGet:
         from google.auth.exceptions import DefaultCredentialsError  # type: ignore[import-untyped]
         from google.auth.transport.requests import AuthorizedSession  # type: ignore[import-untyped]
     except ModuleNotFoundError:
-        raise PreflightError("preflight on GCP needs google-auth: pip install 'servestack[refresh]'") from None
+        raise PreflightError("preflight on GCP needs google-auth: pip install 'servestack[refresh]'", "gcp") from None
     try:
         credentials, _project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     except DefaultCredentialsError as exc:
-        raise PreflightError(f"preflight: no Google credentials ({exc}); needs {GCP_NEEDS}") from None
+        raise PreflightError(f"preflight: no Google credentials ({exc}); needs {GCP_NEEDS}", "gcp") from None
     session = AuthorizedSession(credentials)
 
     def get(url: str, params: Mapping[str, str]) -> tuple[int, Mapping[str, Any]]:

@@ -95,7 +95,7 @@ class PlanPreflight:
 
     def _gcp(self, o: Offering) -> str | None:
         if self.gcp is None:
-            self.unknown["gcp"] = "gcp: not checked (no Google credentials or project)"
+            self.unknown["gcp"] = "gcp: not checked (give --gcp-project, with Application Default Credentials)"
             return None
         accel = gke_accelerator_type(o.accelerator, o.instance_type)
         zones = self.gcp.accelerator_zones(accel)
@@ -186,7 +186,7 @@ def plan_with_preflight(
     try:
         return _replan(spec, catalog, top, PlanPreflight(spec, catalog, aws, gcp))
     except PreflightError as exc:
-        if "AWS" not in str(exc):
+        if exc.cloud != "aws":
             raise
         # No AWS credentials: rank again without asking AWS; the plan says AWS was not checked.
         return _replan(spec, catalog, top, PlanPreflight(spec, catalog, None, gcp))

@@ -125,3 +125,28 @@ def test_plan_cli_json_reports_preflight_against_moto(aws_env: str, tmp_path: Pa
     assert doc["preflight"]["excluded"] == []
     notes = doc["preflight"]["unknown"]
     assert any(("L-DB2E81BA" in n or "L-3819A6DF" in n) and "quota not checked" in n for n in notes), notes
+
+
+def test_selector_exclusion_hook_rejects_and_explains(tmp_path: Path) -> None:
+    from servestack.selector import plan
+
+    spec, catalog = load_spec(spec_in(tmp_path)), load_catalog()
+    free = plan(spec, catalog)
+    assert free.chosen is not None and "quota" not in free.rejected
+    vetoed = free.chosen.instance_type
+    result = plan(spec, catalog, exclude=lambda o: "quota" if o.instance_type == vetoed else None)
+    assert result.rejected["quota"] == 1
+    assert result.chosen is not None and result.chosen.instance_type != vetoed
+    nothing = plan(spec, catalog, exclude=lambda o: "not_offered")
+    assert not nothing.feasible and nothing.binding_constraint == "not_offered"
+
+
+def test_plan_without_aws_credentials_says_aws_was_not_checked(
+    aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    spec, catalog = load_spec(spec_in(tmp_path)), load_catalog()
+    result, checked = plan_with_preflight(spec, catalog, gcp_get=None)
+    assert result.feasible and "quota" not in result.rejected
+    assert checked.to_json() == {"excluded": [], "unknown": ["aws: not checked (no AWS credentials)"]}
