@@ -64,6 +64,11 @@ def add_parser(sub: Any) -> None:
         "--commitment-purchased", action="store_true",
         help="with --write: the plan's 1y/3y commitment is bought, so the budget pack prices the floor as committed",
     )
+    p.add_argument(
+        "--preflight", action="store_true",
+        help="check candidates against the live clouds (quotas, zone offerings; your credentials) and reject those "
+        "that cannot launch (reasons quota / not_offered); GCP is checked with --gcp-project",
+    )
     p.add_argument("--json", action="store_true", help="print the plan JSON contract")
     p.set_defaults(func=run)
 
@@ -106,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
     kind = environment_kind(env, args.kind) if env is not None else (args.kind or "prod")
     adjustments = environment_adjustments(spec, kind)
     planned = spec_for_environment(spec, kind)
-    result = plan(planned, catalog, top=args.top)
+    checked = None
+    if args.preflight:
+        from servestack.preflight.planning import plan_with_preflight
+
+        result, checked = plan_with_preflight(planned, catalog, top=args.top, gcp_project=args.gcp_project)
+    else:
+        result = plan(planned, catalog, top=args.top)
     deployment, missing = _contract(planned, result, catalog)
     dependence = _commitment_dependence(planned, result, catalog)
 
@@ -118,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         if dependence is not None:
             doc["estimated_commitment"] = dependence
         doc["environment"] = {"kind": kind, "adjustments": adjustments}
+        if checked is not None:
+            doc["preflight"] = checked.to_json()
         doc["deployment"] = deployment.to_stack_config() if deployment is not None else None
         if missing is not None:
             doc["missing"] = {"model.checkpoint": missing}
@@ -125,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_plan(result, spec.budget.monthly_usd)
         _print_catalog_notes(catalog_choice, dependence)
+        if checked is not None:
+            _print_preflight(checked.to_json())
         _print_contract(kind, adjustments, deployment, missing)
 
     if not result.feasible:
@@ -284,6 +299,25 @@ def _print_contract(kind: str, adjustments: list[str], deployment: Deployment | 
     )
     if deployment.commitment is not None:
         out.print(f"commitment: {deployment.commitment.instructions}")
+
+
+def _print_preflight(doc: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    from servestack.cli.output import console
+
+    out = console()
+    excluded, unknown = doc["excluded"], doc["unknown"]
+    out.print(f"preflight: {len(excluded)} offering(s) rejected by the live clouds"
+              + (f", {len(unknown)} check(s) not made" if unknown else ""))
+    for e in excluded:
+        out.print(f"  {e['reason']}: {e['cloud']}/{e['region']} {e['instance_type']}: {escape(e['detail'])}",
+                  soft_wrap=True)
+    shown = 6
+    for note in unknown[:shown]:
+        out.print(f"  [yellow]unknown[/yellow]: {escape(note)}", soft_wrap=True)
+    if len(unknown) > shown:
+        out.print(f"  ... and {len(unknown) - shown} more not checked (see --json: preflight.unknown)")
 
 
 def _money(x: float) -> str:

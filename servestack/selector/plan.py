@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,8 @@ REASONS: tuple[str, ...] = (
     "no_measurement_for_accelerator",
     "precision_unsupported",
     "too_few_zones",
+    "not_offered",
+    "quota",
     "tensor_parallel_indivisible",
     "does_not_fit_in_memory",
     "tpot_slo_unreachable",
@@ -82,6 +84,8 @@ _RELAX_HINT = {
     "no_measurement_for_accelerator": "add model.measured.throughput figures for more accelerators",
     "precision_unsupported": "use model.precision bf16/fp16 or int4/int8, or allow Ampere-or-newer accelerators",
     "too_few_zones": "lower availability.zones",
+    "not_offered": "the cloud does not offer these types in enough zones for this account: allow other regions",
+    "quota": "raise the GPU quotas the preflight names (see the plan's preflight section), or allow other regions",
     "tensor_parallel_indivisible": "allow nodes whose GPU count divides the model's attention heads",
     "does_not_fit_in_memory": "use a lower model.precision or allow accelerators with more memory",
     "ttft_slo_unreachable": "raise slo.ttft_ms_p95 or shorten avg_input_tokens",
@@ -499,10 +503,16 @@ def _placement_reason(offering: Offering, placement: ResolvedPlacement) -> str |
     return None
 
 
-def evaluate(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer) -> Iterator[tuple[Offering, _Priced | str]]:
+Exclude = Callable[[Offering], "str | None"]
+"""A caller's veto of an offering, checked after placement: a REASONS entry (`not_offered`, `quota`) or None."""
+
+
+def evaluate(
+    spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer, exclude: Exclude | None = None
+) -> Iterator[tuple[Offering, _Priced | str]]:
     """Every alternative the spec allows, each with its cheapest feasible pricing or its rejection reason.
 
-    One row per (offering, layout); placement filters yield one row per offering.
+    One row per (offering, layout); placement filters and `exclude` yield one row per offering.
     """
     placement = sizer.placement
     combos = pricing_combinations(spec.pricing.spot, spec.pricing.commitment)
@@ -516,6 +526,10 @@ def evaluate(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer) -> Iterator[tu
             continue
         if offering.zones and len(offering.zones) < zones_needed:
             yield offering, "too_few_zones"
+            continue
+        vetoed = exclude(offering) if exclude is not None else None
+        if vetoed is not None:
+            yield offering, vetoed
             continue
         multi_node = offering.multi_node_network is not None
         key = (offering.cloud, offering.accelerator, offering.accelerators_per_node, multi_node)
@@ -537,12 +551,14 @@ def _shape(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer, key: tuple[str, 
     return out
 
 
-def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5) -> Plan:
-    """Rank the feasible stacks for `spec` on `catalog` (cheapest expected monthly cost first)."""
+def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | None = None) -> Plan:
+    """Rank the feasible stacks for `spec` on `catalog` (cheapest expected monthly cost first).
+
+    `exclude` vetoes offerings the caller knows cannot launch (the live preflight: quotas, zone offerings)."""
     sizer = _Sizer(spec, catalog, resolve_placement(spec, catalog))
     feasible: list[_Priced] = []
     rejected: Counter[str] = Counter()
-    for _offering, outcome in evaluate(spec, catalog, sizer):
+    for _offering, outcome in evaluate(spec, catalog, sizer, exclude):
         if isinstance(outcome, str):
             rejected[outcome] += 1
         else:
@@ -553,7 +569,7 @@ def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5) -> Plan:
     as_of, count = catalog.as_of, len(catalog.offerings)
     if ranked:
         return Plan(spec.name, as_of, count, ranked, ordered_rejections)
-    return _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top)
+    return _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top, exclude)
 
 
 def _infeasible(
@@ -564,6 +580,7 @@ def _infeasible(
     as_of: str,
     count: int,
     top: int,
+    exclude: Exclude | None = None,
 ) -> Plan:
     if not rejected:
         return Plan(spec.name, as_of, count, (), rejected, "placement", "the catalog has no offerings")
@@ -574,7 +591,7 @@ def _infeasible(
     if binding == "over_budget":
         unbudgeted = spec.model_copy(update={"budget": spec.budget.model_copy(update={"monthly_usd": None})})
         relaxed_sizer = _Sizer(unbudgeted, catalog, sizer.placement)
-        relaxed = [o for _, o in evaluate(unbudgeted, catalog, relaxed_sizer) if not isinstance(o, str)]
+        relaxed = [o for _, o in evaluate(unbudgeted, catalog, relaxed_sizer, exclude) if not isinstance(o, str)]
         cheapest = heapq.nsmallest(max(top, 1), relaxed, key=lambda p: (round(p.ceiling, 6), p.rank_key()))
         closest = tuple(p.candidate(spec.availability.zones) for p in cheapest)
         if closest:
