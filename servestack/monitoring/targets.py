@@ -117,11 +117,15 @@ def monitoring_targets(cfg: DeploymentConfig) -> MonitoringTargets:
     )
 
 
-def stack_config(project_dir: Path, stack: str) -> DeploymentConfig:
-    """The validated `servestack:*` config of a stack file (project defaults included), as the program reads it."""
-    from servestack.preview.project import load_project, load_stack_config
+def stack_config(project_dir: Path, stack: str | None) -> DeploymentConfig:
+    """The validated `servestack:*` config of a stack file (project defaults included), as the program reads it.
 
-    raw = load_stack_config(load_project(project_dir), stack).raw
+    `stack` None picks the project's only stack file; ConfigError names the key, the value and what is allowed.
+    """
+    from servestack.preview.project import load_project, load_stack_config, resolve_stack
+
+    project = load_project(project_dir)
+    raw = load_stack_config(project, resolve_stack(project, stack)).raw
     values = {key.partition(":")[2]: value for key, value in raw.items()
               if key.startswith("servestack:") and key != "servestack:generated"}
     if "gcp:project" in raw:
