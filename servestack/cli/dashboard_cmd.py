@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
                         help="write the dashboard JSON to FILE (default: standard output)")
     parser.add_argument("--rules", default=None, metavar="FILE", help="also write the alerting rules (YAML) to FILE")
     parser.add_argument("--json", action="store_true",
-                        help="print {workload, environment, dashboard, rules, written} as JSON (files are still written)")
+                        help="print workload, environment, dashboard, rules and written files as JSON")
     parser.set_defaults(func=run)
 
 

@@ -13,8 +13,12 @@ from typing import Any
 import yaml
 
 from servestack.monitoring import metrics as m
-from servestack.monitoring.targets import ERROR_RATE_MAX, QUEUE_ALERT_FACTOR, WAITING_REQUESTS_PER_REPLICA
-from servestack.monitoring.targets import MonitoringTargets
+from servestack.monitoring.targets import (
+    ERROR_RATE_MAX,
+    QUEUE_ALERT_FACTOR,
+    WAITING_REQUESTS_PER_REPLICA,
+    MonitoringTargets,
+)
 
 __all__ = [
     "AlertRule",

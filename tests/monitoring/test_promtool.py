@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from servestack.components.config import DeploymentConfig
-from servestack.monitoring import monitoring_targets, rules_document, rules_yaml
 from servestack.monitoring import metrics as m
+from servestack.monitoring import monitoring_targets, rules_document, rules_yaml
 from tests.monitoring.conftest import with_slo
 
 PROMTOOL = shutil.which("promtool")
