@@ -54,6 +54,8 @@ class AddonVersions:
     """Image tag of nvcr.io/nvidia/k8s-device-plugin (servestack runs it as its own DaemonSet)."""
     efa_device_plugin: ChartPin
     prometheus: ChartPin
+    dcgm_exporter: ChartPin
+    """NVIDIA DCGM exporter chart (GPU metrics); app_version is its image tag (DCGM version-exporter version)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ _NVIDIA_DEVICE_PLUGIN = ChartPin("nvcr.io/nvidia/k8s-device-plugin", "v0.17.4", 
 _EFA_DEVICE_PLUGIN = ChartPin("aws-efa-k8s-device-plugin", "v0.5.30", _EKS_CHARTS, "v0.5.20")
 # Chart 27.x keeps the values keys ServingAddons sets (server.persistentVolume, the sub-chart toggles).
 _PROMETHEUS = ChartPin("prometheus", "27.20.0", _PROMETHEUS_REPO, "v3.4.1")
+# Chart 4.1.3 runs nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04 (DCGM 4.2.3, exporter 4.1.3).
+_DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.1.3", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.3")
 
 # Chart versions as published by each project (read 2026-12-02 from the charts' repositories and tags):
 # KEDA 2.17.2 / 2.18.3 / 2.19.0 / 2.20.2; cluster-autoscaler chart 9.37.0 (app 1.30.0), 9.44.0 (1.31.0),
@@ -109,6 +113,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         nvidia_device_plugin=_NVIDIA_DEVICE_PLUGIN,
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
+        dcgm_exporter=_DCGM_EXPORTER,
     ),
     "1.31": AddonVersions(
         kubernetes="1.31",
@@ -118,6 +123,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         nvidia_device_plugin=_NVIDIA_DEVICE_PLUGIN,
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
+        dcgm_exporter=_DCGM_EXPORTER,
     ),
     "1.32": AddonVersions(
         kubernetes="1.32",
@@ -127,6 +133,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         nvidia_device_plugin=_NVIDIA_DEVICE_PLUGIN,
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
+        dcgm_exporter=_DCGM_EXPORTER,
     ),
     "1.33": AddonVersions(
         kubernetes="1.33",
@@ -136,6 +143,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         nvidia_device_plugin=_NVIDIA_DEVICE_PLUGIN,
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
+        dcgm_exporter=_DCGM_EXPORTER,
     ),
     "1.34": AddonVersions(
         kubernetes="1.34",
@@ -145,6 +153,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         nvidia_device_plugin=_NVIDIA_DEVICE_PLUGIN,
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
+        dcgm_exporter=_DCGM_EXPORTER,
     ),
 }
 
@@ -209,6 +218,13 @@ SUPPORT_STATEMENTS: dict[str, SupportStatement] = {
         as_of="2026-08-22",
         ranges={"": ("1.19", None)},
         note="kubeVersion '>=1.19.0-0' in every 27.x chart.",
+    ),
+    "dcgm_exporter": SupportStatement(
+        addon="dcgm_exporter",
+        source="https://github.com/NVIDIA/dcgm-exporter/blob/main/deployment/Chart.yaml",
+        as_of="2026-12-02",
+        ranges={"": ("1.19", None)},
+        note="kubeVersion '>= 1.19.0-0' in the chart (3.x and 4.x); no upper bound stated.",
     ),
 }
 

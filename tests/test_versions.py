@@ -41,6 +41,7 @@ def test_every_row_is_complete(version: str) -> None:
         "nvidia_device_plugin",
         "efa_device_plugin",
         "prometheus",
+        "dcgm_exporter",
     }
     for addon in addon_fields():
         pin = getattr(row, addon)

@@ -118,6 +118,12 @@ class ModelDeploymentArgs(TypedDict):
     """gp3 throughput of GPU node root volumes, MiB/s."""
     root_volume_iops: NotRequired[int]
     """gp3 IOPS of GPU node root volumes."""
+    alerting_rules: NotRequired[str]
+    """Prometheus alerting rules (YAML) loaded into the stack's Prometheus (servestack.monitoring renders them)."""
+    grafana_dashboard: NotRequired[str]
+    """Grafana dashboard JSON shipped as a ConfigMap for Grafana's dashboard sidecar."""
+    gpu_metrics: NotRequired[bool]
+    """Install the NVIDIA DCGM exporter on the GPU nodes (NVIDIA accelerators only)."""
     docker_hub_credential_arn: NotRequired[str]
     """AWS: Secrets Manager secret (ecr-pullthroughcache/...) with Docker Hub credentials; turns on the ECR
     pull-through cache the serving image is pulled through."""
@@ -173,6 +179,13 @@ def model_deployment_args(cfg: DeploymentConfig) -> ModelDeploymentArgs:
         "api_access": access.mode if access is not None else "private",
         "api_cidrs": list(access.cidrs) if access is not None else [],
     }
+    # Alerts and dashboard carry the workload's SLO and the plan's figures; rendered here, Pulumi-free.
+    from servestack.monitoring import dashboard_json, monitoring_targets, rules_yaml
+
+    targets = monitoring_targets(cfg)
+    args["alerting_rules"] = rules_yaml(targets)
+    args["grafana_dashboard"] = dashboard_json(targets)
+    args["gpu_metrics"] = targets.gpu_metrics
     if s.quantization is not None:
         args["quantization"] = s.quantization
     if cfg.hf_token_secret is not None:
@@ -232,6 +245,7 @@ class ModelDeployment(pulumi.ComponentResource):
             ModelServerArgs,
             NvidiaDevicePlugin,
             ServingAddons,
+            ServingAddonsArgs,
             ServingAutoscaler,
             server_await_timeout_s,
         )
@@ -255,15 +269,18 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=kube,
         )
         namespace = ns.metadata.apply(lambda m: m.name or spec.namespace)
-        addons = ServingAddons(
-            f"{name}-addons",
-            {
-                "leader_worker_set": span > 1,
-                "efa_device_plugin": cloud.efa_interfaces > 0,
-                "kubernetes_version": kubernetes_version,
-            },
-            opts=kube,
-        )
+        addons_args: ServingAddonsArgs = {
+            "leader_worker_set": span > 1,
+            "efa_device_plugin": cloud.efa_interfaces > 0,
+            "kubernetes_version": kubernetes_version,
+            "dcgm_exporter": args.get("gpu_metrics", False),
+            "dashboard_name": f"{name}-dashboard",
+        }
+        if "alerting_rules" in args:
+            addons_args["alerting_rules"] = args["alerting_rules"]
+        if "grafana_dashboard" in args:
+            addons_args["grafana_dashboard"] = args["grafana_dashboard"]
+        addons = ServingAddons(f"{name}-addons", addons_args, opts=kube)
         cache_gib = args.get("cache_size_gib", 100)
         server_args: ModelServerArgs = {
             "namespace": namespace,

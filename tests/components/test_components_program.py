@@ -71,7 +71,7 @@ def test_aws_stack_with_spot_burst(run_pulumi: Runner, fixture_config: ConfigLoa
     svc = g.one("kubernetes:core/v1:Service")
     assert svc.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
     charts = {r.inputs["chart"] for r in g.of("kubernetes:helm.sh/v3:Release")}
-    assert charts == {"keda", "prometheus", "cluster-autoscaler"}
+    assert charts == {"keda", "prometheus", "cluster-autoscaler", "dcgm-exporter"}
     missing = [
         r.urn
         for r in g

@@ -1,4 +1,5 @@
-"""Cluster add-ons a model deployment relies on: KEDA, Prometheus, LeaderWorkerSet, the GPU and EFA device plugins.
+"""Cluster add-ons a model deployment relies on: KEDA, Prometheus (with the stack's alerting rules), the NVIDIA
+DCGM exporter, LeaderWorkerSet, the GPU and EFA device plugins, and the stack's Grafana dashboard ConfigMap.
 
 Versions come from servestack.versions, keyed by the cluster's Kubernetes version. Annotations are evaluated at
 import (no `from __future__ import annotations`): the component provider host reads them.
@@ -8,6 +9,7 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from servestack.components._common import GPU_LABEL, GPU_TAINT_KEY
 from servestack.components.config import check_image
@@ -20,10 +22,16 @@ __all__ = [
     "NvidiaDevicePlugin",
     "NvidiaDevicePluginArgs",
     "PROMETHEUS_URL",
+    "MONITORING_NAMESPACE",
+    "DCGM_EXPORTER",
     "SYSTEM_POOL",
 ]
 
 PROMETHEUS_URL = "http://prometheus-server.servestack-monitoring.svc.cluster.local:80"
+MONITORING_NAMESPACE = "servestack-monitoring"
+DCGM_EXPORTER = ("kube-system", "dcgm-exporter")
+"""Namespace and DaemonSet name of the DCGM exporter: it reads the GPUs through the host, so the guardrails
+pack's Pod Security rules exempt it by this name (allowedSystemDaemonSets)."""
 SYSTEM_POOL = {"servestack.io/pool": "system"}
 """Node label of the system node group/pool: add-ons select it so they never take GPU capacity."""
 _GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
@@ -67,8 +75,27 @@ class ServingAddonsArgs(TypedDict):
     """Install the LeaderWorkerSet controller (multi-node replicas)."""
     efa_device_plugin: NotRequired[bool]
     """Install the AWS EFA device plugin, which advertises `vpc.amazonaws.com/efa` on EFA-capable GPU nodes."""
+    dcgm_exporter: NotRequired[bool]
+    """Install the NVIDIA DCGM exporter on the GPU nodes (GPU utilisation, memory, temperature, XID errors)."""
+    alerting_rules: NotRequired[str]
+    """Prometheus alerting rules file (YAML, `groups:`) loaded into the Prometheus server."""
+    grafana_dashboard: NotRequired[str]
+    """Grafana dashboard JSON, shipped as a ConfigMap labelled for Grafana's dashboard sidecar."""
+    dashboard_name: NotRequired[str]
+    """Name of the dashboard ConfigMap (default: `<name>-dashboard`)."""
     kubeconfig: NotRequired[pulumi.Input[str]]
     """Kubeconfig of the target cluster; the ambient provider when absent."""
+
+
+def _alerting_rules(text: str) -> dict[str, Any]:
+    """The rules file as the chart's `serverFiles."alerting_rules.yml"` takes it (a mapping, rendered by toYaml)."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None
+    if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
+        raise ValueError("ServingAddons: alerting_rules is not a Prometheus rules file; allowed: YAML with `groups:`")
+    return doc
 
 
 class ServingAddons(pulumi.ComponentResource):
@@ -82,12 +109,17 @@ class ServingAddons(pulumi.ComponentResource):
         versions = _versions("ServingAddons", args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION))
         child = child_opts(self, name, args.get("kubeconfig"), opts)
         _release(f"{name}-keda", "keda", versions.keda, "keda", {"nodeSelector": SYSTEM_POOL}, child)
-        _release(
+        server_files = {}
+        if "alerting_rules" in args:
+            # The chart's default server config already lists /etc/config/alerting_rules.yml under rule_files.
+            server_files = {"serverFiles": {"alerting_rules.yml": _alerting_rules(args["alerting_rules"])}}
+        prometheus = _release(
             f"{name}-prometheus",
             "prometheus",
             versions.prometheus,
-            "servestack-monitoring",
+            MONITORING_NAMESPACE,
             {
+                **server_files,
                 "alertmanager": {"enabled": False},
                 "prometheus-pushgateway": {"enabled": False},
                 "prometheus-node-exporter": {"enabled": False},
@@ -99,6 +131,22 @@ class ServingAddons(pulumi.ComponentResource):
             },
             child,
         )
+        if args.get("dcgm_exporter", False):
+            self._create_dcgm_exporter(name, versions.dcgm_exporter, child)
+        if "grafana_dashboard" in args:
+            dashboard_name = args.get("dashboard_name", f"{name}-dashboard")
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard",
+                metadata={
+                    "name": dashboard_name,
+                    "namespace": MONITORING_NAMESPACE,
+                    # grafana_dashboard: "1" is the label Grafana's sidecar collects dashboards by.
+                    "labels": {"grafana_dashboard": "1", **PART_OF},
+                },
+                data={f"{dashboard_name}.json": args["grafana_dashboard"]},
+                # The Prometheus release creates the monitoring namespace.
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[prometheus])),
+            )
         if args.get("leader_worker_set", False):
             _release(f"{name}-lws", "lws", versions.leader_worker_set, "lws-system", None, child)
         if args.get("efa_device_plugin", False):
@@ -115,6 +163,28 @@ class ServingAddons(pulumi.ComponentResource):
             )
         self.prometheus_url = pulumi.Output.from_input(PROMETHEUS_URL)
         self.register_outputs({"prometheus_url": self.prometheus_url})
+
+    @staticmethod
+    def _create_dcgm_exporter(name: str, pin: ChartPin, child: pulumi.ResourceOptions) -> None:
+        namespace, daemon_set = DCGM_EXPORTER
+        _release(
+            f"{name}-dcgm-exporter",
+            daemon_set,
+            pin,
+            namespace,
+            {
+                # fullnameOverride fixes the DaemonSet's name to the one the guardrails pack allow-lists.
+                "fullnameOverride": daemon_set,
+                # No ServiceMonitor (that needs the Prometheus Operator's CRDs): the pod annotations let the
+                # chart-installed Prometheus' kubernetes-pods job scrape it.
+                "serviceMonitor": {"enabled": False},
+                "podAnnotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9400"},
+                "nodeSelector": {GPU_LABEL: "true"},
+                "tolerations": [_GPU_TOLERATION],
+                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}},
+            },
+            child,
+        )
 
 
 class NvidiaDevicePluginArgs(TypedDict):
