@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from servestack.catalog.gke import GKE_ACCELERATOR_TYPES
+from servestack.catalog.gke import gke_accelerator_type as _gke_accelerator_type
 from servestack.errors import ConfigError
 from servestack.preflight.aws import AwsLookup, ClientFactory, aws_checks
 from servestack.preflight.checks import Report
@@ -15,24 +17,14 @@ from servestack.preflight.gcp import GcpGet, GcpLookup, gcp_checks, google_auth_
 
 __all__ = ["GKE_ACCELERATOR_TYPES", "gke_accelerator_type", "load_deployment", "preflight_stack"]
 
-# Canonical accelerator id -> GKE accelerator type, as the GKE node pool component attaches them. Kept here so
-# preflight needs no Pulumi import; tests/preflight checks it equals the component's table.
-GKE_ACCELERATOR_TYPES: dict[str, str] = {
-    "T4": "nvidia-tesla-t4",
-    "V100": "nvidia-tesla-v100",
-    "L4": "nvidia-l4",
-    "A100-40GB": "nvidia-tesla-a100",
-    "A100-80GB": "nvidia-a100-80gb",
-    "H100": "nvidia-h100-80gb",
-    "H200": "nvidia-h200-141gb",
-    "B200": "nvidia-b200",
-}
-
 
 def gke_accelerator_type(accelerator: str, machine_type: str) -> str:
-    if accelerator == "H100" and machine_type.startswith("a3-megagpu"):
-        return "nvidia-h100-mega-80gb"
-    return GKE_ACCELERATOR_TYPES.get(accelerator, accelerator.lower())
+    """The GKE accelerator type preflight asks about; an id GKE does not offer keeps its lower-case name, so
+    the zone check reports it as not offered instead of failing."""
+    try:
+        return _gke_accelerator_type(accelerator, machine_type)
+    except ValueError:
+        return accelerator.lower()
 
 
 def load_deployment(project_dir: Path, stack: str) -> tuple[str, Any, str | None]:

@@ -89,11 +89,15 @@ def test_accelerator_not_offered_in_zone(make_project: Callable[..., Path]) -> N
     assert not report.ok
 
 
-def test_gke_accelerator_table_matches_the_node_pool_component() -> None:
+def test_preflight_asks_for_the_accelerator_type_the_node_pool_attaches() -> None:
     node_pool = pytest.importorskip("servestack.components.gcp.node_pool")
-    from servestack.preflight.stack import GKE_ACCELERATOR_TYPES, gke_accelerator_type
+    from servestack.catalog.gke import GKE_ACCELERATOR_TYPES
+    from servestack.preflight.stack import gke_accelerator_type
 
-    assert node_pool.GKE_ACCELERATOR_TYPES == GKE_ACCELERATOR_TYPES
     for accel in GKE_ACCELERATOR_TYPES:
         for machine in ("a3-megagpu-8g", "a3-highgpu-8g", "g2-standard-4"):
             assert gke_accelerator_type(accel, machine) == node_pool.gke_accelerator_type(accel, machine)
+    # A part GKE does not offer: the component refuses it, preflight reports it as not offered.
+    with pytest.raises(ValueError, match="GpuNodePool: accelerator='MI300X' is not valid on GKE"):
+        node_pool.gke_accelerator_type("MI300X", "a3-highgpu-8g")
+    assert gke_accelerator_type("MI300X", "a3-highgpu-8g") == "mi300x"

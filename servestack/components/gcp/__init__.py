@@ -4,9 +4,9 @@ One module per concept (network, cluster, node_pool, registry, services); the pu
 re-exported here so `from servestack.components.gcp import GpuNodePool` keeps working.
 """
 
+from servestack.catalog.gke import GKE_ACCELERATOR_TYPES
 from servestack.components.gcp.cluster import GkeCluster, GkeClusterArgs
 from servestack.components.gcp.node_pool import (
-    GKE_ACCELERATOR_TYPES,
     GpuNodePool,
     GpuNodePoolArgs,
     gke_accelerator_type,

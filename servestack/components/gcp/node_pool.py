@@ -9,6 +9,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
+from servestack.catalog.gke import gke_accelerator_type as _gke_accelerator_type
 from servestack.components._common import (
     ACCELERATOR_LABEL,
     GPU_LABEL,
@@ -22,28 +23,13 @@ from servestack.components._common import (
     node_wait_minutes,
 )
 
-GKE_ACCELERATOR_TYPES: dict[str, str] = {
-    "T4": "nvidia-tesla-t4",
-    "V100": "nvidia-tesla-v100",
-    "L4": "nvidia-l4",
-    "A100-40GB": "nvidia-tesla-a100",
-    "A100-80GB": "nvidia-a100-80gb",
-    "H100": "nvidia-h100-80gb",
-    "H200": "nvidia-h200-141gb",
-    "B200": "nvidia-b200",
-}
-
 
 def gke_accelerator_type(accelerator: str, machine_type: str) -> str:
-    """The GKE accelerator type of a canonical id on a machine type (A3 Mega carries the mega H100)."""
-    if accelerator == "H100" and machine_type.startswith("a3-megagpu"):
-        return "nvidia-h100-mega-80gb"
+    """The GKE accelerator type of a canonical id on a machine type (servestack.catalog.gke holds the table)."""
     try:
-        return GKE_ACCELERATOR_TYPES[accelerator]
-    except KeyError:
-        raise ValueError(
-            f"GpuNodePool: accelerator={accelerator!r} is not valid on GKE; allowed: {', '.join(GKE_ACCELERATOR_TYPES)}"
-        ) from None
+        return _gke_accelerator_type(accelerator, machine_type)
+    except ValueError as exc:
+        raise ValueError(f"GpuNodePool: {exc}") from None
 
 
 PD_BALANCED_BASELINE_MIBPS = 140
