@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from servestack.costing.resources import Resource, contains_unknown, is_unknown, lookup
+from servestack.costing.resources import MISSING, Resource, contains_unknown, is_unknown, lookup
 from servestack.policies.base import Outcome, not_applicable, passed, violation
 from servestack.policies.kubernetes.workloads import (
     GPU_RESOURCE,
@@ -20,7 +20,7 @@ from servestack.policies.kubernetes.workloads import (
     pod_templates,
 )
 
-__all__ = ["gpu_limit", "serving_container", "judge_servers"]
+__all__ = ["gpu_limit", "serving_container", "judge_servers", "has_probe"]
 
 Judge = Callable[[PodTemplate, list[str]], bool]
 """Adds messages for one model-server template; returns False when a value it needs is unknown."""
@@ -70,3 +70,24 @@ def judge_servers(r: Resource, judge: Judge) -> Outcome:
     if servers == 0:
         return not_applicable("not a model server (no GPU request, GPU toleration or inference image)")
     return passed()
+
+
+def has_probe(probe: str) -> Judge:
+    """A judge that the serving container (not a multi-node worker) declares `probe` (livenessProbe,
+    readinessProbe, ...); an unknown value during preview is not judged."""
+
+    def judge(template: PodTemplate, messages: list[str]) -> bool:
+        if template.role == "worker":
+            return True
+        server = serving_container(template)
+        if server is None:
+            return True
+        value = lookup(server, probe)
+        if is_unknown(value):
+            return False
+        if value is MISSING or value is None:
+            name = lookup(server, "name")
+            messages.append(f"{template.role} container {name if isinstance(name, str) else '?'} has no {probe}")
+        return True
+
+    return judge
