@@ -12,7 +12,7 @@ import re
 from typing import Any, Final
 
 from servestack.costing.resources import MISSING, UNKNOWN, Resource, Unknown, is_unknown, lookup
-from servestack.costing.shape import PRICING_TAG, Graph, Reading, region_from_zone, whole
+from servestack.costing.shape import EXPECTED_NODES_LABEL, PRICING_TAG, Graph, Reading, region_from_zone, whole
 
 __all__ = ["GCP", "GcpAdapter", "GKE_NODE_POOL"]
 
@@ -312,6 +312,9 @@ def _gke_counts(r: Resource, zones: int | None | Unknown, reading: Reading) -> t
             lo, hi = per_zone(auto.get("minNodeCount", MISSING)), per_zone(auto.get("maxNodeCount", MISSING))
         lo = 0 if lo is MISSING or lo is None else lo
         start = per_zone(initial) if initial not in (MISSING, None) else lo
+        planned = r.get("nodeConfig", "resourceLabels", EXPECTED_NODES_LABEL)
+        if isinstance(planned, str) and planned.isdigit() and "totalMaxNodeCount" in auto:
+            start = int(planned)
         if any(is_unknown(v) for v in (lo, hi, start)):
             return (lo, start, hi)
         lo_i, hi_i, start_i = whole(lo), whole(hi), whole(start)

@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 PRICING_TAG: Final = "servestack-pricing"
+EXPECTED_NODES_LABEL: Final = "servestack-expected-nodes"
+"""On a GKE pool sized by total autoscaling limits (which has no desired size): the nodes the plan expects at
+average traffic, so the expected cost prices what the plan priced. AWS groups carry it as their desired size."""
 """Tag/label naming the billing mode a node group was planned with (on_demand, spot, 1y, 3y)."""
 
 COMMITMENT_PURCHASED_KEY: Final = "servestack:commitmentPurchased"

@@ -22,6 +22,7 @@ from servestack.components._common import (
     check_tags,
     node_wait_minutes,
 )
+from servestack.costing.shape import EXPECTED_NODES_LABEL
 
 
 def gke_accelerator_type(accelerator: str, machine_type: str) -> str:
@@ -188,7 +189,12 @@ class GpuNodePool(pulumi.ComponentResource):
                 "taints": [{"key": GPU_TAINT_KEY, "value": "present", "effect": "NO_SCHEDULE"}],
                 "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
                 "workload_metadata_config": {"mode": "GKE_METADATA"},
-                "resource_labels": {**tags, PRICING_LABEL: pricing},
+                "resource_labels": {
+                    **tags, PRICING_LABEL: pricing,
+                    # A burst pool has no desired size (total autoscaling limits); the plan's expected node
+                    # count rides along so the expected cost is what the plan priced.
+                    **({} if fixed else {EXPECTED_NODES_LABEL: str(want)}),
+                },
             },
             # The cluster autoscaler owns the live node count of a burst pool.
             opts=pulumi.ResourceOptions(
