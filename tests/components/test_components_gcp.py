@@ -47,7 +47,9 @@ def test_gpu_node_pool_inputs(run_pulumi: Runner) -> None:
     assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
     assert cfg["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
     assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
-    assert cfg["resourceLabels"] == {**TAGS, "servestack-pricing": "spot"}
+    # The burst pool has no desired size; the expected node count rides along for the cost engine.
+    assert cfg["resourceLabels"] == {**TAGS, "servestack-pricing": "spot",
+                                     "servestack-expected-nodes": str(_pool_args()["desired_size"])}
     assert cfg["diskSizeGb"] == 100
     assert pool.inputs["autoscaling"] == {"totalMinNodeCount": 0, "totalMaxNodeCount": 4, "locationPolicy": "ANY"}
     assert pool.inputs["initialNodeCount"] == 0, "a burst pool starts empty; the autoscaler adds nodes"
