@@ -282,9 +282,9 @@ ACCELERATOR_TYPES = "https://compute.googleapis.com/compute/v1/projects/{project
 def google_auth_transport() -> tuple[GcpTransport, str | None]:
     """The default transport (google-auth AuthorizedSession) and the credentials' project."""
     try:
-        import google.auth  # type: ignore[import-untyped]
-        from google.auth.exceptions import DefaultCredentialsError  # type: ignore[import-untyped]
-        from google.auth.transport.requests import AuthorizedSession  # type: ignore[import-untyped]
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+        from google.auth.transport.requests import AuthorizedSession
     except ModuleNotFoundError:
         raise RefreshError("catalog refresh --cloud gcp needs google-auth: pip install 'servestack[refresh]'") from None
     try:

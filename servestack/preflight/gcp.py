@@ -32,9 +32,9 @@ GCP_NEEDS = (
 def google_auth_get() -> GcpGet:
     """The default transport: an authorised session of the Application Default Credentials."""
     try:
-        import google.auth  # type: ignore[import-untyped]
-        from google.auth.exceptions import DefaultCredentialsError  # type: ignore[import-untyped]
-        from google.auth.transport.requests import AuthorizedSession  # type: ignore[import-untyped]
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+        from google.auth.transport.requests import AuthorizedSession
     except ModuleNotFoundError:
         raise PreflightError("preflight on GCP needs google-auth: pip install 'servestack[refresh]'", "gcp") from None
     try:
