@@ -204,6 +204,7 @@ def _readme_envs(envs: Sequence[EnvPlan]) -> list[dict[str, Any]]:
                 "name": s.name, "rows": s.rows, "shared": s.shared_expected, "expected": s.expected,
                 "shared_ceiling": s.ceiling - sum(r.own_ceiling for r in s.rows), "ceiling": s.ceiling,
                 "budget": s.budget, "cloud": s.rows[0].cloud, "region": s.rows[0].region, "reports": _reports(s),
+                "commitment": any(r.pricing.startswith(("1y", "3y")) for r in s.rows),
             } for s in e.stacks],
         })
     return views
