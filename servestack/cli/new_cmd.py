@@ -24,7 +24,8 @@ def add_parser(sub: Any) -> None:
             "same bytes. Refuses a directory with files unless --update (rewrites only what nobody edited) or --force."
         ),
     )
-    p.add_argument("directory", metavar="DIR", help="the project directory (new or empty, or generated before with --update)")
+    p.add_argument("directory", metavar="DIR",
+                   help="the project directory (new or empty, or generated before, with --update)")
     p.add_argument(
         "--workload", action="append", default=None, metavar="SPEC",
         help="workload spec YAML (repeatable); with --update, default: the project's workloads/*.yaml",

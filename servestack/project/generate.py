@@ -93,9 +93,11 @@ def load_manifest(directory: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__}); restore it from git") from None
-    if not isinstance(data, dict) or data.get("version") != _MANIFEST_VERSION or not isinstance(data.get("files"), dict):
-        raise ConfigError(f"{path}: not a servestack project manifest (version {_MANIFEST_VERSION}); restore it from git")
-    return data
+    valid = isinstance(data, dict) and data.get("version") == _MANIFEST_VERSION and isinstance(data.get("files"), dict)
+    if not valid:
+        raise ConfigError(f"{path}: not a servestack project manifest (version {_MANIFEST_VERSION}); "
+                          "restore it from git")
+    return {str(k): v for k, v in data.items()}
 
 
 # ---- inputs ----------------------------------------------------------------------------------------------

@@ -197,7 +197,9 @@ def test_update_keeps_edits_while_plan_owned_values_change(
     assert _stack(project, "prod")["servestack:budgetMonthlyUsd"] == 80000
 
 
-def test_update_reports_a_file_it_did_not_write(tmp_path: Path, new_project, capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_reports_a_file_it_did_not_write(
+    tmp_path: Path, new_project, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "p"
     assert new_project(project, [CHAT], "--env", "prod") == 0
     (project / ".gitignore").unlink()
