@@ -131,20 +131,27 @@ def fleet_stack_config(
 ) -> dict[str, Any]:
     """The owned keys of one stack serving several workloads (servestack:workloads + servestack:fleet).
 
-    Each workload's block and deployment are exactly those `owned_stack_config` writes for it alone; the
-    stack-wide keys (access, credentials, region) are the same for every workload and written once."""
+    Each workload's block and deployment are those `owned_stack_config` writes for it alone (the block also
+    carries its owner's tags when the workloads' owners differ); the stack-wide keys (access, credentials,
+    region) are the same for every workload and written once."""
     per = [owned_stack_config(s, d, kind, choices) for s, d in zip(specs, deployments, strict=True)]
     owned: dict[str, Any] = {"servestack:environment": kind}
     budgets = [s.budget.monthly_usd for s in specs]
     if all(b is not None for b in budgets):
         owned["servestack:budgetMonthlyUsd"] = _whole(sum(b for b in budgets if b is not None))
-    owned["servestack:workloads"] = [p["servestack:workload"] for p in per]
+    tags = {json.dumps(p.get("servestack:tags"), sort_keys=True) for p in per}
+    shared_owner = len(tags) == 1
+    # Owners differ: each workload carries its own (showback by owner on its own resources); else the stack's.
+    owned["servestack:workloads"] = [
+        p["servestack:workload"] if shared_owner or "servestack:tags" not in p
+        else {**p["servestack:workload"], "tags": p["servestack:tags"]}
+        for p in per
+    ]
     owned["servestack:fleet"] = {"servers": [
         {"workload": s.name, "pool": s.name, "deployment": p["servestack:deployment"]}
         for s, p in zip(specs, per, strict=True)
     ]}
-    tags = {json.dumps(p.get("servestack:tags"), sort_keys=True) for p in per}
-    if len(tags) == 1 and per[0].get("servestack:tags") is not None:
+    if shared_owner and per[0].get("servestack:tags") is not None:
         owned["servestack:tags"] = per[0]["servestack:tags"]
     for p in per:
         for key, value in p.items():

@@ -77,6 +77,10 @@ def test_two_workloads_share_one_prod_cluster_with_the_fleet_keys(tmp_path: Path
     assert new_project(tmp_path / "p", [CHAT, SUMMARIZE], "--env", "prod") == 0
     config = _stack(tmp_path / "p", "prod")
     assert [w["name"] for w in config["servestack:workloads"]] == ["chat-70b", "summarize-8b"]
+    # Different owners: each workload's block carries its own cost tags (showback), the stack has none.
+    assert [w["tags"] for w in config["servestack:workloads"]] == [
+        {"team": "assistant", "cost-center": "cc-4100"}, {"team": "docs-ai", "cost-center": "cc-4200"}]
+    assert "servestack:tags" not in config
     servers = config["servestack:fleet"]["servers"]
     assert [(s["workload"], s["pool"]) for s in servers] == [("chat-70b", "chat-70b"), ("summarize-8b", "summarize-8b")]
     where = {(s["deployment"]["cloud"], s["deployment"]["region"], s["deployment"]["zones"],
