@@ -215,3 +215,38 @@ def test_update_reports_a_file_it_did_not_write(
     assert main(["new", str(project), "--update"]) == 0
     assert ".gitignore: not written by servestack" in capsys.readouterr().out
     assert (project / ".gitignore").read_text() == "my own\n"
+
+
+def test_a_damaged_manifest_exits_2_naming_it(
+    tmp_path: Path, new_project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "p"
+    assert new_project(project, [CHAT], "--env", "prod") == 0
+    (project / ".servestack/manifest.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["new", str(project), "--update"]) == 2
+    assert "manifest.json" in capsys.readouterr().err
+
+
+def test_a_stack_the_plan_no_longer_has_is_listed_and_kept(
+    tmp_path: Path, new_project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "p"
+    assert new_project(project, [CHAT], "--env", "prod", "--env", "staging") == 0
+    capsys.readouterr()
+    assert main(["new", str(project), "--update", "--env", "prod"]) == 0
+    assert "stacks/Pulumi.staging.yaml" in capsys.readouterr().out
+    assert (project / "stacks/Pulumi.staging.yaml").is_file()
+
+
+def test_json_says_which_mode_each_environment_took(
+    tmp_path: Path, new_project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert new_project(tmp_path / "p", [CHAT, SUMMARIZE], "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    modes = {e["env"]: e["mode"] for e in doc["environments"]}
+    assert modes == {"dev": "separate_clusters", "prod": "one_cluster"}
+    prod = next(e for e in doc["environments"] if e["env"] == "prod")
+    assert prod["joint"]["saving_usd_month"] == pytest.approx(
+        prod["joint"]["separate_clusters"]["monthly_usd_expected"] - prod["joint"]["one_cluster"]["monthly_usd_expected"],
+        abs=0.02)
