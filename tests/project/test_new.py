@@ -247,6 +247,7 @@ def test_json_says_which_mode_each_environment_took(
     modes = {e["env"]: e["mode"] for e in doc["environments"]}
     assert modes == {"dev": "separate_clusters", "prod": "one_cluster"}
     prod = next(e for e in doc["environments"] if e["env"] == "prod")
-    assert prod["joint"]["saving_usd_month"] == pytest.approx(
-        prod["joint"]["separate_clusters"]["monthly_usd_expected"] - prod["joint"]["one_cluster"]["monthly_usd_expected"],
-        abs=0.02)
+    joint = prod["joint"]
+    separate, one = joint["separate_clusters"], joint["one_cluster"]
+    assert joint["saving_usd_month"] == pytest.approx(
+        separate["monthly_usd_expected"] - one["monthly_usd_expected"], abs=0.02)
