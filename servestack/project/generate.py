@@ -80,8 +80,8 @@ class ProjectResult:
         }
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_manifest(directory: Path) -> dict[str, Any] | None:
@@ -250,12 +250,13 @@ def _write_files(directory: Path, files: Mapping[str, str], recorded: Mapping[st
     hashes: dict[str, str] = {}
     for rel, text in files.items():
         path = directory / rel
-        new_hash = _sha(text)
-        current = path.read_text("utf-8") if path.is_file() else None
+        new = text.encode()
+        # Bytes, not text: a person's edit may not even be UTF-8.
+        current = path.read_bytes() if path.is_file() else None
         if current is None:
             _write_file(path, text)
             result.created.append(rel)
-        elif current == text:
+        elif current == new:
             result.unchanged.append(rel)
         elif force or recorded.get(rel) == _sha(current):
             _write_file(path, text)
@@ -267,7 +268,7 @@ def _write_files(directory: Path, files: Mapping[str, str], recorded: Mapping[st
             if rel in recorded:
                 hashes[rel] = recorded[rel]
             continue
-        hashes[rel] = new_hash
+        hashes[rel] = _sha(new)
     return hashes
 
 

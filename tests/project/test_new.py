@@ -45,7 +45,8 @@ def test_single_workload_stacks_are_what_plan_write_writes(tmp_path: Path, new_p
     other.mkdir()
     (other / "Pulumi.yaml").write_text("name: other\nruntime: python\nstackConfigDir: stacks\n")
     assert main(["plan", str(CHAT), "--env", "prod", "--write", "-C", str(other), "--api-cidr", "203.0.113.0/24",
-                 "--hf-token-secret", "servestack/hf-token", "--gcp-project", "proj-e2e", "--json"]) == 0
+                 "--hf-token-secret", "servestack/hf-token", "--gcp-project", "proj-e2e", "--commitment-purchased",
+                 "--json"]) == 0
     assert (tmp_path / "p/stacks/Pulumi.prod.yaml").read_text() == (other / "stacks/Pulumi.prod.yaml").read_text()
 
 
@@ -251,3 +252,15 @@ def test_json_says_which_mode_each_environment_took(
     separate, one = joint["separate_clusters"], joint["one_cluster"]
     assert joint["saving_usd_month"] == pytest.approx(
         separate["monthly_usd_expected"] - one["monthly_usd_expected"], abs=0.02)
+
+
+def test_a_generated_file_edited_into_binary_is_skipped(
+    tmp_path: Path, new_project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "p"
+    assert new_project(project, [CHAT], "--env", "prod") == 0
+    (project / ".gitignore").write_bytes(b"\xff\xfe binary\n")
+    capsys.readouterr()
+    assert main(["new", str(project), "--update"]) == 0
+    assert ".gitignore: edited since servestack last wrote it" in capsys.readouterr().out
+    assert (project / ".gitignore").read_bytes() == b"\xff\xfe binary\n"
