@@ -105,7 +105,10 @@ def _fmt(value: float | None, fmt: str) -> str:
 
 
 def _err(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.0%}"
+    if value is None:
+        return "-"
+    rounded = round(value, 2)
+    return f"{rounded if rounded else 0.0:+.0%}"  # no "-0%" for a tiny negative error
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
@@ -150,7 +153,7 @@ def _grouped_table(title: str, key: Callable[[Row], str], calibration: Sequence[
         for name, rows in (("calibration", calibration), ("holdout", holdout)):
             own = [r for r in rows if key(r) == group]
             if own:
-                signed = f"{median_signed_error(own):+.0%}" if metric_errors(own) else "-"
+                signed = _err(median_signed_error(own)) if metric_errors(own) else "-"
                 cells = [_summary(own, "throughput"), signed, _summary(own, "ttft"), _summary(own, "tpot")]
                 lines.append(f"| {group} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -201,3 +201,14 @@ def test_unknown_engine_is_a_spec_error(accelerators: dict[str, Accelerator]) ->
 
     with pytest.raises(SpecError, match="engine"):
         estimate(_8B, "bf16", accelerators["H100"], 1, 1, 100, 100, engine="onnx")
+
+
+def test_interconnect_facts_are_sourced_and_plausible(accelerators: dict[str, Accelerator]) -> None:
+    # The all-reduce model reads interconnect and interconnect_gbps; each part must say where they come from,
+    # and a part without NVLink must be a PCIe x16 link of Gen3/4/5 (32/64/128 GB/s bidirectional).
+    for acc in accelerators.values():
+        assert "interconnect:" in acc.source or "NeuronLink" in acc.source, acc.id
+        if acc.interconnect == "pcie":
+            assert acc.interconnect_gbps in (32, 64, 128), acc.id
+        else:
+            assert acc.interconnect_gbps >= 192, acc.id
