@@ -96,12 +96,17 @@ _LAMBDA = ("Lambda, 'LLMs inference benchmarks, using vLLM, on Lambda Cloud' (vL
 _LAMBDA_DATE = "2024-09 (vLLM 0.6.0)"
 
 
+_SGL_SGLANG030 = ("SGLang 0.3.0, sglang bench_serving on ShareGPT, github.com/sgl-project/sglang "
+                  "benchmark/benchmark_vllm_060/README.md @ 120affb9")
+_SGL_SGLANG030_DATE = "2024-09 (SGLang 0.3.0)"
+
+
 def _online(model: str, acc: str, tp: int, rate: float, e2e_ms: float, ttft_ms: float, tpot_ms: float,
-            source: str, date: str) -> CalibrationPoint:
+            source: str, date: str, engine: str = "vllm") -> CalibrationPoint:
     """A latency-only point of an online run: compared at the run's mean concurrency, rate x latency."""
     return CalibrationPoint(model, "bf16", acc, tp, 1, _SHAREGPT_IN, _SHAREGPT_OUT, None, source, date,
-                            batch=max(1, round(rate * e2e_ms / 1e3)), engine="vllm", measured_ttft_ms=ttft_ms,
-                            measured_tpot_ms=tpot_ms, scheduler_steps=10,
+                            batch=max(1, round(rate * e2e_ms / 1e3)), engine=engine, measured_ttft_ms=ttft_ms,
+                            measured_tpot_ms=tpot_ms, scheduler_steps=10 if engine == "vllm" else 1,
                             note=f"online, {rate:g} requests/s, median E2E {e2e_ms:,.0f} ms (medians)")
 
 
@@ -208,6 +213,17 @@ HOLDOUT: tuple[CalibrationPoint, ...] = (
     CalibrationPoint("llama-3.1-405b", "fp8", "H100", 8, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 1714.07, _LAMBDA,
                      _LAMBDA_DATE, batch=_VLLM_MAX_SEQS, engine="vllm", scheduler_steps=10, measured_tpot_ms=112.20,
                      note="1,280 prompts; Hermes-3-Llama-3.1-405B-FP8"),
+    # SGLang 0.3.0 in the same runs: SGLang has no constants of its own (it uses vLLM's), so all of it is holdout.
+    CalibrationPoint("llama-3.1-8b", "bf16", "A100-80GB", 1, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 4281.51, _SGL_SGLANG030,
+                     _SGL_SGLANG030_DATE, batch=_VLLM_MAX_SEQS, engine="sglang",
+                     note="offline, 5,000 prompts at once, 22.03 requests/s; torch.compile"),
+    CalibrationPoint("llama-3.1-70b", "bf16", "H100", 4, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 3856.01, _SGL_SGLANG030,
+                     _SGL_SGLANG030_DATE, batch=_VLLM_MAX_SEQS, engine="sglang",
+                     note="offline, 5,000 prompts at once, 19.84 requests/s; mem_frac 0.88"),
+    _online("llama-3.1-8b", "A100-80GB", 1, 4, 1564.17, 31.98, 13.17, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
+    _online("llama-3.1-8b", "A100-80GB", 1, 8, 2175.02, 35.68, 17.85, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
+    _online("llama-3.1-70b", "H100", 4, 4, 3005.24, 53.94, 25.03, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
+    _online("llama-3.1-70b", "H100", 4, 8, 4064.98, 58.11, 33.07, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
     # Inferentia2, newer vLLM stack and older transformers-neuronx figures: never used to choose constants.
     CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 1, _ON_IN, _ON_OUT, 427.2, _ON_VLLM_CP, "2026-08-25",
                      batch=32, note="one replica, 4 devices (TP 8 cores), batch 32, 32 users", engine="vllm"),
