@@ -270,14 +270,18 @@ def test_adapter_hands_over_what_the_kubernetes_half_needs(run_pulumi: Runner, c
         extra = {"hf_token_secret": "hf-token"}
         if cloud == "aws":
             extra["docker_hub_credential_arn"] = "arn:aws:secretsmanager:us-east-1:1:secret:ecr-pullthroughcache/hub"
-        result = cloud_adapter(cloud).provision(parent, _cloud_spec("chat", _args(cloud, **extra)))
-        seen["result"] = result
+        adapter = cloud_adapter(cloud)
+        spec = _cloud_spec("chat", _args(cloud, **extra))
+        result = adapter.provision_cluster(parent, spec)
+        pool = adapter.provision_pool(parent, spec, spec.pools[0], result)
+        seen["result"], seen["pool"] = result, pool
         seen["image"] = result.server_image
-        result.server_service_account_annotations.apply(lambda a: seen.setdefault("annotations", a))
+        pool.server_service_account_annotations.apply(lambda a: seen.setdefault("annotations", a))
 
     g = run_pulumi(body)
     result = seen["result"]
-    assert result.server_service_account == "chat-server"
+    assert seen["pool"].server_service_account == "chat-server"
+    assert len(seen["pool"].groups) == 2  # base and burst
     assert [r for r in g if r.type.endswith("NodePool") or r.type.endswith("NodeGroup")]
     assert len(result.ready) == 1
     if cloud == "aws":
