@@ -12,7 +12,16 @@ from servestack.check import run_check
 from servestack.check.run import CheckResult
 from servestack.preview import run_preview
 from servestack.preview.model import PreviewResult
-from tests.components.fleet_stacks import AWS_PAIR, GCP_PAIR, ROOT, PlannedServer, fleet_stack, plan_pair, write_project
+from tests.components.fleet_stacks import (
+    AWS_PAIR,
+    GCP_PAIR,
+    ROOT,
+    PlannedServer,
+    fleet_stack,
+    plan_pair,
+    plan_server,
+    write_project,
+)
 
 PACKS = [ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"]
 NODE_TYPES = {"aws": "aws:eks/nodeGroup:NodeGroup", "gcp": "gcp:container/nodePool:NodePool"}
@@ -131,3 +140,35 @@ def test_a_bad_fleet_stops_the_check_naming_the_key(tmp_path: Path, capsys: pyte
     assert code == 2
     assert "servestack:fleet.servers[1].deployment: nodesPeak (1) must be" in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+def test_a_mixed_fleet_deploys_a_server_per_pool_of_one_workload(tmp_path: Path) -> None:
+    # One workload on two accelerator pools, each serving a request class (issue 12). Until a router fronts
+    # them, each pool exports its own endpoint.
+    from servestack.catalog import load_catalog
+    from servestack.selector.plan import plan
+
+    server = plan_server("summarize-8b", "aws", "us-east-1")
+    catalog = load_catalog()
+    other = next(c.deployment(server.spec, catalog) for c in plan(server.spec.model_copy(update={
+        "placement": server.spec.placement.model_copy(update={"clouds": ["aws"], "regions": ["us-east-1"]})}),
+        catalog, top=100).candidates
+        if c.instance_type != server.deployment.instance_type
+        and c.deployment(server.spec, catalog).zone_names == server.deployment.zone_names)
+    config = fleet_stack([server])
+    config["servestack:fleet"] = {"servers": [
+        {"workload": "summarize-8b", "pool": "short", "deployment": server.deployment.to_stack_config(),
+         "requestClasses": [{"name": "short", "share": 0.8, "inputTokens": 1000, "outputTokens": 200}]},
+        {"workload": "summarize-8b", "pool": "long", "deployment": other.to_stack_config(),
+         "requestClasses": [{"name": "long", "share": 0.2, "inputTokens": 12000, "outputTokens": 500}]},
+    ]}
+    preview = run_preview(write_project(tmp_path, "mixed", config), "mixed")
+    assert set(preview.outputs["endpoints"]) == {"short", "long"}
+    servers = {r.name: r for r in preview.resources if r.type == "kubernetes:apps/v1:Deployment"}
+    for pool, d in (("short", server.deployment), ("long", other)):
+        spec = servers[f"{pool}-server-workload"].inputs["spec"]["template"]["spec"]
+        assert spec["nodeSelector"]["servestack.io/pool"] == pool
+        command = spec["containers"][0]["command"]
+        assert command[command.index("--served-model-name") + 1] == "summarize-8b"
+        groups = [r for r in preview.resources if r.type == NODE_TYPES["aws"] and r.name.startswith(f"{pool}-gpu-")]
+        assert {g.inputs["instanceTypes"][0] for g in groups} == {d.instance_type}
