@@ -199,7 +199,8 @@ class DeploymentConfig(BaseModel):
 
     def for_server(self, server: FleetServer) -> DeploymentConfig:
         """This config seen from one server: its workload, its deployment and its cost tags."""
-        return self.model_copy(update={"workload": self.workload_named(server.workload), "deployment": server.deployment})
+        workload = self.workload_named(server.workload)
+        return self.model_copy(update={"workload": workload, "deployment": server.deployment})
 
     @property
     def cost_tags(self) -> dict[str, str]:

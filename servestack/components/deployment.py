@@ -473,7 +473,7 @@ class ServingCluster(pulumi.ComponentResource):
         pools = list(args.get("pools") or [])
         if not pools:
             raise ValueError(f"{comp}: pools is empty; allowed: at least one ModelPoolArgs")
-        pool_specs = [_pool_spec(comp, p["pool"] if "pool" in p else "", p, label=True) for p in pools]
+        pool_specs = [_pool_spec(comp, p.get("pool", ""), p, label=True) for p in pools]
         names = [p.name for p in pool_specs]
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate is not None:
@@ -533,7 +533,9 @@ class ModelPool(pulumi.ComponentResource):
         self, name: str, args: ModelPoolArgs, cluster: ServingCluster, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         if args.get("pool") != name:
-            raise ValueError(f"ModelPool: pool={args.get('pool')!r} is not valid; allowed: {name!r} (the resource name)")
+            raise ValueError(
+                f"ModelPool: pool={args.get('pool')!r} is not valid; allowed: {name!r} (the resource name)"
+            )
         pool = cluster.pool_spec(name)
         super().__init__("servestack:index:ModelPool", name, None, opts)
         capacity = cluster.adapter.provision_pool(self, cluster.spec, pool, cluster.cloud)
@@ -616,7 +618,12 @@ def _dashboard(name: str, dashboard: str, kube: pulumi.ResourceOptions, addons: 
     config_map = f"{name}-dashboard"
     k8s.core.v1.ConfigMap(
         config_map,
-        metadata={"name": config_map, "namespace": MONITORING_NAMESPACE, "labels": {"grafana_dashboard": "1", **PART_OF}},
+        metadata={
+            "name": config_map,
+            "namespace": MONITORING_NAMESPACE,
+            # grafana_dashboard: "1" is the label Grafana's sidecar collects dashboards by.
+            "labels": {"grafana_dashboard": "1", **PART_OF},
+        },
         data={f"{config_map}.json": dashboard},
         opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[addons])),
     )

@@ -124,7 +124,8 @@ def test_each_workload_carries_its_own_owner_tags(fleet: Any) -> None:
         assert (tags["team"], tags["cost-center"], tags["workload"]) == (owner.team, owner.cost_center,
                                                                          server.spec.name)
     # The shared cluster is the platform team's and no single workload's.
-    cluster = next(r for r in preview.resources if r.type in ("aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster"))
+    clusters = ("aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster")
+    cluster = next(r for r in preview.resources if r.type in clusters)
     tags = cluster.inputs["tags"] if cloud == "aws" else cluster.inputs["resourceLabels"]
     assert tags["team"] == "ml-platform" and "workload" not in tags
 
