@@ -9,7 +9,7 @@ Imports nothing of servestack, so it can be reused for any Markdown. The marker 
   the line just before the fence: `<!-- docs: no-run (needs pulumi CLI) -->`. Several markers may be given,
   separated by commas; text in parentheses after a marker is its reason or argument.
 - `no-run (reason)`: not executed; checked statically instead (servestack flags, `servestack:` keys, file paths).
-- `exit N`: the block (or each `$ ` command of a console block) is expected to exit with status N, not 0.
+- `exit N`: the block (for a console block, its last `$ ` command) is expected to exit with status N, not 0.
 - `pulumi-program`: a Python block that is the `__main__.py` of a Pulumi project, run under servestack's
   offline engine (`servestack preview`); `config (KEY=VALUE ...)` adds stack config (default
   `aws:region=us-east-1`).

@@ -1,0 +1,85 @@
+"""Claims of README.md, docs/ and the workflow comments that no code block exercises, checked against the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+RETIRED_KEYS = ("servedModel", "publicEndpointCidrs")
+
+
+def _docs_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
+
+
+def test_every_environment_variable_servestack_reads_is_documented() -> None:
+    read = set()
+    for file in (ROOT / "servestack").rglob("*.py"):
+        text = file.read_text(encoding="utf-8")
+        read |= set(re.findall(r"environ\.get\(\s*\"([A-Z][A-Z0-9_]+)\"", text))
+        read |= set(re.findall(r"getenv\(\s*\"([A-Z][A-Z0-9_]+)\"", text))
+    assert {"XDG_CACHE_HOME", "SERVESTACK_DEBUG"} <= read  # the scan itself still finds what it looks for
+    docs = _docs_text()
+    assert not {v for v in read if f"`{v}`" not in docs}, "environment variables read but not documented"
+
+
+def test_every_stack_key_the_program_reads_is_in_the_deploy_reference() -> None:
+    from servestack.components import config
+
+    reference = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8").split("## 8. Reference", 1)[1]
+    missing = [k for k in (*config._KEYS, *config._OTHER_KEYS) if f"`servestack:{k}`" not in reference]
+    assert not missing, f"docs/deploy.md section 8 does not list {missing}"
+    assert all(f"`servestack:{k}`" in reference for k in RETIRED_KEYS)
+
+
+@pytest.mark.parametrize("key", RETIRED_KEYS)
+def test_retired_keys_are_refused_by_name(key: str) -> None:
+    from servestack.components.config import DeploymentConfig
+    from servestack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"servestack:{key}: unknown key"):
+        DeploymentConfig.from_mapping({key: "x"})
+
+
+def test_spot_allowed_floor_is_at_least_one_replica_per_zone() -> None:
+    """README: the floor is at least max(min_replicas, zones) replicas, not min_replicas."""
+    from servestack.catalog import load_catalog
+    from servestack.selector import plan
+    from servestack.workload.load import parse_spec
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "at least `max(min_replicas, zones)` replicas" in readme
+    spec = parse_spec(
+        (ROOT / "examples" / "summarize-8b.yaml").read_text(encoding="utf-8")
+        .replace("min_replicas: 2, zones: 2", "min_replicas: 1, zones: 3")
+    )
+    chosen = plan(spec, load_catalog()).chosen
+    assert chosen is not None
+    assert chosen.replicas_min >= 3 > spec.availability.min_replicas
+    assert chosen.pricing_base != "spot"
+
+
+# Upper-case words a header comment may use that are not settings of the file (words, or read by the tools it runs).
+_EXTERNAL = {"PULUMI_BACKEND_URL", "BASE", "GITHUB_TOKEN", "OIDC", "AWS", "GCP", "CLI", "CODEOWNERS"}
+
+
+@pytest.mark.parametrize("workflow", sorted((ROOT / ".github" / "workflows").glob("*.yml")), ids=lambda p: p.name)
+def test_workflow_header_names_only_settings_that_exist(workflow: Path) -> None:
+    text = workflow.read_text(encoding="utf-8")
+    header = "\n".join(line for line in text.splitlines()[:15] if line.startswith("#"))
+    body = yaml.safe_load(text)
+    env = set(body.get("env", {}))
+    secrets = set(re.findall(r"secrets\.([A-Z_]+)", text))
+    variables = set(re.findall(r"vars\.([A-Z_]+)", text))
+    matrix = {f"matrix.{k}" for job in body["jobs"].values()
+              for k in job.get("strategy", {}).get("matrix", {})}
+    named = set(re.findall(r"\b[A-Z][A-Z0-9_]{2,}\b", header)) - _EXTERNAL
+    unknown = named - env - secrets - variables
+    assert not unknown, f"{workflow.name}: the header names {sorted(unknown)}, which the workflow does not use"
+    for setting in re.findall(r"`(matrix\.[a-z_]+)`", header):
+        assert setting in matrix, f"{workflow.name}: the header names {setting}, which the workflow has not"
