@@ -80,13 +80,13 @@ def test_static_check_finds_unknown_flags_keys_and_files() -> None:
     (block,) = blocks_of(Path("doc.md"), (
         "```sh no-run (example)\n"
         "servestack plan examples/chat-70b.yaml --wirte | jq .chosen\n"
-        "pulumi config set servestack:servedModel org/model -s prod\n"
+        "pulumi config set servestack:budgetUsd 100 -s prod\n"
         "servestack check -s prod --policy-config policies/missing.config.json\n"
         "```\n"
     ))
     problems = static_problems(block)
     assert any("--wirte" in p for p in problems), problems
-    assert any("servestack:servedModel" in p for p in problems), problems
+    assert any("servestack:budgetUsd" in p for p in problems), problems
     assert any("policies/missing.config.json does not exist" in p for p in problems), problems
     assert len(problems) == 3, problems
 
