@@ -1,4 +1,4 @@
-"""Every shell and Python block of README.md, docs/*.md and examples/*/README.md runs, or, when marked `no-run`, names only flags,
+"""Every shell and Python block of README.md, docs/*.md, examples/*/README.md and benchmarks/README.md runs, or, when marked `no-run`, names only flags,
 stack-config keys and files that exist. The marker convention is in tests/docs/doc_blocks.py and in README's
 "Docs that run" paragraph.
 
@@ -35,6 +35,7 @@ DOC_FILES = [
     Path("README.md"),
     *sorted(p.relative_to(ROOT) for p in (ROOT / "docs").glob("*.md")),
     *sorted(p.relative_to(ROOT) for p in (ROOT / "examples").glob("*/README.md")),
+    Path("benchmarks/README.md"),
 ]
 BLOCKS = {path: blocks_of(path, (ROOT / path).read_text(encoding="utf-8")) for path in DOC_FILES}
 ALL = [b for blocks in BLOCKS.values() for b in blocks]
