@@ -22,7 +22,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Block", "Marker", "blocks_of", "console_commands", "parse_markers", "python_prelude", "shell_commands"]
+__all__ = [
+    "Block", "Marker", "blocks_of", "console_commands", "console_labels", "parse_markers", "python_prelude",
+    "shell_commands",
+]
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _COMMENT = re.compile(r"^\s*<!--\s*docs:\s*(?P<body>.*?)\s*-->\s*$")
@@ -180,3 +183,11 @@ def console_commands(code: str) -> list[str]:
             commands.append(command.strip())
         i += 1
     return commands
+
+
+_LABEL = re.compile(r"^([a-z][a-z -]{0,30}):\s")
+
+
+def console_labels(code: str) -> list[str]:
+    """The labels of a console block's shown output lines (`chosen: aws ...` -> "chosen"), in order."""
+    return [m[1] for line in code.splitlines() if not line.startswith("$ ") and (m := _LABEL.match(line))]

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.doc_blocks import Marker, blocks_of, console_commands, parse_markers, python_prelude, shell_commands
+from tests.docs.doc_blocks import (
+    Marker,
+    blocks_of,
+    console_commands,
+    console_labels,
+    parse_markers,
+    python_prelude,
+    shell_commands,
+)
 from tests.docs.test_docs_run import static_problems
 
 DOC = """# Title
@@ -104,3 +112,8 @@ def test_static_check_accepts_what_exists() -> None:
 def test_static_check_of_python_names_missing_imports() -> None:
     (block,) = blocks_of(Path("doc.md"), "```python no-run (sketch)\nfrom servestack.sizing import estimat\n```\n")
     assert static_problems(block) == ["servestack.sizing has no estimat"]
+
+
+def test_console_labels_are_the_labelled_output_lines() -> None:
+    code = "$ servestack plan x.yaml\n # │ where\nchosen: aws\nrejected: a 1\nerror: bad: worse\n"
+    assert console_labels(code) == ["chosen", "rejected", "error"]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.doc_blocks import Block, blocks_of, console_commands, python_prelude, shell_commands
+from tests.docs.doc_blocks import Block, blocks_of, console_commands, console_labels, python_prelude, shell_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [
@@ -104,6 +104,11 @@ def test_block_runs(block: Block, repo_copy: Path, cache_home: Path, tmp_path: P
             expected = want if number == len(commands) else 0  # `exit N` is the last command's status
             proc = _run(["bash", "-o", "pipefail", "-c", command], repo_copy, env)
             assert proc.returncode == expected, _failure(block, command, proc, expected)
+        # The shown output is not compared (its numbers move), but its labelled lines (`chosen:`, `error:`)
+        # must be lines the commands print.
+        printed = {line.split(":", 1)[0].strip() for line in (proc.stdout + proc.stderr).splitlines() if ":" in line}
+        missing = [label for label in console_labels(block.code) if label not in printed]
+        assert not missing, f"{block.where}: the shown output has lines {missing} the commands do not print"
     elif block.has("pulumi-program"):
         _run_pulumi_program(block, tmp_path / "program", env)
     else:
