@@ -83,3 +83,33 @@ def test_workflow_header_names_only_settings_that_exist(workflow: Path) -> None:
     assert not unknown, f"{workflow.name}: the header names {sorted(unknown)}, which the workflow does not use"
     for setting in re.findall(r"`(matrix\.[a-z_]+)`", header):
         assert setting in matrix, f"{workflow.name}: the header names {setting}, which the workflow has not"
+
+
+def _cold_start_rows() -> list[list[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| example | stack | checkpoint |"):].split("\n\n", 1)[0].splitlines()[2:]
+    return [[c.strip() for c in row.strip().strip("|").split("|")] for row in table]
+
+
+def test_readme_cold_start_table_is_what_plan_gives() -> None:
+    """README's cold-start table, row by row, against each example's plan (`plan EXAMPLE --json`)."""
+    from servestack.catalog import load_catalog
+    from servestack.selector import plan
+    from servestack.workload import load_spec
+
+    catalog = load_catalog()
+    specs = {s.name: s for s in (load_spec(p) for p in sorted((ROOT / "examples").glob("*.yaml")))}
+    rows = _cold_start_rows()
+    assert sorted(r[0] for r in rows) == sorted(specs)
+    for name, stack, checkpoint, gib, mibps, node_min, pod_min, budget_min in rows:
+        chosen = plan(specs[name], catalog).chosen
+        assert chosen is not None, name
+        d = chosen.deployment(specs[name], catalog)
+        s = d.serving
+        nodes = f" x{d.nodes_per_replica}" if d.nodes_per_replica > 1 else ""
+        gated = " (gated)" if s.gated else ""
+        throughput = str(d.root_volume_throughput_mibps) if d.cloud == "aws" else "-"
+        assert [stack, checkpoint, float(gib), mibps, int(node_min), int(pod_min), int(budget_min)] == [
+            f"{d.cloud} {d.instance_type}{nodes}", f"{s.checkpoint}{gated}", s.checkpoint_gib, throughput,
+            s.node_launch_s // 60, s.startup_budget_s // 60, (s.node_launch_s + s.startup_budget_s) // 60,
+        ], f"README cold-start row {name}"
