@@ -113,3 +113,21 @@ def test_readme_cold_start_table_is_what_plan_gives() -> None:
             f"{d.cloud} {d.instance_type}{nodes}", f"{s.checkpoint}{gated}", s.checkpoint_gib, throughput,
             s.node_launch_s // 60, s.startup_budget_s // 60, (s.node_launch_s + s.startup_budget_s) // 60,
         ], f"README cold-start row {name}"
+
+
+def _rule_table(heading: str) -> list[tuple[str, str, str]]:
+    text = (ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    table = section[section.index("| id | name | level |"):].split("\n\n", 1)[0].splitlines()[2:]
+    return [tuple(c.strip() for c in row.strip().strip("|").split("|")[:3]) for row in table]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("heading", "pack_name"), [
+    ("## Guardrails (`servestack-guardrails`)", "guardrails"),
+    ("## Budget rules (`servestack-budget`)", "budget"),
+])
+def test_policies_doc_lists_every_rule_of_each_pack_with_its_level(heading: str, pack_name: str) -> None:
+    from servestack.policies.packs import pack
+
+    shipped = [(rule.id, rule.name, level) for rule, level in pack(pack_name).rules()]
+    assert sorted(_rule_table(heading)) == sorted(shipped)
