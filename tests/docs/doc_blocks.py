@@ -1,7 +1,7 @@
 """Fenced code blocks of Markdown files, with the markers that say how the docs tests treat them.
 
-Imports nothing of servestack, so it can be reused for any Markdown. The marker convention (also in README's
-"Docs that run" paragraph):
+Imports nothing of servestack, so it can be reused for any Markdown. The marker convention (also in
+docs/README.md):
 
 - A block's language comes from its fence: ```bash, ```sh, ```shell -> "sh"; ```console -> "console";
   ```python / ```py -> "python"; anything else (yaml, json, plain) is not run.
@@ -29,8 +29,12 @@ __all__ = [
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _COMMENT = re.compile(r"^\s*<!--\s*docs:\s*(?P<body>.*?)\s*-->\s*$")
-_MARKER = re.compile(r"\s*(?P<name>[a-z][a-z0-9-]*)(?:\s+(?P<word>[^\s,(]+))?\s*(?:\((?P<arg>[^)]*)\))?\s*(?:,|$)")
-_LANGS = {"bash": "sh", "sh": "sh", "shell": "sh", "zsh": "sh", "console": "console", "python": "python", "py": "python"}
+_MARKER = re.compile(
+    r"\s*(?P<name>[a-z][a-z0-9-]*)(?:\s+(?P<word>[^\s,(]+))?\s*(?:\((?P<arg>[^)]*)\))?\s*(?:,|$)"
+)
+_LANGS = {
+    "bash": "sh", "sh": "sh", "shell": "sh", "zsh": "sh", "console": "console", "python": "python", "py": "python"
+}
 KNOWN_MARKERS = frozenset({"no-run", "exit", "pulumi-program", "config", "new-session"})
 
 

@@ -1,6 +1,6 @@
-"""Every shell and Python block of README.md, docs/*.md, examples/*/README.md and benchmarks/README.md runs, or, when marked `no-run`, names only flags,
-stack-config keys and files that exist. The marker convention is in tests/docs/doc_blocks.py and in README's
-"Docs that run" paragraph.
+"""Every shell and Python block of README.md, docs/*.md, examples/*/README.md and benchmarks/README.md runs,
+or, when marked `no-run`, names only flags, stack-config keys and files that exist. The marker convention is in
+tests/docs/doc_blocks.py and docs/README.md.
 
 How blocks run:
 - shell (```sh/```bash): `bash -eo pipefail` in a fresh copy of the repository (so `--write` never touches the
@@ -13,6 +13,7 @@ How blocks run:
 
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import importlib
@@ -201,9 +202,9 @@ def _paths_named(text: str) -> list[str]:
         # A file (with an extension) or a directory (trailing slash) under a top-level entry; a bare
         # `servestack/hf-token` is more often a secret's name than a path.
         file_like = "." in token.rsplit("/", 1)[-1] or token.endswith("/")
-        if "/" in token and head in TOP_LEVEL and file_like and not _PLACEHOLDER.search(token):
-            found.append(token)
-        elif token in TOP_LEVEL and "." in token:  # README.md, Pulumi.yaml, pyproject.toml
+        under_top_level = "/" in token and head in TOP_LEVEL and file_like and not _PLACEHOLDER.search(token)
+        top_level_file = token in TOP_LEVEL and "." in token  # README.md, Pulumi.yaml, pyproject.toml
+        if under_top_level or top_level_file:
             found.append(token)
     return found
 
@@ -282,10 +283,8 @@ def _flags_of(argv: list[str]) -> tuple[list[str], list[str]]:
     return verbs, [f for f in named if f not in flags]
 
 
-def _subparsers(parser: object) -> dict[str, object] | None:
-    import argparse
-
-    for action in getattr(parser, "_actions", []):
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser] | None:
+    for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
     return None
