@@ -131,3 +131,28 @@ def test_policies_doc_lists_every_rule_of_each_pack_with_its_level(heading: str,
 
     shipped = [(rule.id, rule.name, level) for rule, level in pack(pack_name).rules()]
     assert sorted(_rule_table(heading)) == sorted(shipped)
+
+
+# The plan JSON fields of the design contract; docs/architecture.md lists what plan adds to them.
+_DESIGN_PLAN_KEYS = {"workload", "feasible", "catalog", "chosen", "candidates", "rejected"}
+_DESIGN_CANDIDATE_KEYS = {
+    "cloud", "region", "instance_type", "accelerator", "accelerators_per_node", "tensor_parallel", "replicas_min",
+    "replicas_peak", "nodes_min", "nodes_peak", "pricing_base", "pricing_burst", "hourly_usd_per_node",
+    "monthly_usd_expected", "monthly_usd_ceiling", "estimate",
+}
+
+
+@pytest.mark.parametrize("spec", ["chat-70b.yaml", "llama-405b.yaml"])
+def test_architecture_names_every_plan_json_field(spec: str) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "servestack.cli", "plan", str(ROOT / "examples" / spec), "--json"],
+                          capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    doc = json.loads(proc.stdout)
+    contracts = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split("## Contracts", 1)[1]
+    named = set(re.findall(r"`([a-z_0-9]+)[`:]", contracts))
+    unnamed = (set(doc) - _DESIGN_PLAN_KEYS - named) | (set(doc["chosen"]) - _DESIGN_CANDIDATE_KEYS - named)
+    assert not unnamed, f"docs/architecture.md's Contracts section does not name plan JSON fields {sorted(unnamed)}"
