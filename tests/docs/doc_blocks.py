@@ -13,7 +13,9 @@ docs/README.md):
 - `pulumi-program`: a Python block that is the `__main__.py` of a Pulumi project, run under servestack's
   offline engine (`servestack preview`); `config (KEY=VALUE ...)` adds stack config (default
   `aws:region=us-east-1`).
-- `new-session`: a Python block that does not continue the file's earlier Python blocks (see `sessions`).
+- `new-session`: a Python block that does not continue the file's earlier Python blocks (see `python_prelude`).
+- `needs (TOOL ...)`: the block runs only where these programs are on PATH (e.g. `needs (jq)`); elsewhere its
+  test is skipped, naming the missing program.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ _MARKER = re.compile(
 _LANGS = {
     "bash": "sh", "sh": "sh", "shell": "sh", "zsh": "sh", "console": "console", "python": "python", "py": "python"
 }
-KNOWN_MARKERS = frozenset({"no-run", "exit", "pulumi-program", "config", "new-session"})
+KNOWN_MARKERS = frozenset({"no-run", "exit", "pulumi-program", "config", "new-session", "needs"})
 
 
 @dataclass(frozen=True)

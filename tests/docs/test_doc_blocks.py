@@ -117,3 +117,10 @@ def test_static_check_of_python_names_missing_imports() -> None:
 def test_console_labels_are_the_labelled_output_lines() -> None:
     code = "$ servestack plan x.yaml\n # │ where\nchosen: aws\nrejected: a 1\nerror: bad: worse\n"
     assert console_labels(code) == ["chosen", "rejected", "error"]
+
+
+def test_needs_and_config_take_their_arguments_in_parentheses() -> None:
+    assert parse_markers("needs (jq kubectl), exit 2") == (Marker("needs", "jq kubectl"), Marker("exit", "2"))
+    assert parse_markers("pulumi-program, config (aws:region=us-west-2 p:size=3)") == (
+        Marker("pulumi-program"), Marker("config", "aws:region=us-west-2 p:size=3")
+    )

@@ -94,6 +94,10 @@ def _failure(block: Block, what: str, proc: subprocess.CompletedProcess[str], wa
 @pytest.mark.parametrize("block", RUNNABLE, ids=_ids(RUNNABLE))
 def test_block_runs(block: Block, repo_copy: Path, cache_home: Path, tmp_path: Path) -> None:
     env = _env(cache_home)
+    needs = block.marker("needs")
+    missing = [tool for tool in (needs.arg.split() if needs else []) if shutil.which(tool, path=env["PATH"]) is None]
+    if missing:
+        pytest.skip(f"{block.where} needs {', '.join(missing)}, which is not on PATH")
     want = block.expected_exit
     if block.lang == "sh":
         proc = _run(["bash", "-eo", "pipefail", "-c", block.code], repo_copy, env)
