@@ -68,16 +68,14 @@ class ImagePrePuller(pulumi.ComponentResource):
         super().__init__("servestack:index:ImagePrePuller", name, None, opts)
         child = child_opts(self, name, args.get("kubeconfig"), opts)
         labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "image-prepull", **PART_OF}
+        ds_spec: Any = {
+            "selector": {"match_labels": labels},
+            # A new image tag rolls through the nodes at once: each pod is only a pull, never capacity.
+            "update_strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": "100%"}},
+            "template": {"metadata": {"labels": labels}, "spec": prepull_pod_spec(image, pause, accelerator)},
+        }
         ds = k8s.apps.v1.DaemonSet(
-            f"{name}-ds",
-            metadata={"namespace": args["namespace"], "labels": labels},
-            spec={
-                "selector": {"match_labels": labels},
-                # A new image tag rolls through the nodes at once: each pod is only a pull, never capacity.
-                "update_strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": "100%"}},
-                "template": {"metadata": {"labels": labels}, "spec": prepull_pod_spec(image, pause, accelerator)},
-            },
-            opts=child,
+            f"{name}-ds", metadata={"namespace": args["namespace"], "labels": labels}, spec=ds_spec, opts=child
         )
         self.daemon_set_name = ds.metadata.apply(lambda m: m.name or "")
         self.register_outputs({"daemon_set_name": self.daemon_set_name})
