@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from servestack import __version__
 from servestack.contract import ApiAccess
@@ -31,6 +31,9 @@ from servestack.generate import EditedConfigError, StackChoices, write_stack_con
 from servestack.project.plan import EnvPlan, StackPlan, plan_environment
 from servestack.project.render import render
 from servestack.yamlio import write_text_atomically
+
+if TYPE_CHECKING:
+    from servestack.catalog import Catalog
 
 __all__ = ["ProjectRequest", "ProjectResult", "MANIFEST", "generate_project", "load_manifest"]
 
@@ -186,14 +189,19 @@ def _policy_config(stack: StackPlan) -> dict[str, Any]:
     return {"allowed-accelerators": {"enforcementLevel": "mandatory", "accelerators": list(stack.accelerators)}}
 
 
-def _reports(stack: StackPlan) -> list[dict[str, str]]:
-    """Where each plan report of a stack goes and the command that writes it (one per workload)."""
-    out = []
-    for workload in stack.workloads:
-        path = f"reports/{stack.name}.html" if len(stack.workloads) == 1 else f"reports/{stack.name}-{workload}.html"
-        out.append({"path": path, "command": f"servestack plan workloads/{workload}.yaml --env {stack.name} "
-                                            f"--report {path}"})
-    return out
+def _report_path(stack: StackPlan, workload: str) -> str:
+    return f"reports/{stack.name}.html" if len(stack.workloads) == 1 else f"reports/{stack.name}-{workload}.html"
+
+
+def _reports(stack: StackPlan, catalog: Catalog) -> dict[str, str]:
+    """Each workload's plan report of a stack (`servestack plan --report`'s page): path -> HTML."""
+    from servestack.report import build_report, render_html
+
+    return {
+        _report_path(stack, r.workload): render_html(
+            build_report(r.spec, catalog, r.plan, stack.name, r.deployment), r.plan.chosen)
+        for r in stack.reports
+    }
 
 
 def _readme_envs(envs: Sequence[EnvPlan]) -> list[dict[str, Any]]:
@@ -205,14 +213,16 @@ def _readme_envs(envs: Sequence[EnvPlan]) -> list[dict[str, Any]]:
             "stacks": [{
                 "name": s.name, "rows": s.rows, "shared": s.shared_expected, "expected": s.expected,
                 "shared_ceiling": s.ceiling - sum(r.own_ceiling for r in s.rows), "ceiling": s.ceiling,
-                "budget": s.budget, "cloud": s.rows[0].cloud, "region": s.rows[0].region, "reports": _reports(s),
+                "budget": s.budget, "cloud": s.rows[0].cloud, "region": s.rows[0].region, "reports": [_report_path(s, w) for w in s.workloads],
                 "commitment": any(r.pricing.startswith(("1y", "3y")) for r in s.rows),
             } for s in e.stacks],
         })
     return views
 
 
-def _files(name: str, workloads: Sequence[tuple[str, str, Any]], envs: Sequence[EnvPlan]) -> dict[str, str]:
+def _files(
+    name: str, workloads: Sequence[tuple[str, str, Any]], envs: Sequence[EnvPlan], catalog: Catalog
+) -> dict[str, str]:
     """Every generated file but the stack files: relative path -> text."""
     stacks = [s for e in envs for s in e.stacks]
     description = ("Serves " + ", ".join(w[2].name for w in workloads) + " on the cheapest GPU stack that meets "
@@ -233,6 +243,7 @@ def _files(name: str, workloads: Sequence[tuple[str, str, Any]], envs: Sequence[
         files[f"workloads/{file_name}"] = text
     for s in stacks:
         files[f"policy/{s.name}.json"] = render("policy-config.json.j2", policy_config=_policy_config(s))
+        files.update(_reports(s, catalog))
     return dict(sorted(files.items()))
 
 
@@ -302,7 +313,7 @@ def generate_project(req: ProjectRequest) -> ProjectResult:
     catalog = load_catalog(choose_catalog().path)
     envs = tuple(plan_environment(env, req.kind_of(env), [w[2] for w in workloads], catalog, choices)
                  for env in env_names)
-    files = _files(name, workloads, envs)
+    files = _files(name, workloads, envs, catalog)
 
     result = ProjectResult(directory=directory, envs=envs)
     recorded = {str(k): str(v) for k, v in ((manifest or {}).get("files") or {}).items()}

@@ -8,6 +8,7 @@ one stack per workload, `<env>-<workload>`, each as `plan --write` would write i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from servestack.contract.environment import environment_adjustments, spec_for_environment
 from servestack.errors import ServestackError
 from servestack.generate import StackChoices, owned_stack_config
-from servestack.selector import plan
+from servestack.selector import Plan, plan
 from servestack.selector.joint import JointPlan, joint_plan, shared_monthly_usd, with_zones
 
 if TYPE_CHECKING:
@@ -25,7 +26,10 @@ if TYPE_CHECKING:
     from servestack.selector import Candidate
     from servestack.workload import WorkloadSpec
 
-__all__ = ["InfeasibleProjectError", "ServerRow", "StackPlan", "EnvPlan", "fleet_stack_config", "plan_environment"]
+__all__ = [
+    "InfeasibleProjectError", "ReportSource", "ServerRow", "StackPlan", "EnvPlan", "fleet_stack_config",
+    "plan_environment",
+]
 
 _PER_WORKLOAD_KEYS = ("servestack:environment", "servestack:budgetMonthlyUsd", "servestack:workload",
                       "servestack:deployment", "servestack:tags")
@@ -55,6 +59,17 @@ class ServerRow:
 
 
 @dataclass(frozen=True)
+class ReportSource:
+    """What one plan report shows: a workload's plan (its chosen stack first) and the deployment written."""
+
+    workload: str
+    spec: WorkloadSpec
+    """As planned (after the environment's adjustments and the joint plan's zones)."""
+    plan: Plan
+    deployment: Deployment
+
+
+@dataclass(frozen=True)
 class StackPlan:
     """One stack file to write: its owned config keys and what the README shows about it."""
 
@@ -63,12 +78,13 @@ class StackPlan:
     owned: dict[str, Any]
     rows: tuple[ServerRow, ...]
     shared_expected: float
-    """The cluster's shared platform (control plane, NAT, system nodes, load balancer), paid once."""
+    """The cluster's shared platform (control plane, NAT, system nodes), paid once."""
     expected: float
     ceiling: float
     budget: float | None
     accelerators: tuple[str, ...]
     workloads: tuple[str, ...]
+    reports: tuple[ReportSource, ...]
 
 
 @dataclass(frozen=True)
@@ -110,15 +126,19 @@ def _named(row: ServerRow, workload: str) -> ServerRow:
         "own_expected", "own_ceiling")))
 
 
-def _single_stack(name: str, kind: str, spec: WorkloadSpec, c: Candidate, catalog: Catalog,
+def _single_stack(name: str, kind: str, spec: WorkloadSpec, result: Plan, catalog: Catalog,
                   choices: StackChoices) -> StackPlan:
     """A one-workload stack, with the keys `plan --write` writes."""
-    owned = owned_stack_config(spec, c.deployment(spec, catalog), kind, choices)
+    c = result.chosen
+    assert c is not None  # the caller raises on an infeasible plan
+    deployment = c.deployment(spec, catalog)
+    owned = owned_stack_config(spec, deployment, kind, choices)
     return StackPlan(
         name=name, kind=kind, owned=owned, rows=(_named(_row(c), spec.name),),
         shared_expected=shared_monthly_usd(c.cloud, c.zones, c.nodes_avg),
         expected=c.monthly_usd_expected, ceiling=c.monthly_usd_ceiling, budget=spec.budget.monthly_usd,
         accelerators=(c.accelerator,), workloads=(spec.name,),
+        reports=(ReportSource(spec.name, spec, result, deployment),),
     )
 
 
@@ -164,6 +184,13 @@ def fleet_stack_config(
     return owned
 
 
+def _joint_report(spec: WorkloadSpec, chosen: Candidate, deployment: Deployment, catalog: Catalog) -> ReportSource:
+    """A workload's report in a shared cluster: its own plan with the joint plan's pick as the chosen stack."""
+    own = plan(spec, catalog)
+    rest = tuple(c for c in own.candidates if c.to_json() != chosen.to_json())
+    return ReportSource(spec.name, spec, dataclasses.replace(own, candidates=(chosen, *rest)), deployment)
+
+
 def _infeasible(env: str, plans: Sequence[Any]) -> InfeasibleProjectError:
     parts = [f"{p.workload}: binding constraint {p.binding_constraint}; {p.hint}" for p in plans if not p.feasible]
     return InfeasibleProjectError(f"environment {env}: no stack meets " + "; ".join(parts))
@@ -179,11 +206,10 @@ def plan_environment(
                          else environment_adjustments(s, kind)))
     planned = [spec_for_environment(s, kind) for s in specs]
     if len(planned) == 1:
-        result = plan(planned[0], catalog, top=1)
+        result = plan(planned[0], catalog)
         if result.chosen is None:
             raise _infeasible(env, [result])
-        return EnvPlan(env, kind, adjustments, (_single_stack(env, kind, planned[0], result.chosen, catalog, choices),),
-                       None)
+        return EnvPlan(env, kind, adjustments, (_single_stack(env, kind, planned[0], result, catalog, choices),), None)
     joint = joint_plan(planned, catalog)
     if not joint.feasible:
         raise _infeasible(env, joint.separate)
@@ -191,9 +217,8 @@ def plan_environment(
     one = joint.one_cluster
     if joint.mode == "separate_clusters" or one is None:
         stacks = []
-        for spec, p in zip(spread, joint.separate, strict=True):
-            assert p.chosen is not None  # joint.feasible
-            stacks.append(_single_stack(f"{env}-{spec.name}", kind, spec, p.chosen, catalog, choices))
+        for spec in spread:
+            stacks.append(_single_stack(f"{env}-{spec.name}", kind, spec, plan(spec, catalog), catalog, choices))
         return EnvPlan(env, kind, adjustments, tuple(stacks), joint)
     deployments = [c.deployment(s, catalog).model_copy(update={"zone_names": list(one.zone_names)})
                    for s, c in zip(spread, one.candidates, strict=True)]
@@ -203,5 +228,7 @@ def plan_environment(
         name=env, kind=kind, owned=owned, rows=rows, shared_expected=one.shared_expected,
         expected=one.monthly_usd_expected, ceiling=one.monthly_usd_ceiling, budget=joint.budget_usd,
         accelerators=tuple(sorted({c.accelerator for c in one.candidates})), workloads=joint.workloads,
+        reports=tuple(_joint_report(s, c, d, catalog)
+                      for s, c, d in zip(spread, one.candidates, deployments, strict=True)),
     )
     return EnvPlan(env, kind, adjustments, (stack,), joint)

@@ -1,8 +1,9 @@
 """A joint plan: several workloads served from one cluster, against one cluster per workload.
 
 Objective: the lowest expected monthly cost of the whole environment. One cluster puts every workload in one
-cloud, region and set of zones, so the shared platform (control plane, NAT, system nodes, load balancer;
-`servestack.catalog.platform`) is paid once. Separate clusters let each workload take its own cheapest
+cloud, region and set of zones, so the shared platform (control plane, NAT, system nodes;
+`servestack.catalog.platform`) is paid once. Each model server keeps its own load balancer (the program gives
+every server its own endpoint), so that stays with the workload. Separate clusters let each workload take its own cheapest
 stack anywhere, each paying the shared platform itself. The joint plan prices both and keeps the cheaper.
 
 Per region, each workload takes its cheapest feasible candidate whose zones hold the region's chosen zone
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from servestack.catalog.platform import platform_monthly_usd
+from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd, platform_prices
 from servestack.selector.plan import Candidate, Plan, all_candidates, plan
 
 if TYPE_CHECKING:
@@ -34,10 +35,11 @@ Mode = Literal["one_cluster", "separate_clusters"]
 
 
 def shared_monthly_usd(cloud: str, zones: int, gpu_nodes: int) -> float:
-    """The cluster's shared platform per month for `gpu_nodes` GPU nodes: control plane, load balancer,
-    system nodes and their volumes, NAT (on GCP NAT is billed per VM, hence the node count). GPU node
-    volumes are not shared: each candidate carries its own."""
-    return platform_monthly_usd(cloud, zones, gpu_nodes, 0)
+    """The cluster's shared platform per month for `gpu_nodes` GPU nodes: control plane, system nodes and
+    their volumes, NAT (on GCP NAT is billed per VM, hence the node count). Not shared, so each candidate
+    carries its own: GPU node volumes, and the load balancer of its model server."""
+    load_balancer = platform_prices(cloud).load_balancer_per_hour * HOURS_PER_MONTH
+    return platform_monthly_usd(cloud, zones, gpu_nodes, 0) - load_balancer
 
 
 def _own_expected(c: Candidate) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from servestack.catalog import load_catalog
-from servestack.catalog.platform import platform_monthly_usd
+from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd, platform_prices
 from servestack.catalog.store import choose_catalog
 from servestack.contract.environment import spec_for_environment
 from servestack.selector import plan
@@ -33,7 +33,9 @@ def test_one_cluster_pays_the_shared_platform_once(catalog) -> None:  # type: ig
     # Independently: each chosen candidate alone pays a whole platform; together one platform less per extra
     # workload (AWS NAT is per zone, so the shared part does not depend on the node count).
     alone = sum(c.monthly_usd_expected for c in one.candidates)
-    shared = platform_monthly_usd(one.cloud, joint.zones, 0, 0)
+    # Each server keeps its own load balancer; the rest of the platform is shared.
+    load_balancer = platform_prices(one.cloud).load_balancer_per_hour * HOURS_PER_MONTH
+    shared = platform_monthly_usd(one.cloud, joint.zones, 0, 0) - load_balancer
     assert one.monthly_usd_expected == pytest.approx(alone - (len(one.candidates) - 1) * shared)
     assert one.shared_expected == pytest.approx(shared)
     assert sum(one.shares()) == pytest.approx(shared)
