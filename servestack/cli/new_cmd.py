@@ -39,6 +39,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--update", action="store_true",
                    help="re-plan a project `servestack new` generated; files and stack values a person edited stay")
     p.add_argument("--force", action="store_true", help="overwrite files and stack values a person edited")
+    p.add_argument(
+        "--shared-owner", default=None, metavar="TEAM/COST_CENTER",
+        help="who pays for what workloads of different owners share (cluster, network, system nodes): its "
+        "cost-allocation tags; each workload's own resources keep its spec's owner",
+    )
     add_stack_choice_arguments(p, when="")
     p.add_argument("--json", action="store_true", help="print what was planned and written as JSON")
     p.set_defaults(func=run)
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     request = ProjectRequest(
         directory=directory, name=args.name, workloads=_workload_inputs(args, directory),
         envs=tuple(args.env or ()), choices=stack_choices(args), kind_of=lambda env: environment_kind(env, None),
-        update=args.update, force=args.force,
+        shared_owner=args.shared_owner, update=args.update, force=args.force,
     )
     result = generate_project(request)
     elapsed = time.perf_counter() - started
@@ -91,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"{label}: {', '.join(paths)}", soft_wrap=True)
     for path, reason in result.skipped:
         out.print(f"[yellow]skipped[/yellow] {escape(path)}: {escape(reason)}", soft_wrap=True)
+    for note in result.notes:
+        out.print(f"note: {escape(note)}", soft_wrap=True)
     for path in result.not_planned:
         out.print(f"[yellow]not planned any more[/yellow] (left as is): {escape(path)}", soft_wrap=True)
     out.print(f"{directory}: {len(result.created)} created, {len(result.updated)} updated, "

@@ -34,6 +34,7 @@ from servestack.yamlio import write_text_atomically
 
 if TYPE_CHECKING:
     from servestack.catalog import Catalog
+    from servestack.workload.spec import Owner
 
 __all__ = ["ProjectRequest", "ProjectResult", "MANIFEST", "generate_project", "load_manifest"]
 
@@ -55,6 +56,8 @@ class ProjectRequest:
     choices: StackChoices
     kind_of: Callable[[str], str]
     """An environment's kind (dev, staging, prod) from its name, as `servestack plan --env` decides it."""
+    shared_owner: str | None = None
+    """`TEAM/COST_CENTER` owning what several workloads of different owners share (cluster, network)."""
     update: bool = False
     force: bool = False
 
@@ -72,6 +75,8 @@ class ProjectResult:
     """(file or `file: key`, why) for every generated file or stack key left as a person edited it."""
     not_planned: list[str] = field(default_factory=list)
     """Stack files an earlier run wrote that this plan no longer has (left as they are)."""
+    notes: list[str] = field(default_factory=list)
+    """Choices still open that people should make."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +85,7 @@ class ProjectResult:
             "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "not_planned": self.not_planned,
+            "notes": self.notes,
         }
 
 
@@ -166,6 +172,25 @@ def _choices_with_recorded(choices: StackChoices, manifest: Mapping[str, Any] | 
     )
 
 
+def _shared_owner(given: str | None, manifest: Mapping[str, Any] | None) -> Owner | None:
+    """--shared-owner TEAM/COST_CENTER (else the last run's); SpecError naming the flag when malformed."""
+    from pydantic import ValidationError
+
+    from servestack.workload.spec import Owner
+
+    text = given or ((manifest or {}).get("choices") or {}).get("sharedOwner")
+    if text is None:
+        return None
+    team, sep, cost_center = str(text).partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        return Owner(team=team, cost_center=cost_center)
+    except (ValueError, ValidationError):
+        raise SpecError("--shared-owner", text, "TEAM/COST_CENTER, each a label value (lower-case letters, digits, "
+                        "'-' and '_'), e.g. ml-platform/cc-1000") from None
+
+
 def _choices_json(choices: StackChoices) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if choices.api_access is not None:
@@ -213,7 +238,8 @@ def _readme_envs(envs: Sequence[EnvPlan]) -> list[dict[str, Any]]:
             "stacks": [{
                 "name": s.name, "rows": s.rows, "shared": s.shared_expected, "expected": s.expected,
                 "shared_ceiling": s.ceiling - sum(r.own_ceiling for r in s.rows), "ceiling": s.ceiling,
-                "budget": s.budget, "cloud": s.rows[0].cloud, "region": s.rows[0].region, "reports": [_report_path(s, w) for w in s.workloads],
+                "budget": s.budget, "cloud": s.rows[0].cloud, "region": s.rows[0].region,
+                "reports": [_report_path(s, w) for w in s.workloads],
                 "commitment": any(r.pricing.startswith(("1y", "3y")) for r in s.rows),
             } for s in e.stacks],
         })
@@ -310,8 +336,9 @@ def generate_project(req: ProjectRequest) -> ProjectResult:
     name, env_names = _check_request(req, manifest)
     workloads = _workloads(req)
     choices = _choices_with_recorded(req.choices, manifest)
+    owner = _shared_owner(req.shared_owner, manifest)
     catalog = load_catalog(choose_catalog().path)
-    envs = tuple(plan_environment(env, req.kind_of(env), [w[2] for w in workloads], catalog, choices)
+    envs = tuple(plan_environment(env, req.kind_of(env), [w[2] for w in workloads], catalog, choices, owner)
                  for env in env_names)
     files = _files(name, workloads, envs, catalog)
 
@@ -322,6 +349,11 @@ def generate_project(req: ProjectRequest) -> ProjectResult:
     for stack in stacks:
         _write_stack(directory, stack, req.force, result)
     planned = {s.name for s in stacks}
+    unowned = [s.name for s in stacks if "servestack:fleet" in s.owned and "servestack:tags" not in s.owned
+               and any("tags" in w for w in s.owned["servestack:workloads"])]
+    if unowned:
+        result.notes.append(f"the workloads of {', '.join(unowned)} have different owners and nobody owns what "
+                            "they share (cluster, network): pass --shared-owner TEAM/COST_CENTER to tag it")
     result.not_planned = sorted(f"stacks/Pulumi.{s}.yaml" for s in (manifest or {}).get("stacks") or ()
                                 if s not in planned and (directory / f"stacks/Pulumi.{s}.yaml").is_file())
     new_manifest = {
@@ -330,7 +362,8 @@ def generate_project(req: ProjectRequest) -> ProjectResult:
         "name": name,
         "environments": list(env_names),
         "workloads": [f"workloads/{w[0]}" for w in workloads],
-        "choices": _choices_json(choices),
+        "choices": _choices_json(choices) | (
+            {"sharedOwner": f"{owner.team}/{owner.cost_center}"} if owner is not None else {}),
         "stacks": sorted(planned | {s for s in (manifest or {}).get("stacks") or () if
                                     (directory / f"stacks/Pulumi.{s}.yaml").is_file()}),
         "files": dict(sorted(hashes.items())),

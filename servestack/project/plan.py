@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from servestack.contract import Deployment
     from servestack.selector import Candidate
     from servestack.workload import WorkloadSpec
+    from servestack.workload.spec import Owner
 
 __all__ = [
     "InfeasibleProjectError", "ReportSource", "ServerRow", "StackPlan", "EnvPlan", "fleet_stack_config",
@@ -147,23 +148,25 @@ def _whole(value: float) -> float | int:
 
 
 def fleet_stack_config(
-    specs: Sequence[WorkloadSpec], deployments: Sequence[Deployment], kind: str, choices: StackChoices
+    specs: Sequence[WorkloadSpec], deployments: Sequence[Deployment], kind: str, choices: StackChoices,
+    shared_owner: Owner | None = None,
 ) -> dict[str, Any]:
     """The owned keys of one stack serving several workloads (servestack:workloads + servestack:fleet).
 
     Each workload's block and deployment are those `owned_stack_config` writes for it alone (the block also
     carries its owner's tags when the workloads' owners differ); the stack-wide keys (access, credentials,
-    region) are the same for every workload and written once."""
+    region) are the same for every workload and written once. `shared_owner` owns what the workloads share
+    (cluster, network, system nodes) when their owners differ; else their common owner does."""
     per = [owned_stack_config(s, d, kind, choices) for s, d in zip(specs, deployments, strict=True)]
     owned: dict[str, Any] = {"servestack:environment": kind}
     budgets = [s.budget.monthly_usd for s in specs]
     if all(b is not None for b in budgets):
         owned["servestack:budgetMonthlyUsd"] = _whole(sum(b for b in budgets if b is not None))
     tags = {json.dumps(p.get("servestack:tags"), sort_keys=True) for p in per}
-    shared_owner = len(tags) == 1
+    same_owner = len(tags) == 1
     # Owners differ: each workload carries its own (showback by owner on its own resources); else the stack's.
     owned["servestack:workloads"] = [
-        p["servestack:workload"] if shared_owner or "servestack:tags" not in p
+        p["servestack:workload"] if same_owner or "servestack:tags" not in p
         else {**p["servestack:workload"], "tags": p["servestack:tags"]}
         for p in per
     ]
@@ -171,7 +174,9 @@ def fleet_stack_config(
         {"workload": s.name, "pool": s.name, "deployment": p["servestack:deployment"]}
         for s, p in zip(specs, per, strict=True)
     ]}
-    if shared_owner and per[0].get("servestack:tags") is not None:
+    if shared_owner is not None and not same_owner:
+        owned["servestack:tags"] = {"team": shared_owner.team, "cost-center": shared_owner.cost_center}
+    elif same_owner and per[0].get("servestack:tags") is not None:
         owned["servestack:tags"] = per[0]["servestack:tags"]
     for p in per:
         for key, value in p.items():
@@ -197,7 +202,8 @@ def _infeasible(env: str, plans: Sequence[Any]) -> InfeasibleProjectError:
 
 
 def plan_environment(
-    env: str, kind: str, specs: Sequence[WorkloadSpec], catalog: Catalog, choices: StackChoices
+    env: str, kind: str, specs: Sequence[WorkloadSpec], catalog: Catalog, choices: StackChoices,
+    shared_owner: Owner | None = None,
 ) -> EnvPlan:
     """Plan environment `env` (of `kind`) for `specs`; raises `InfeasibleProjectError` when a workload has no
     feasible stack, `SpecError` naming model.checkpoint when a deployment cannot be written."""
@@ -222,7 +228,7 @@ def plan_environment(
         return EnvPlan(env, kind, adjustments, tuple(stacks), joint)
     deployments = [c.deployment(s, catalog).model_copy(update={"zone_names": list(one.zone_names)})
                    for s, c in zip(spread, one.candidates, strict=True)]
-    owned = fleet_stack_config(spread, deployments, kind, choices)
+    owned = fleet_stack_config(spread, deployments, kind, choices, shared_owner)
     rows = tuple(_named(_row(c), s.name) for s, c in zip(spread, one.candidates, strict=True))
     stack = StackPlan(
         name=env, kind=kind, owned=owned, rows=rows, shared_expected=one.shared_expected,

@@ -3,8 +3,9 @@
 Objective: the lowest expected monthly cost of the whole environment. One cluster puts every workload in one
 cloud, region and set of zones, so the shared platform (control plane, NAT, system nodes;
 `servestack.catalog.platform`) is paid once. Each model server keeps its own load balancer (the program gives
-every server its own endpoint), so that stays with the workload. Separate clusters let each workload take its own cheapest
-stack anywhere, each paying the shared platform itself. The joint plan prices both and keeps the cheaper.
+every server its own endpoint), so that stays with the workload. Separate clusters let each workload take its
+own cheapest stack anywhere, each paying the shared platform itself. The joint plan prices both and keeps the
+cheaper.
 
 Per region, each workload takes its cheapest feasible candidate whose zones hold the region's chosen zone
 set (every server of one cluster runs in the same zones, see docs of `servestack.contract.fleet`). A

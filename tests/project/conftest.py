@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 # Flags every generated project gets, so `pulumi up` would not stop on an open choice.
 CHOICES = ("--api-cidr", "203.0.113.0/24", "--hf-token-secret", "servestack/hf-token", "--gcp-project", "proj-e2e",
-           "--commitment-purchased")
+           "--commitment-purchased", "--shared-owner", "ml-platform/cc-1000")
 
 NewProject = Callable[..., int]
 

@@ -29,7 +29,8 @@ def test_a_single_workload_project_has_every_file(tmp_path: Path, new_project, p
     assert set(files) == {
         ".github/workflows/servestack-check.yml", ".github/workflows/servestack-policy-preview.yml", ".gitignore",
         ".servestack/manifest.json", "Pulumi.yaml", "README.md", "__main__.py", "policy/dev.json",
-        "policy/prod.json", "requirements.txt", "stacks/Pulumi.dev.yaml", "stacks/Pulumi.prod.yaml",
+        "policy/prod.json", "reports/dev.html", "reports/prod.html", "requirements.txt", "stacks/Pulumi.dev.yaml",
+        "stacks/Pulumi.prod.yaml",
         "workloads/chat-70b.yaml",
     }
     assert f"servestack[pulumi]=={__version__}" in files["requirements.txt"].decode()
@@ -78,10 +79,11 @@ def test_two_workloads_share_one_prod_cluster_with_the_fleet_keys(tmp_path: Path
     assert new_project(tmp_path / "p", [CHAT, SUMMARIZE], "--env", "prod") == 0
     config = _stack(tmp_path / "p", "prod")
     assert [w["name"] for w in config["servestack:workloads"]] == ["chat-70b", "summarize-8b"]
-    # Different owners: each workload's block carries its own cost tags (showback), the stack has none.
+    # Different owners: each workload's block carries its own cost tags (showback); what they share is the
+    # --shared-owner's.
     assert [w["tags"] for w in config["servestack:workloads"]] == [
         {"team": "assistant", "cost-center": "cc-4100"}, {"team": "docs-ai", "cost-center": "cc-4200"}]
-    assert "servestack:tags" not in config
+    assert config["servestack:tags"] == {"team": "ml-platform", "cost-center": "cc-1000"}
     servers = config["servestack:fleet"]["servers"]
     assert [(s["workload"], s["pool"]) for s in servers] == [("chat-70b", "chat-70b"), ("summarize-8b", "summarize-8b")]
     where = {(s["deployment"]["cloud"], s["deployment"]["region"], s["deployment"]["zones"],
@@ -92,6 +94,12 @@ def test_two_workloads_share_one_prod_cluster_with_the_fleet_keys(tmp_path: Path
     assert "servestack:workload" not in config and "servestack:deployment" not in config
     readme = (tmp_path / "p/README.md").read_text()
     assert "one cluster in aws/" in readme and "less than separate clusters" in readme
+    # Each workload's plan report shows the joint plan's pick as the chosen stack, and the README links it.
+    for server in servers:
+        report = f"reports/prod-{server['workload']}.html"
+        assert f"]({report})" in readme
+        html = (tmp_path / "p" / report).read_text()
+        assert server["deployment"]["region"] in html and server["deployment"]["instanceType"] in html
 
 
 def test_separate_clusters_give_one_stack_per_workload(tmp_path: Path, new_project) -> None:
@@ -135,8 +143,11 @@ def test_update_needs_a_generated_project(tmp_path: Path, new_project, capsys: p
         (["--api-cidr", "10.0.0.0/33"], "--api-cidr"),
         (["--hf-token-secret", "a b"], "--hf-token-secret"),
         (["--cluster-admin", "me"], "--cluster-admin"),
+        (["--shared-owner", "ML Platform/cc-1"], "--shared-owner"),
+        (["--shared-owner", "ml-platform"], "--shared-owner"),
     ],
-    ids=["env-not-a-label", "env-twice", "name-with-space", "bad-cidr", "bad-secret-name", "bad-admin"],
+    ids=["env-not-a-label", "env-twice", "name-with-space", "bad-cidr", "bad-secret-name", "bad-admin",
+         "owner-not-a-label", "owner-without-cost-center"],
 )
 def test_bad_flags_exit_2_naming_the_flag(
     tmp_path: Path, new_project, capsys: pytest.CaptureFixture[str], extra: list[str], field: str
@@ -264,3 +275,12 @@ def test_a_generated_file_edited_into_binary_is_skipped(
     assert main(["new", str(project), "--update"]) == 0
     assert ".gitignore: edited since servestack last wrote it" in capsys.readouterr().out
     assert (project / ".gitignore").read_bytes() == b"\xff\xfe binary\n"
+
+
+def test_different_owners_without_a_shared_owner_leave_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", str(tmp_path / "p"), "--workload", str(CHAT), "--workload", str(SUMMARIZE), "--env", "prod",
+                 "--api-private"]) == 0
+    assert "--shared-owner" in capsys.readouterr().out
+    assert "servestack:tags" not in _stack(tmp_path / "p", "prod")
