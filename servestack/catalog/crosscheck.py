@@ -27,7 +27,7 @@ from servestack.catalog.load import DATA_DIR, OFFERINGS_FILE
 from servestack.catalog.refresh import RULES_FILE, _aws_rows, _num, _read_csv
 from servestack.catalog.spot import regional_spot
 
-__all__ = ["Reference", "compare", "main", "reference_rows", "OD_TOLERANCE", "SPOT_TOLERANCE", "EXCERPT_DIR"]
+__all__ = ["Reference", "compare", "main", "reference_rows", "run", "OD_TOLERANCE", "SPOT_TOLERANCE", "EXCERPT_DIR"]
 
 OD_TOLERANCE = 0.02
 SPOT_TOLERANCE = 0.10
@@ -180,7 +180,10 @@ def compare(doc: dict[str, Any], ref: dict[Key, Reference]) -> dict[str, Any]:
     }
 
 
-def run(catalog_dir: Path = DATA_DIR, aws_csv: Path | None = AWS_EXCERPT, gcp_csv: Path | None = GCP_EXCERPT) -> dict[str, Any]:
+def run(
+    catalog_dir: Path = DATA_DIR, aws_csv: Path | None = AWS_EXCERPT, gcp_csv: Path | None = GCP_EXCERPT
+) -> dict[str, Any]:
+    """The comparison of the catalog in `catalog_dir` with the given snapshot files (default: the excerpts)."""
     doc = json.loads((catalog_dir / OFFERINGS_FILE).read_text(encoding="utf-8"))
     return compare(doc, reference_rows(doc, aws_csv, gcp_csv))
 
