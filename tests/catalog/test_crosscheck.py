@@ -38,11 +38,10 @@ def _documented_rows() -> dict[tuple[str, str, str], str]:
     return rows
 
 
-def test_excerpts_cover_both_clouds(report: dict[str, Any]) -> None:
-    covered = report["rows"] - len(report["not_covered"])
-    assert covered == report["compared"] >= 150
-    uncovered_clouds = {cloud for cloud, _, _ in report["not_covered"]}
-    assert "gcp" not in uncovered_clouds  # every GCP row of the catalog is in the excerpt
+def test_excerpts_cover_every_catalog_row(report: dict[str, Any]) -> None:
+    # A row added to the catalog needs its v9 rows in the excerpt, or the cross-check silently shrinks.
+    assert report["not_covered"] == []
+    assert report["compared"] == report["rows"]
 
 
 def test_on_demand_within_2pct_on_98pct_of_rows(report: dict[str, Any]) -> None:
