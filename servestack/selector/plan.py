@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from servestack.catalog import Catalog
     from servestack.catalog.types import Accelerator
     from servestack.contract import Deployment
+    from servestack.sizing.mix import ClassLatency
     from servestack.workload import WorkloadSpec
 
 __all__ = [
@@ -123,6 +124,16 @@ class ReplicaPerformance:
     max_concurrent_sequences: int
     batch: int
     weights_gib: float
+    classes: tuple[ClassLatency, ...] = ()
+    """Per request class at the operating point (a `traffic.request_mix`); empty for average-only traffic."""
+
+    def class_estimates(self) -> dict[str, dict[str, float]]:
+        """Per-class `estimate` of the plan JSON."""
+        return {
+            c.name: {"requests_per_s_per_replica": round(c.requests_per_s, 4), "ttft_ms": round(c.ttft_ms, 2),
+                     "tpot_ms": round(c.tpot_ms, 2)}
+            for c in self.classes
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +322,8 @@ class _Sizer:
         spec = self.spec
         if self.arch is None:
             return self._measured(accelerator, layout)
+        if spec.traffic.request_mix is not None:
+            return self._mix(accelerator, layout, multi_node)
         from servestack.sizing import estimate
 
         est = estimate(
@@ -345,6 +358,36 @@ class _Sizer:
             max_concurrent_sequences=est.max_concurrent_sequences,
             batch=op.batch,
             weights_gib=est.weights_gib,
+        )
+
+    def _mix(self, accelerator: Accelerator, layout: Layout, multi_node: bool) -> ReplicaPerformance | str:
+        """A replica serving the spec's request mix (servestack.sizing.mix); every class meets the SLOs."""
+        from servestack.sizing.mix import MIN_CONCURRENCY, MixClass, mix_replica
+
+        spec = self.spec
+        assert self.arch is not None
+        replica = mix_replica(
+            self.arch, spec.model.precision, accelerator, layout.tensor_parallel, layout.nodes_per_replica,
+            [MixClass(*c) for c in spec.traffic.classes()], context_tokens=spec.model.context_tokens,
+            multi_node_network=multi_node,
+        )
+        if not replica.fits:
+            return replica.reason_code or "does_not_fit_in_memory"
+        idle = replica.point(MIN_CONCURRENCY)
+        self.best_ttft = min(self.best_ttft, idle.ttft_ms)
+        self.best_tpot = min(self.best_tpot, idle.tpot_ms)
+        op = replica.operating_point(spec.slo.tpot_ms_p95, spec.slo.ttft_ms_p95)
+        if op is None:
+            return replica.slo_failure(spec.slo.tpot_ms_p95, spec.slo.ttft_ms_p95)
+        return ReplicaPerformance(
+            requests_per_s=op.requests_per_s,
+            output_tokens_per_s=op.output_tokens_per_s,
+            ttft_ms=op.ttft_ms,
+            tpot_ms=op.tpot_ms,
+            max_concurrent_sequences=replica.max_concurrent_sequences,
+            batch=max(1, round(op.concurrency)),
+            weights_gib=replica.weights_gib,
+            classes=op.classes,
         )
 
     def _measured(self, accelerator: Accelerator, layout: Layout) -> ReplicaPerformance | str:
