@@ -365,6 +365,27 @@ class WorkloadSpec(_Strict):
             raise ValueError("must be a DNS-1123 label: lower-case letters, digits and '-', 1-63 characters")
         return value
 
+    def for_classes(self, names: list[str] | tuple[str, ...]) -> WorkloadSpec:
+        """The same workload restricted to some request classes, at their absolute rates (a subset of the traffic).
+
+        Shares are renormalised over the classes kept; request rates scale by the classes' total share.
+        """
+        kept = [c for c in self.traffic.classes() if c[0] in names]
+        if not kept:
+            raise ValueError(f"no request class named {list(names)}")
+        total = sum(share for _, share, _, _ in kept)
+        traffic = {
+            "peak_requests_per_s": self.traffic.peak_requests_per_s * total,
+            "avg_requests_per_s": self.traffic.avg_requests_per_s * total,
+            "request_mix": [
+                {"name": name, "share": share / total, "input_tokens": i, "output_tokens": o}
+                for name, share, i, o in kept
+            ],
+        }
+        data = self.model_dump(exclude_none=True)
+        data["traffic"] = traffic
+        return WorkloadSpec.model_validate(data)
+
     @model_validator(mode="after")
     def _mix_fits_the_model(self) -> WorkloadSpec:
         mix = self.traffic.request_mix
