@@ -64,6 +64,8 @@ class Pool:
 
     name: str
     classes: tuple[str, ...]
+    request_share: float
+    """Share of all requests this pool serves."""
     candidate: Candidate
     gpu_monthly_usd_expected: float
     """Node-hours and per-node volumes of this pool (the cluster's shared platform is counted once, at the plan)."""
@@ -73,7 +75,7 @@ class Pool:
         out = self.candidate.to_json()
         out["monthly_usd_expected"] = round(self.gpu_monthly_usd_expected, 2)
         out["monthly_usd_ceiling"] = round(self.gpu_monthly_usd_ceiling, 2)
-        return {"name": self.name, **out, "classes": list(self.classes),
+        return {"name": self.name, **out, "classes": list(self.classes), "request_share": round(self.request_share, 6),
                 "class_estimates": self.candidate.performance.class_estimates()}
 
 
@@ -98,6 +100,23 @@ class MixedFleet:
     @property
     def saving_share(self) -> float:
         return self.saving_usd / self.homogeneous.monthly_usd_expected
+
+    def to_json(self) -> dict[str, Any]:
+        """A plan CANDIDATE for the whole fleet: the top-level fields of the pool serving most requests (so
+        readers of one offering keep working), the fleet's monthly totals, every pool, and the saving."""
+        primary = max(self.pools, key=lambda p: (p.request_share, p.name))
+        out = primary.candidate.to_json()
+        out["monthly_usd_expected"] = round(self.monthly_usd_expected, 2)
+        out["monthly_usd_ceiling"] = round(self.monthly_usd_ceiling, 2)
+        out["pools"] = [p.to_json() for p in self.pools]
+        out["mixed"] = {
+            "saving_usd_per_month": round(self.saving_usd, 2),
+            "saving_share": round(self.saving_share, 4),
+            "platform_monthly_usd_expected": round(self.platform_monthly_usd_expected, 2),
+            "homogeneous": {k: v for k, v in self.homogeneous.to_json().items() if k != "estimate"},
+            "explanation": self.explanation(),
+        }
+        return out
 
     def explanation(self) -> str:
         h = self.homogeneous
@@ -304,7 +323,8 @@ def mixed_fleet(
         ceiling = priced.ceiling - z.platform_ceiling + col.per_node_platform * z.nodes_peak
         name = pool_name(spec.name, col.offering.accelerator, taken)
         taken.add(name)
-        pools.append(Pool(name, tuple(names), priced.candidate(zones), expected, ceiling))
+        share = sum(classes[i][1] for i in served)
+        pools.append(Pool(name, tuple(names), share, priced.candidate(zones), expected, ceiling))
         gpu_expected += expected
         gpu_ceiling += ceiling
         nodes_avg += z.nodes_avg

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from servestack.catalog import Catalog
     from servestack.catalog.types import Accelerator
     from servestack.contract import Deployment
+    from servestack.selector.mixed import MixedFleet
     from servestack.sizing.mix import ClassLatency
     from servestack.workload import WorkloadSpec
 
@@ -233,6 +234,10 @@ class Plan:
     """When infeasible because of the budget: the cheapest stacks that meet everything else."""
     best_latency: dict[str, float] = field(default_factory=dict)
     """When SLOs bind: the lowest TTFT/TPOT any allowed layout reaches at batch 1 (ms)."""
+    mixed: MixedFleet | None = None
+    """With a request mix: the mixed fleet (several pools, one cluster), when it beats `chosen` (the best
+    homogeneous stack). The plan JSON's `chosen` is then the mixed fleet."""
+    class_names: tuple[str, ...] = ("all",)
 
     @property
     def feasible(self) -> bool:
@@ -242,13 +247,29 @@ class Plan:
     def chosen(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
+    def homogeneous_json(self, candidate: Candidate) -> dict[str, Any]:
+        """A single-pool CANDIDATE, with `pools` listing that one pool and every class it serves."""
+        out = candidate.to_json()
+        pool = {"name": self.workload, **candidate.to_json(), "classes": list(self.class_names),
+                "class_estimates": candidate.performance.class_estimates()}
+        out["pools"] = [pool]
+        return out
+
+    def chosen_json(self) -> dict[str, Any] | None:
+        if self.mixed is not None:
+            return self.mixed.to_json()
+        return self.homogeneous_json(self.chosen) if self.chosen else None
+
     def to_json(self) -> dict[str, Any]:
+        candidates = [self.homogeneous_json(c) for c in self.candidates]
+        if self.mixed is not None:
+            candidates.insert(0, self.mixed.to_json())
         out: dict[str, Any] = {
             "workload": self.workload,
             "feasible": self.feasible,
             "catalog": {"as_of": self.catalog_as_of, "offerings": self.catalog_offerings},
-            "chosen": self.chosen.to_json() if self.chosen else None,
-            "candidates": [c.to_json() for c in self.candidates],
+            "chosen": self.chosen_json(),
+            "candidates": candidates,
             "rejected": dict(self.rejected),
         }
         if not self.feasible:
@@ -610,8 +631,14 @@ def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | 
     ranked = tuple(p.candidate(zones) for p in heapq.nsmallest(max(top, 1), feasible, key=_Priced.rank_key))
     ordered_rejections = dict(sorted(rejected.items(), key=lambda kv: (_STAGE[kv[0]], kv[0])))
     as_of, count = catalog.as_of, len(catalog.offerings)
+    names = tuple(c[0] for c in spec.traffic.classes())
     if ranked:
-        return Plan(spec.name, as_of, count, ranked, ordered_rejections)
+        mixed = None
+        if len(names) > 1:
+            from servestack.selector.mixed import mixed_fleet
+
+            mixed = mixed_fleet(spec, catalog, ranked[0], exclude)
+        return Plan(spec.name, as_of, count, ranked, ordered_rejections, mixed=mixed, class_names=names)
     return _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top, exclude)
 
 
