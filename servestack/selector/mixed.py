@@ -50,6 +50,7 @@ from servestack.selector.validate import resolve_placement
 
 if TYPE_CHECKING:
     from servestack.catalog import Catalog
+    from servestack.contract.fleet import Fleet
     from servestack.workload import WorkloadSpec
 
 __all__ = ["Pool", "MixedFleet", "mixed_fleet", "pool_name"]
@@ -117,6 +118,25 @@ class MixedFleet:
             "explanation": self.explanation(),
         }
         return out
+
+    def fleet(self, spec: WorkloadSpec, catalog: Catalog) -> Fleet:
+        """The fleet contract of this plan: one server per pool, each with the request classes it serves.
+
+        Raises SpecError naming model.checkpoint when the spec's precision has no known checkpoint."""
+        from servestack.contract.fleet import Fleet, FleetServer, RequestClass
+
+        by_name = {c[0]: c for c in spec.traffic.classes()}
+        servers = []
+        for pool in self.pools:
+            classes = [
+                RequestClass(name=name, share=by_name[name][1], input_tokens=by_name[name][2],
+                             output_tokens=by_name[name][3])
+                for name in pool.classes
+            ]
+            deployment = pool.candidate.deployment(spec.for_classes(list(pool.classes)), catalog)
+            servers.append(FleetServer(workload=spec.name, pool=pool.name, request_classes=classes,
+                                       deployment=deployment))
+        return Fleet(servers=servers)
 
     def explanation(self) -> str:
         h = self.homogeneous
