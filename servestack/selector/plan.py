@@ -615,10 +615,13 @@ def _shape(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer, key: tuple[str, 
     return out
 
 
-def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | None = None) -> Plan:
+def plan(
+    spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | None = None, *, mixed: bool = True
+) -> Plan:
     """Rank the feasible stacks for `spec` on `catalog` (cheapest expected monthly cost first).
 
-    `exclude` vetoes offerings the caller knows cannot launch (the live preflight: quotas, zone offerings)."""
+    `exclude` vetoes offerings the caller knows cannot launch (the live preflight: quotas, zone offerings).
+    With several request classes and `mixed`, a mixed fleet (servestack.selector.mixed) is tried too."""
     sizer = _Sizer(spec, catalog, resolve_placement(spec, catalog))
     feasible: list[_Priced] = []
     rejected: Counter[str] = Counter()
@@ -634,7 +637,7 @@ def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | 
     names = tuple(c[0] for c in spec.traffic.classes())
     if ranked:
         mixed = None
-        if len(names) > 1:
+        if mixed and len(names) > 1:
             from servestack.selector.mixed import mixed_fleet
 
             mixed = mixed_fleet(spec, catalog, ranked[0], exclude)
