@@ -636,12 +636,12 @@ def plan(
     as_of, count = catalog.as_of, len(catalog.offerings)
     names = tuple(c[0] for c in spec.traffic.classes())
     if ranked:
-        mixed = None
+        fleet = None
         if mixed and len(names) > 1:
             from servestack.selector.mixed import mixed_fleet
 
-            mixed = mixed_fleet(spec, catalog, ranked[0], exclude)
-        return Plan(spec.name, as_of, count, ranked, ordered_rejections, mixed=mixed, class_names=names)
+            fleet = mixed_fleet(spec, catalog, ranked[0], exclude)
+        return Plan(spec.name, as_of, count, ranked, ordered_rejections, mixed=fleet, class_names=names)
     return _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top, exclude)
 
 
