@@ -66,6 +66,15 @@ class ModelConfig(_Camel):
     weights_gib: float | None = Field(default=None, gt=0)
 
 
+class CostTags(BaseModel):
+    """`servestack:tags`: cost-allocation tags from the spec's optional `owner` block."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    team: str = Field(pattern=_LABEL_VALUE.pattern)
+    cost_center: str = Field(alias="cost-center", pattern=_LABEL_VALUE.pattern)
+
+
 class WorkloadConfig(_Camel):
     """`servestack:workload`: the spec's model/traffic/slo block (traffic and slo are informational here)."""
 
@@ -73,6 +82,9 @@ class WorkloadConfig(_Camel):
     model: ModelConfig
     traffic: dict[str, float] = Field(default_factory=dict)
     slo: dict[str, float | None] = Field(default_factory=dict)
+    tags: CostTags | None = None
+    """The workload's owner (team, cost-center) when it differs from the stack's `servestack:tags`: several
+    workloads of one cluster each carry their own owner on their own resources (showback)."""
 
     @field_validator("name")
     @classmethod
@@ -84,15 +96,6 @@ class WorkloadConfig(_Camel):
 
 DeploymentPlan = Deployment
 """`servestack:deployment` is the deployment contract itself (servestack.contract.Deployment)."""
-
-
-class CostTags(BaseModel):
-    """`servestack:tags`: cost-allocation tags from the spec's optional `owner` block."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    team: str = Field(pattern=_LABEL_VALUE.pattern)
-    cost_center: str = Field(alias="cost-center", pattern=_LABEL_VALUE.pattern)
 
 
 class DeploymentConfig(BaseModel):
@@ -196,7 +199,8 @@ class DeploymentConfig(BaseModel):
 
     def for_server(self, server: FleetServer) -> DeploymentConfig:
         """This config seen from one server: its workload, its deployment and its cost tags."""
-        return self.model_copy(update={"workload": self.workload_named(server.workload), "deployment": server.deployment})
+        workload = self.workload_named(server.workload)
+        return self.model_copy(update={"workload": workload, "deployment": server.deployment})
 
     @property
     def cost_tags(self) -> dict[str, str]:
@@ -206,8 +210,9 @@ class DeploymentConfig(BaseModel):
         (team and cost-center are added only when the spec names them).
         """
         tags = {"workload": self.workload.name, "environment": self.environment, "managed-by": "servestack"}
-        if self.tags is not None:
-            tags = {"team": self.tags.team, **tags, "cost-center": self.tags.cost_center}
+        owner = self.workload.tags or self.tags
+        if owner is not None:
+            tags = {"team": owner.team, **tags, "cost-center": owner.cost_center}
         return tags
 
     @property
@@ -220,7 +225,10 @@ class DeploymentConfig(BaseModel):
         """
         if self.fleet_servers is None:
             return self.cost_tags
-        return {k: v for k, v in self.cost_tags.items() if k != "workload"}
+        tags = {"environment": self.environment, "managed-by": "servestack"}
+        if self.tags is not None:
+            tags = {"team": self.tags.team, **tags, "cost-center": self.tags.cost_center}
+        return tags
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DeploymentConfig:

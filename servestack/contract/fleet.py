@@ -25,10 +25,13 @@ from pydantic.alias_generators import to_camel
 
 from servestack.contract.model import Deployment
 
-__all__ = ["Fleet", "FleetServer", "FleetRuleError", "RequestClass", "SHARE_TOLERANCE"]
+__all__ = ["Fleet", "FleetServer", "FleetRuleError", "RequestClass", "RESERVED_POOLS", "SHARE_TOLERANCE"]
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_RULE = "must be a DNS-1123 label: lower-case letters, digits and '-', 1-63 characters"
+
+RESERVED_POOLS = frozenset({"system"})
+"""Pool names the cluster itself uses: its system nodes carry `servestack.io/pool: system`."""
 
 SHARE_TOLERANCE = 1e-6
 """How far a mixed fleet's request-class shares may sum away from 1 (float rounding of YAML decimals)."""
@@ -103,9 +106,16 @@ class FleetServer(_Camel):
     deployment: Deployment
     """Exactly the `servestack:deployment` schema: this pool's shape, counts and prices."""
 
-    @field_validator("workload", "pool")
+    @field_validator("workload")
     @classmethod
-    def _labels(cls, value: str) -> str:
+    def _workload(cls, value: str) -> str:
+        return _dns_label(value)
+
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, value: str) -> str:
+        if value in RESERVED_POOLS:
+            raise ValueError(f"{value!r} is the cluster's own node pool; choose another name")
         return _dns_label(value)
 
 

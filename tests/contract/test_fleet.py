@@ -112,6 +112,12 @@ def test_pool_and_workload_are_dns_labels(field: str) -> None:
     assert "DNS-1123" in str(info.value)
 
 
+def test_the_system_pool_name_is_reserved() -> None:
+    with pytest.raises(ValidationError, match="cluster's own node pool") as info:
+        Fleet.model_validate({"servers": [_server("chat-70b", "system")]})
+    assert info.value.errors()[0]["loc"] == ("servers", 0, "pool")
+
+
 def test_every_server_names_a_known_workload() -> None:
     err = _rule_broken({"servers": [_server("chat-70b"), _server("embed-8")]}, ["chat-70b", "embed-8b"])
     assert err.path == "servers[1].workload"
