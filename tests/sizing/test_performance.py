@@ -64,7 +64,7 @@ def test_pcie_tensor_parallel_penalty(accelerators: dict[str, Accelerator]) -> N
 
 @pytest.mark.parametrize(("part", "precision", "share"), [
     ("A100-80GB", "fp16", 1.0),   # 16-bit expert GEMMs keep the dense efficiency
-    ("A100-80GB", "fp8", 1.0),    # weight-only fp8 on Ampere: 16-bit math
+    ("A100-80GB", "fp8", 0.40),   # weight-only fp8 on Ampere: dequantising grouped GEMMs, no published point
     ("H100", "bf16", 1.0),
     ("H100", "fp8", 0.40),        # native fp8 grouped GEMMs lag dense fp8 GEMMs
     ("L40S", "fp8", 0.40),
