@@ -1,7 +1,8 @@
 """SSG001 allowed-accelerators: GPU node groups use only the accelerators (and instance types) allowed.
 
 Without policy config the allowed set is the stack's own choice, `servestack:deployment` (accelerator and
-instance type), so a hand edit that swaps the GPU shows up in review.
+instance type) or, for a multi-workload stack, every server's deployment in `servestack:fleet`, so a hand edit
+that swaps the GPU shows up in review.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ def _allowed(ctx: RuleContext) -> tuple[list[str] | None, list[str] | None, str]
     accelerators = ctx.config.get("accelerators")
     instance_types = ctx.config.get("instanceTypes")
     if accelerators is None and instance_types is None:
+        # The stack's own choice: every pool's accelerator and instance type (a fleet's pools may differ).
         stack = ctx.stack
-        return (
-            [stack.accelerator] if stack.accelerator else None,
-            [stack.instance_type] if stack.instance_type else None,
-            "servestack:deployment",
-        )
+        accelerators_chosen = list(stack.accelerators) or ([stack.accelerator] if stack.accelerator else [])
+        types_chosen = list(stack.instance_types) or ([stack.instance_type] if stack.instance_type else [])
+        source = "servestack:fleet" if "servestack:fleet" in stack.values else "servestack:deployment"
+        return accelerators_chosen or None, types_chosen or None, source
     return accelerators, instance_types, "policy config"
 
 
