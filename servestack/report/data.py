@@ -324,7 +324,9 @@ def build_report(
     )
 
 
-def _class_rows(spec: WorkloadSpec, c: Candidate, names: Iterable[str], pool: str | None) -> tuple[RequestClassRow, ...]:
+def _class_rows(
+    spec: WorkloadSpec, c: Candidate, names: Iterable[str], pool: str | None
+) -> tuple[RequestClassRow, ...]:
     mix = {name: (share, tokens_in, tokens_out) for name, share, tokens_in, tokens_out in spec.traffic.classes()}
     estimate = {e.name: e for e in c.performance.classes}
     rows = []
@@ -337,7 +339,9 @@ def _class_rows(spec: WorkloadSpec, c: Candidate, names: Iterable[str], pool: st
     return tuple(rows)
 
 
-def _request_mix(spec: WorkloadSpec, chosen: Candidate | None, fleet: FleetReport | None) -> tuple[RequestClassRow, ...]:
+def _request_mix(
+    spec: WorkloadSpec, chosen: Candidate | None, fleet: FleetReport | None
+) -> tuple[RequestClassRow, ...]:
     """The classes of `traffic.request_mix` in the spec's order, each with the estimate of what serves it."""
     if spec.traffic.request_mix is None:
         return ()
