@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from servestack.catalog import load_catalog
 from servestack.cli import main
@@ -170,6 +171,24 @@ def test_cost_breakdown_adds_up_to_the_mixed_plan(mixed_plan: dict[str, object])
     assert [c.group for c in costs if c.item == "cluster control plane"] == ["shared platform"]
     # The single stack's bill is not the one shown.
     assert sum(c.expected for c in costs) < result.chosen.monthly_usd_expected  # type: ignore[attr-defined]
+
+
+def test_cost_breakdown_adds_up_on_gcp(tmp_path: Path) -> None:
+    """On GCP, NAT is priced per VM: the shared platform's NAT counts every node of every pool, once."""
+    data = yaml.safe_load(MIXED.read_text())
+    data["placement"] = {"clouds": ["gcp"]}
+    data["budget"] = {"monthly_usd": 20000}
+    spec_file = tmp_path / "gcp.yaml"
+    spec_file.write_text(yaml.safe_dump(data))
+    spec = load_spec(spec_file)
+    catalog = load_catalog()
+    result = plan(spec, catalog)
+    assert result.mixed is not None and result.mixed.cloud == "gcp", "this variant plans a mixed fleet on GCP"
+    costs = build_report(spec, catalog, result, "prod").costs
+    assert sum(c.expected for c in costs) == pytest.approx(result.mixed.monthly_usd_expected, abs=0.01)
+    assert sum(c.ceiling for c in costs) == pytest.approx(result.mixed.monthly_usd_ceiling, abs=0.01)
+    (nat,) = [c for c in costs if c.item == "NAT"]
+    assert nat.group == "shared platform" and nat.detail == "Cloud NAT, per VM"
 
 
 def test_cost_table_groups_lines_by_pool(mixed_html: str, mixed_json: dict[str, object]) -> None:
