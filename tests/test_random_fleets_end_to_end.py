@@ -1,0 +1,131 @@
+"""Random sets of valid workloads, end to end through `servestack new`: every stack of the generated project
+(one shared cluster, or a cluster per workload when that is cheaper) previews, costs what the joint plan and
+the README say (expected and ceiling, to the cent), splits its cost by workload so the shares add up to the
+total, and passes both packs with its generated policy config.
+
+Two or three workloads drawn from the single-workload property's spec strategy, each with its own clouds,
+regions, zones, owner, pricing mode and budget, in one environment of every kind.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+
+from servestack.check import run_check
+from servestack.cli import main
+from servestack.policies.stack.budget import NO_BUDGET
+from servestack.preview import run_preview
+from servestack.preview.model import PreviewResult
+from servestack.project.render import money
+from tests.test_random_specs_end_to_end import specs
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKS = [ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"]
+# The budget pack's true statements about a plan (see tests/test_examples_end_to_end.py); nothing else.
+ALLOWED_ADVISORIES = {"max-accelerators", "budget-monthly-warning"}
+CHOICES = ("--api-cidr", "198.51.100.0/24", "--hf-token-secret", "ml/hf-token", "--gcp-project", "proj-rand",
+           "--commitment-purchased", "--shared-owner", "platform/cc-shared")
+_REGIONS = {"aws": ["us-east-1", "us-west-2", "eu-west-1"], "gcp": ["us-central1", "us-east4", "europe-west4"]}
+_OWNERS = [None, ("ml-platform", "cc-1"), ("search", "cc-2")]
+
+
+@st.composite
+def workload(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    """A valid spec of the single-workload property, with its own name, clouds, regions and owner."""
+    spec = draw(specs())
+    spec["name"] = name
+    clouds = draw(st.sampled_from([["aws"], ["gcp"], ["aws", "gcp"]]))
+    spec["placement"] = {"clouds": clouds}
+    allowed = [r for c in clouds for r in _REGIONS[c]]
+    regions = draw(st.lists(st.sampled_from(allowed), max_size=2, unique=True))
+    if regions:
+        spec["placement"]["regions"] = regions
+    spec.pop("owner", None)
+    owner = draw(st.sampled_from(_OWNERS))
+    if owner is not None:
+        spec["owner"] = {"team": owner[0], "cost_center": owner[1]}
+    return spec
+
+
+@st.composite
+def workload_sets(draw: st.DrawFn) -> list[dict[str, Any]]:
+    count = draw(st.integers(2, 3))
+    return [draw(workload(f"w{i}")) for i in range(count)]
+
+
+def _checked_preview(project: Path, stack: str) -> tuple[Any, PreviewResult]:
+    """`servestack check` of one stack with its generated policy config, and the preview it judged."""
+    seen: list[PreviewResult] = []
+
+    def preview(directory: Path, name: str | None) -> PreviewResult:
+        seen.append(run_preview(directory, name))
+        return seen[-1]
+
+    result = run_check(project, stack, policy_config_path=project / "policy" / f"{stack}.json", packs=PACKS,
+                       preview=preview)
+    return result, seen[0]
+
+
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(workloads=workload_sets(), env=st.sampled_from(["prod", "staging", "dev"]))
+def test_every_generated_stack_previews_costs_what_the_plan_said_and_passes_the_packs(
+    workloads: list[dict[str, Any]], env: str, tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = tmp_path_factory.mktemp("fleet")
+    argv = ["new", str(root / "p"), "--name", "platform", "--env", env, "--json", *CHOICES]
+    for spec in workloads:
+        path = root / f"{spec['name']}.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        argv += ["--workload", str(path)]
+    capsys.readouterr()
+    code = main(argv)
+    out = capsys.readouterr().out
+    assume(code != 1)  # a workload no stack meets is the selector's tests' business
+    assert code == 0, out
+    project = root / "p"
+    (planned,) = json.loads(out)["environments"]
+    joint = planned["joint"]
+    event(planned["mode"])
+    if planned["mode"] == "one_cluster":
+        one = joint["one_cluster"]
+        assert [s["stack"] for s in planned["stacks"]] == [env]
+        assert sum(one["shared_share_usd"]) == pytest.approx(one["shared_monthly_usd_expected"], abs=0.01 * 3)
+        assert planned["stacks"][0]["monthly_usd_expected"] == one["monthly_usd_expected"]
+    else:
+        assert [s["stack"] for s in planned["stacks"]] == [f"{env}-{w['name']}" for w in workloads]
+    readme = (project / "README.md").read_text()
+
+    for stack in planned["stacks"]:
+        result, preview = _checked_preview(project, stack["stack"])
+        budgets = [w.get("budget") for w in workloads if w["name"] in stack["workloads"]]
+        if all(budgets):
+            assert result.passed, [v.to_json() for v in result.mandatory]
+        else:
+            # The budget pack fails closed: a stack without a budget is the one mandatory finding.
+            assert [(v.policy, v.message.splitlines()[-1]) for v in result.mandatory] == [
+                ("budget-monthly-ceiling", NO_BUDGET)], [v.to_json() for v in result.mandatory]
+        allowed = ALLOWED_ADVISORIES | {"budget-monthly-ceiling"}
+        if not all(w.get("owner") for w in workloads if w["name"] in stack["workloads"]):
+            allowed |= {"cost-allocation-tags"}  # true: a workload without an owner has no cost tags
+        assert {v.policy for v in result.violations} <= allowed, [v.to_json() for v in result.violations]
+
+        assert result.costs.expected == pytest.approx(stack["monthly_usd_expected"], abs=0.01), stack
+        assert result.costs.ceiling == pytest.approx(stack["monthly_usd_ceiling"], abs=0.01), stack
+        total = f"| **total** | | | | | | **{money(result.costs.expected)}** | **{money(result.costs.ceiling)}** |"
+        assert total in readme.split(f"Stack `{stack['stack']}`", 1)[1], stack["stack"]
+
+        costs = preview.costs
+        assert costs is not None and costs.showback is not None
+        show = costs.showback
+        assert sorted(s.workload for s in show.shares) == sorted(stack["workloads"])
+        assert sum(s.expected for s in show.shares) == pytest.approx(costs.expected, abs=0.01)
+        assert sum(s.ceiling for s in show.shares) == pytest.approx(costs.ceiling, abs=0.01)
