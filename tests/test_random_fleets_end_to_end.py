@@ -24,6 +24,7 @@ from servestack.policies.stack.budget import NO_BUDGET
 from servestack.preview import run_preview
 from servestack.preview.model import PreviewResult
 from servestack.project.render import money
+from servestack.selector.joint import shared_monthly_usd
 from tests.test_random_specs_end_to_end import specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,3 +130,11 @@ def test_every_generated_stack_previews_costs_what_the_plan_said_and_passes_the_
         assert sorted(s.workload for s in show.shares) == sorted(stack["workloads"])
         assert sum(s.expected for s in show.shares) == pytest.approx(costs.expected, abs=0.01)
         assert sum(s.ceiling for s in show.shares) == pytest.approx(costs.ceiling, abs=0.01)
+        if planned["mode"] == "one_cluster":
+            # The joint plan's showback is the cost report's: each workload's own cost and share of the shared
+            # platform, to the cent.
+            one = joint["one_cluster"]
+            for name, c, share in zip(joint["workloads"], one["chosen"], one["shared_share_usd"], strict=True):
+                own = c["monthly_usd_expected"] - shared_monthly_usd(c["cloud"], c["zones"], c["nodes_avg"])
+                assert show.share(name).direct_expected == pytest.approx(own, abs=0.01), name
+                assert show.share(name).shared_expected == pytest.approx(share, abs=0.01), name

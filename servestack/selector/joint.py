@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd, platform_prices
+from servestack.catalog.pricing import nodes_monthly_usd
 from servestack.selector.plan import Candidate, Plan, all_candidates, plan
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ def shared_monthly_usd(cloud: str, zones: int, gpu_nodes: int) -> float:
 def _own_expected(c: Candidate) -> float:
     """A candidate's expected cost without the platform of a cluster of its own."""
     return c.monthly_usd_expected - shared_monthly_usd(c.cloud, c.zones, c.nodes_avg)
+
+
+def _gpu_expected(c: Candidate) -> float:
+    """A candidate's GPU node-hours per month (no volumes, no load balancer), priced as the plan prices them."""
+    return nodes_monthly_usd(c.hourly_usd_per_node, c.nodes_min, c.hourly_usd_per_node_burst, c.nodes_avg - c.nodes_min)
 
 
 def _own_ceiling(c: Candidate) -> float:
@@ -78,12 +84,13 @@ class JointPlacement:
                 self.zone_names)
 
     def shares(self) -> tuple[float, ...]:
-        """Each workload's share of the shared platform, in proportion to its own (GPU) expected cost."""
-        own = [max(_own_expected(c), 0.0) for c in self.candidates]
-        total = sum(own)
+        """Each workload's share of the shared platform, in proportion to its GPU nodes' expected cost: the
+        rule of the cost report's showback (servestack.costing.showback), so plan and report agree."""
+        gpu = [_gpu_expected(c) for c in self.candidates]
+        total = sum(gpu)
         if total <= 0:
-            return tuple(self.shared_expected / len(own) for _ in own)
-        return tuple(self.shared_expected * o / total for o in own)
+            return tuple(self.shared_expected / len(gpu) for _ in gpu)
+        return tuple(self.shared_expected * g / total for g in gpu)
 
 
 @dataclass(frozen=True)
