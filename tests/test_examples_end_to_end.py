@@ -13,12 +13,7 @@ from servestack.check import run_check
 from servestack.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="a mixed-fleet plan: the program deploys every "
-                                            "pool of servestack:fleet once fleet deployment is merged"))
-    if p.name.startswith("mixed-fleet-") else p
-    for p in sorted((ROOT / "examples").glob("*.yaml"))
-]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
