@@ -13,6 +13,7 @@ spec's placement:
   na_o >= nodes_min_o x u_o; nodes hold replicas: na_o >= ra_o x nodes_per_replica / replicas_per_node.
 - one cluster: z_R in {0, 1} per (cloud, region), u_o <= z_R(o), sum_R z_R = 1. Its control plane, NAT,
   system nodes and load balancer are paid once (z_R x fixed_R).
+- a mixed fleet: sum_o u_o >= 2 (one pool is the homogeneous plan, which `plan` already finds exactly).
 - objective: monthly expected cost = floor nodes at the base price + nodes above it at the burst price +
   per-node platform (root volumes) + fixed_R; the ceiling (peak nodes) stays within budget.monthly_usd.
 
@@ -30,8 +31,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from servestack.catalog.platform import platform_monthly_usd
-from servestack.catalog.pricing import HOURS_PER_MONTH
+from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd
 from servestack.catalog.types import Offering, PricingMode
 from servestack.contract import shape
 from servestack.contract.derive import checkpoint_gib
@@ -214,8 +214,72 @@ def _columns(spec: WorkloadSpec, catalog: Catalog, exclude: Exclude | None) -> l
     return columns
 
 
-def _solve(spec: WorkloadSpec, columns: list[_Column]) -> list[tuple[_Column, list[int]]] | None:
-    """The integer program of the module doc; the chosen columns with the class indices each serves."""
+def _solve(
+    spec: WorkloadSpec, columns: list[_Column], incumbent: float = math.inf
+) -> list[tuple[_Column, list[int]]] | None:
+    """The integer program of the module doc: the chosen columns with the class indices each serves.
+
+    Pools share one cluster, so the program separates by (cloud, region): each region is solved on its own,
+    cheapest lower bound first, and a region whose lower bound is not below the best plan found so far (or
+    `incumbent`, the best homogeneous stack) is skipped - the answer is the same as one program over all.
+    """
+    by_region: dict[tuple[str, str], list[_Column]] = defaultdict(list)
+    for col in _undominated(columns):
+        by_region[(col.offering.cloud, col.offering.region)].append(col)
+    best: tuple[float, list[tuple[_Column, list[int]]]] | None = None
+    bound = incumbent
+    ranked = sorted(((_lower_bound(spec, cols), key) for key, cols in by_region.items()), key=lambda x: x[0])
+    for lower, key in ranked:
+        if lower >= bound:
+            break
+        solved = _solve_region(spec, by_region[key])
+        if solved is not None and solved[0] < bound:
+            best, bound = solved, solved[0]
+    return best[1] if best is not None else None
+
+
+def _undominated(columns: list[_Column]) -> list[_Column]:
+    """Columns no other column of the same region beats on every count: one with the same replica shape,
+    prices and platform no higher, and at least the capacity for every class (e.g. the same GPU on a node
+    with more CPUs, at a higher price). Removing them leaves the optimum unchanged and the program smaller."""
+    groups: dict[tuple[Any, ...], list[_Column]] = defaultdict(list)
+    for col in columns:
+        groups[(col.offering.cloud, col.offering.region, col.layout.replicas_per_node, col.layout.nodes_per_replica,
+                col.replicas_min, col.nodes_min)].append(col)
+    kept: list[_Column] = []
+    for group in groups.values():
+        for a in group:
+            if not any(b is not a and _dominates(b, a) and not (_dominates(a, b) and id(a) < id(b)) for b in group):
+                kept.append(a)
+    return kept
+
+
+def _dominates(b: _Column, a: _Column) -> bool:
+    return (b.base_price <= a.base_price and b.burst_price <= a.burst_price
+            and b.per_node_platform <= a.per_node_platform
+            and all(b.rates.get(i, 0.0) >= r for i, r in a.rates.items()))
+
+
+def _lower_bound(spec: WorkloadSpec, columns: list[_Column]) -> float:
+    """A cost no plan in this region goes below: the shared platform, and each class's average load on the
+    column that serves it cheapest per request, at the lower of the floor and burst prices, without floors
+    or whole replicas. Infinite when some class has no column here."""
+    avg = spec.traffic.avg_requests_per_s
+    total = columns[0].fixed_platform
+    for i, (_, share, _, _) in enumerate(spec.traffic.classes()):
+        per_request = [
+            (min(c.base_price, c.burst_price) * HOURS_PER_MONTH + c.per_node_platform)
+            * c.layout.nodes_per_replica / c.layout.replicas_per_node / c.rates[i]
+            for c in columns if i in c.rates
+        ]
+        if not per_request:
+            return math.inf
+        total += avg * share * min(per_request)
+    return total
+
+
+def _solve_region(spec: WorkloadSpec, columns: list[_Column]) -> tuple[float, list[tuple[_Column, list[int]]]] | None:
+    """The program over the columns of one region; (monthly expected cost, chosen columns and classes)."""
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import lil_matrix
@@ -273,8 +337,12 @@ def _solve(spec: WorkloadSpec, columns: list[_Column]) -> list[tuple[_Column, li
         rows.append(({s + 3: 1.0, s + 1: -1.0}, 0.0, math.inf))
         for j in yi.values():
             rows.append(({s: 1.0, j: -1.0}, 0.0, math.inf))
+        # A pool exists only to serve a class (so "two pools" means two that serve something).
+        rows.append(({s: -1.0, **{j: 1.0 for j in yi.values()}}, 0.0, math.inf))
         rows.append(({z0 + region_index[(col.offering.cloud, col.offering.region)]: 1.0, s: -1.0}, 0.0, math.inf))
     rows.append(({z0 + k: 1.0 for k in range(len(regions))}, 1.0, 1.0))
+    # A mixed fleet has two pools or more; one pool is the homogeneous plan, which `plan` finds exactly.
+    rows.append(({s: 1.0 for s in starts}, 2.0, math.inf))
     budget = spec.budget.monthly_usd
     if budget is not None:
         rows.append(({j: float(v) for j, v in enumerate(ceiling) if v}, -math.inf, budget))
@@ -296,7 +364,7 @@ def _solve(spec: WorkloadSpec, columns: list[_Column]) -> list[tuple[_Column, li
         served = [i for i, j in yi.items() if result.x[j] > 0.5]
         if result.x[s] > 0.5 and served:
             chosen.append((col, served))
-    return chosen
+    return float(result.fun), chosen
 
 
 def _exact_pool(spec: WorkloadSpec, catalog: Catalog, col: _Column, names: list[str]) -> _Priced | None:
@@ -324,7 +392,7 @@ def mixed_fleet(
         return None
     started = time.perf_counter()
     columns = _columns(spec, catalog, exclude)
-    solution = _solve(spec, columns) if columns else None
+    solution = _solve(spec, columns, homogeneous.monthly_usd_expected) if columns else None
     solve_seconds = time.perf_counter() - started
     if not solution or len(solution) < 2:
         return None

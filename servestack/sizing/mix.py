@@ -130,7 +130,8 @@ class MixReplica:
 
         def ok(b: float) -> bool:
             p = self.point(b)
-            return (tpot_slo_ms is None or p.tpot_ms <= tpot_slo_ms) and (ttft_slo_ms is None or p.ttft_ms <= ttft_slo_ms)
+            tpot_ok = tpot_slo_ms is None or p.tpot_ms <= tpot_slo_ms
+            return tpot_ok and (ttft_slo_ms is None or p.ttft_ms <= ttft_slo_ms)
 
         lo, hi = MIN_CONCURRENCY, self.max_concurrency
         if not ok(lo):
@@ -180,7 +181,8 @@ def mix_replica(
     slots = [c.share * c.output_tokens for c in normalised]
     weights = [s / sum(slots) for s in slots]
     blocks_per_sequence = sum(
-        w * math.ceil((c.input_tokens + c.output_tokens) / KV_BLOCK_TOKENS) for w, c in zip(weights, normalised, strict=True)
+        w * math.ceil((c.input_tokens + c.output_tokens) / KV_BLOCK_TOKENS)
+        for w, c in zip(weights, normalised, strict=True)
     )
     max_concurrency = min(first.kv_blocks / blocks_per_sequence, float(MAX_BATCH))
     mean_context = sum(w * (c.input_tokens + c.output_tokens / 2.0) for w, c in zip(weights, normalised, strict=True))

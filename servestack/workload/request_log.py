@@ -82,7 +82,9 @@ def read_request_log(path: Path) -> list[tuple[int, int]]:
     return out
 
 
-def classes_from_log(requests: list[tuple[int, int]], max_classes: int = DEFAULT_LOG_CLASSES) -> list[dict[str, object]]:
+def classes_from_log(
+    requests: list[tuple[int, int]], max_classes: int = DEFAULT_LOG_CLASSES
+) -> list[dict[str, object]]:
     """Quantile bins on input length (see the module doc), as `traffic.request_mix` entries."""
     ordered = sorted(requests)
     n = len(ordered)

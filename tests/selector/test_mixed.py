@@ -56,18 +56,29 @@ def test_each_class_goes_to_the_pool_that_serves_it_cheapest() -> None:
     assert assignment(two_class_spec(), [small, big]) == {"small": [0], "big": [1]}
 
 
-def test_one_pool_when_a_second_floor_costs_more_than_it_saves() -> None:
-    # `big` holds both classes on one replica; a second pool would add a paid floor.
+def test_no_mixed_fleet_when_a_second_floor_costs_more_than_it_saves() -> None:
+    # `big` holds both classes on one replica ($4/h, the homogeneous plan); two pools cost $5/h at least.
     small = column("small", 1.0, {0: 30.0})
     big = column("big", 4.0, {0: 100.0, 1: 10.0})
-    assert assignment(two_class_spec(), [small, big]) == {"big": [0, 1]}
+    assert _solve(two_class_spec(), [small, big], incumbent=4.0 * 730 + 100.0) is None
+    assert assignment(two_class_spec(), [small, big]) == {"small": [0], "big": [1]}
 
 
 def test_every_pool_of_a_plan_is_in_one_region() -> None:
-    # The cheap short-request pool is in another region: pools share a cluster, so it cannot be used.
+    # The cheapest short-request pool is in another region: pools share a cluster, so the dearer one in the
+    # long pool's region serves the short requests.
     small_elsewhere = column("small", 1.0, {0: 3.0}, region="us-west-2")
+    medium = column("medium", 1.5, {0: 3.0})
     big = column("big", 4.0, {0: 10.0, 1: 1.0})
-    assert assignment(two_class_spec(), [small_elsewhere, big]) == {"big": [0, 1]}
+    assert assignment(two_class_spec(), [small_elsewhere, medium, big]) == {"medium": [0], "big": [1]}
+
+
+def test_a_dominated_column_is_never_needed() -> None:
+    # `small-2x` is `small` with more CPUs at a higher price: the same answer without it.
+    small = column("small", 1.0, {0: 3.0})
+    bigger_node = column("small-2x", 1.2, {0: 3.0})
+    big = column("big", 4.0, {0: 10.0, 1: 1.0})
+    assert assignment(two_class_spec(), [bigger_node, small, big]) == {"small": [0], "big": [1]}
 
 
 def test_the_budget_bounds_the_ceiling() -> None:

@@ -78,7 +78,9 @@ def test_every_class_meets_the_slo_at_the_operating_point(l40s: Accelerator) -> 
 CATALOG = load_catalog()
 
 
-def mix_spec(classes: list[tuple[float, int, int]], peak: float, avg_share: float, ttft: float, tpot: float) -> WorkloadSpec:
+def mix_spec(
+    classes: list[tuple[float, int, int]], peak: float, avg_share: float, ttft: float, tpot: float
+) -> WorkloadSpec:
     total = sum(share for share, _, _ in classes)
     return WorkloadSpec.model_validate({
         "name": "mix",
