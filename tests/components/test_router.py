@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import jsonschema
 import pytest
 import yaml
 
-from servestack.cli import main
 from servestack.components.kubernetes.router import (
     DEFAULT_BYTES_PER_TOKEN,
     ModelRouter,
@@ -26,6 +24,7 @@ from servestack.preview import run_preview
 from servestack.preview.model import PreviewResult
 from servestack.versions import DEFAULT_KUBERNETES_VERSION, addon_versions
 from tests.components.conftest import Runner
+from tests.components.fleet_stacks import fleet_stack, plan_server, write_project
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mixed-fleet-7b.yaml"
@@ -42,15 +41,33 @@ ROUTER_TYPES = {
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], PreviewResult]]:
-    """The example planned and written as `plan --write` does, then previewed offline."""
-    project = tmp_path_factory.mktemp("mixed")
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, project / name)
-    code = main(["plan", str(EXAMPLE), "--env", "mixed", "--write", "-C", str(project), "--hf-token-secret",
-                 "servestack/hf-token", "--api-cidr", "203.0.113.0/24", "--commitment-purchased", "--json"])
-    assert code == 0
-    stack = yaml.safe_load((project / "stacks" / "Pulumi.mixed.yaml").read_text())["config"]
-    yield stack, run_preview(project, "mixed")
+    """The example's workload as a two-pool mixed fleet (its short class on the cheapest offering, its long class
+    on the next instance type), previewed offline. Built from real plans rather than taken from the example's own
+    plan, so these tests exercise the router whichever stack the example's plan chooses."""
+    from servestack.catalog import load_catalog
+    from servestack.selector.plan import plan
+
+    small = plan_server(EXAMPLE.stem, "aws", "us-east-1")
+    catalog = load_catalog()
+    large = next(c.deployment(small.spec, catalog) for c in plan(small.spec.model_copy(update={
+        "placement": small.spec.placement.model_copy(update={"clouds": ["aws"], "regions": ["us-east-1"]})}),
+        catalog, top=100).candidates
+        if c.instance_type != small.deployment.instance_type
+        and c.deployment(small.spec, catalog).zone_names == small.deployment.zone_names)
+    mix = yaml.safe_load(EXAMPLE.read_text())["traffic"]["request_mix"]
+    short, long = sorted(mix, key=lambda c: c["input_tokens"])
+    config = fleet_stack([small])
+    # Both pools are sized for the whole traffic here, so the budget is the two plans' ceilings, not the spec's.
+    config["servestack:budgetMonthlyUsd"] = 2 * small.monthly_usd_ceiling + 10_000
+    config["servestack:fleet"] = {"servers": [
+        {"workload": small.spec.name, "pool": pool, "deployment": deployment.to_stack_config(),
+         "requestClasses": [{"name": c["name"], "share": c["share"], "inputTokens": c["input_tokens"],
+                             "outputTokens": c["output_tokens"]}]}
+        for pool, deployment, c in (("small", small.deployment, short), ("large", large, long))
+    ]}
+    project = write_project(tmp_path_factory.mktemp("mixed"), "mixed", config)
+    config["project"] = project
+    yield config, run_preview(project, "mixed")
 
 
 def _schema(api_version: str, kind: str) -> dict[str, Any]:
@@ -118,7 +135,7 @@ def _backend(route: dict[str, Any], content_length: int | None) -> str:
 def test_each_size_class_reaches_the_pool_that_serves_it(mixed: tuple[dict[str, Any], PreviewResult]) -> None:
     stack, preview = mixed
     routes = _of(preview, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
-    assert [r.inputs["metadata"]["name"] for r in routes] == ["assistant-7b"]
+    assert [r.inputs["metadata"]["name"] for r in routes] == [stack["servestack:workloads"][0]["name"]]
     route = routes[0].inputs
     pool_of_class = {c["name"]: server["pool"] for server in stack["servestack:fleet"]["servers"]
                      for c in server["requestClasses"]}
@@ -211,3 +228,13 @@ def test_every_kubernetes_row_pins_a_router_with_a_known_proxy_image(run_pulumi:
     graph = run_pulumi(lambda: ModelRouter("r", _args(kubernetes_version=kubernetes)))
     release = graph.one("kubernetes:helm.sh/v3:Release")
     assert release.inputs["version"] == addon_versions(kubernetes).envoy_gateway.version
+
+
+def test_both_packs_pass_the_routed_fleet(mixed: tuple[dict[str, Any], PreviewResult]) -> None:
+    from servestack.check import run_check
+
+    stack, preview = mixed
+    result = run_check(stack["project"], "mixed", packs=[ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"])
+    assert result.passed, [v.to_json() for v in result.mandatory]
+    assert {v.pack for v in result.violations} <= {"servestack-budget"}, [v.to_json() for v in result.violations]
+    assert preview.costs is not None and result.costs.expected == pytest.approx(preview.costs.expected, abs=0.01)
