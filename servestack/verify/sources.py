@@ -43,6 +43,8 @@ class Target:
     slo: SloTargets
     spec: Any | None = None
     """The WorkloadSpec, when one could be built (needed for the estimate and --write-measured)."""
+    classes: tuple[tuple[str, float, int, int], ...] = ()
+    """(name, share, input_tokens, output_tokens) of each class of the spec's request mix; empty without one."""
 
 
 def target_from_spec(path: str) -> Target:
@@ -51,8 +53,9 @@ def target_from_spec(path: str) -> Target:
     spec = load_spec(path)
     t = spec.traffic
     slo = SloTargets(spec.slo.ttft_ms_p95, spec.slo.tpot_ms_p95, spec.slo.latency_ms_p95)
+    classes = tuple(t.classes()) if t.request_mix is not None else ()
     return Target(spec.name, t.avg_requests_per_s, t.peak_requests_per_s, t.avg_input_tokens, t.avg_output_tokens,
-                  slo, spec)
+                  slo, spec, classes)
 
 
 def read_stack(project_dir: Path, env: str) -> StackFacts:
