@@ -234,7 +234,8 @@ def test_both_packs_pass_the_routed_fleet(mixed: tuple[dict[str, Any], PreviewRe
     from servestack.check import run_check
 
     stack, preview = mixed
-    result = run_check(stack["project"], "mixed", packs=[ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"])
+    packs = [ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"]
+    result = run_check(stack["project"], "mixed", packs=packs)
     assert result.passed, [v.to_json() for v in result.mandatory]
     assert {v.pack for v in result.violations} <= {"servestack-budget"}, [v.to_json() for v in result.violations]
     assert preview.costs is not None and result.costs.expected == pytest.approx(preview.costs.expected, abs=0.01)
