@@ -22,6 +22,7 @@ __all__ = [
     "ServingAutoscaler",
     "ServingAddons",
     "NvidiaDevicePlugin",
+    "ImagePrePuller",
     "ModelDeployment",
     "all_components",
 ]
@@ -40,6 +41,7 @@ _HOMES = {
     "ServingAutoscaler": "kubernetes",
     "ServingAddons": "kubernetes",
     "NvidiaDevicePlugin": "kubernetes",
+    "ImagePrePuller": "kubernetes",
     "ModelDeployment": "deployment",
 }
 

@@ -435,6 +435,7 @@ class ModelDeployment(pulumi.ComponentResource):
         kubernetes_version = args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
         _cluster_add_ons(self, name, spec, adapter, cloud, kube, kubernetes_version)
         namespace = _namespace(name, pool, kube)
+        _prepull(name, namespace, cloud.server_image, pool.accelerator, kube)
         addons = _serving_addons(
             name, kube, kubernetes_version,
             leader_worker_set=pool.nodes_per_replica > 1,
@@ -550,6 +551,7 @@ class ModelPool(pulumi.ComponentResource):
         capacity = cluster.adapter.provision_pool(self, cluster.spec, pool, cluster.cloud)
         kube = pulumi.ResourceOptions.merge(cluster.kube, pulumi.ResourceOptions(parent=self))
         namespace = _namespace(name, pool, kube)
+        _prepull(name, namespace, cluster.cloud.server_image, pool.accelerator, kube)
         if "grafana_dashboard" in args:
             _dashboard(name, args["grafana_dashboard"], kube, cluster.addons)
         lb = _model_server(name, args, cluster.spec, cluster.cloud, capacity, namespace, kube, cluster.addons,
@@ -605,6 +607,14 @@ def _serving_addons(
     if dashboard is not None:
         addons_args["grafana_dashboard"] = dashboard
     return ServingAddons(f"{name}-addons", addons_args, opts=kube)
+
+
+def _prepull(name: str, namespace: pulumi.Output[str], image: str, accelerator: str,
+             kube: pulumi.ResourceOptions) -> None:
+    from servestack.components.kubernetes import ImagePrePuller
+
+    # The GPU nodes pull the serving image as they join, while their GPUs are still being brought up.
+    ImagePrePuller(f"{name}-prepull", {"namespace": namespace, "image": image, "accelerator": accelerator}, opts=kube)
 
 
 def _namespace(name: str, pool: PoolSpec, kube: pulumi.ResourceOptions) -> pulumi.Output[str]:

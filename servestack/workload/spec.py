@@ -190,8 +190,9 @@ class RequestClass(_Strict):
     share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = Field(
         description="Fraction of all requests in this class (the shares of a mix sum to 1)."
     )
-    input_tokens: PositiveInt
-    output_tokens: PositiveInt
+    # Bounded far above any model's context (checked against it by WorkloadSpec) so the mix arithmetic stays finite.
+    input_tokens: PositiveInt = Field(le=10_000_000, description="Prompt tokens of a request of this class.")
+    output_tokens: PositiveInt = Field(le=10_000_000, description="Generated tokens of a request of this class.")
 
     @field_validator("name")
     @classmethod
@@ -236,14 +237,11 @@ class Traffic(_Strict):
         classes = [c for c in data["request_mix"] if isinstance(c, dict)]
         try:
             shares = [float(c["share"]) for c in classes]
-            means = {
-                key: sum(float(c["share"]) * float(c[key]) for c in classes) / sum(shares)
-                for key in ("input_tokens", "output_tokens")
-            }
-        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            for key in ("input_tokens", "output_tokens"):
+                mean = sum(float(c["share"]) * float(c[key]) for c in classes) / sum(shares)
+                filled.setdefault(f"avg_{key}", max(1, round(mean)))
+        except (KeyError, TypeError, ValueError, ArithmeticError):
             return data  # the field validators name what is wrong with the classes
-        for key, mean in means.items():
-            filled.setdefault(f"avg_{key}", max(1, round(mean)))
         return filled
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ EXPECTED = {
     "ServingAutoscaler",
     "ServingAddons",
     "NvidiaDevicePlugin",
+    "ImagePrePuller",
     "ModelDeployment",
 }
 

@@ -78,6 +78,18 @@ def test_a_class_longer_than_the_context_names_that_class() -> None:
     assert "8192" in exc.value.allowed
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [("input_tokens: 6000", "input_tokens: 1" + "0" * 400, "traffic.request_mix[1].input_tokens"),
+     ("share: 0.2", "share: .inf", "traffic.request_mix[1].share"),
+     ("share: 0.2", "share: abc", "traffic.request_mix[1].share"),
+     ("share: 0.2", "share: true", "traffic.request_mix[1].share")],
+    ids=["huge-tokens", "infinite-share", "text-share", "boolean-share"],
+)
+def test_hostile_class_values_name_their_field(old: str, new: str, field: str) -> None:
+    assert field_of(MIX.replace(old, new)) == field
+
+
 def test_class_names_are_unique_labels() -> None:
     assert field_of(MIX.replace("name: long", "name: short")) == "traffic.request_mix[1].name"
     assert field_of(MIX.replace("name: long", "name: Long_Docs")) == "traffic.request_mix[1].name"

@@ -5,6 +5,7 @@
 - `autoscaling`: `ServingAutoscaler`, KEDA on vLLM's queue
 - `router`: `ModelRouter`, Envoy Gateway routing a mixed fleet's requests to their size class's pool
 - `addons`: `ServingAddons` (KEDA, Prometheus, LeaderWorkerSet, EFA device plugin) and `NvidiaDevicePlugin`
+- `prepull`: `ImagePrePuller`, a DaemonSet that pulls the serving image onto GPU nodes as they join
 
 Every component takes an optional `kubeconfig`; when given it builds its own Kubernetes provider, otherwise it
 uses the provider passed in `opts` (or the ambient one). `from servestack.components.kubernetes import
@@ -21,7 +22,11 @@ from servestack.components.kubernetes.addons import (
 )
 from servestack.components.kubernetes.autoscaling import ServingAutoscaler, ServingAutoscalerArgs
 from servestack.components.kubernetes.load_balancer import ModelLoadBalancer, ModelLoadBalancerArgs
+<<<<<<< HEAD
 from servestack.components.kubernetes.router import ModelRouter, ModelRouterArgs
+=======
+from servestack.components.kubernetes.prepull import ImagePrePuller, ImagePrePullerArgs
+>>>>>>> main
 from servestack.components.kubernetes.server import (
     ModelServer,
     ModelServerArgs,
@@ -42,6 +47,8 @@ __all__ = [
     "ServingAddonsArgs",
     "NvidiaDevicePlugin",
     "NvidiaDevicePluginArgs",
+    "ImagePrePuller",
+    "ImagePrePullerArgs",
     "SERVER_PORT",
     "PROMETHEUS_URL",
     "server_await_timeout_s",
