@@ -22,11 +22,8 @@ from servestack.components.kubernetes.addons import (
 )
 from servestack.components.kubernetes.autoscaling import ServingAutoscaler, ServingAutoscalerArgs
 from servestack.components.kubernetes.load_balancer import ModelLoadBalancer, ModelLoadBalancerArgs
-<<<<<<< HEAD
-from servestack.components.kubernetes.router import ModelRouter, ModelRouterArgs
-=======
 from servestack.components.kubernetes.prepull import ImagePrePuller, ImagePrePullerArgs
->>>>>>> main
+from servestack.components.kubernetes.router import ModelRouter, ModelRouterArgs
 from servestack.components.kubernetes.server import (
     ModelServer,
     ModelServerArgs,
