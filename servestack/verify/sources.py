@@ -78,6 +78,11 @@ def read_stack(project_dir: Path, env: str) -> StackFacts:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: no `config:` mapping")
     workload = config.get("servestack:workload")
+    if not isinstance(workload, dict) and "servestack:workloads" in config:
+        raise ConfigError(
+            f"{path}: a multi-workload stack (servestack:workloads); verify one workload with its SPEC file and "
+            "--endpoint URL (a mixed fleet: the address of the router's Service, see the `router` stack output)"
+        )
     if not isinstance(workload, dict):
         raise ConfigError(f"{path}: servestack:workload is missing; verify reads the traffic and SLO from it")
     deployment = config.get("servestack:deployment")

@@ -88,3 +88,16 @@ def test_the_class_schedule_is_repeatable_and_follows_the_shares() -> None:
     assert first != class_schedule(classes, 10_000, seed=4)
     share_b = sum(c.name == "b" for c in first) / len(first)
     assert 0.09 <= share_b <= 0.11, share_b
+
+
+def test_a_fleet_stack_asks_for_the_spec_and_the_router_endpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
+    stack = {"config": {"servestack:environment": "prod", "servestack:workloads": [{"name": "chat-8b"}],
+                        "servestack:fleet": {"servers": []}}}
+    (tmp_path / "stacks" / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack), encoding="utf-8")
+    code = main(["verify", "-s", "prod", "-C", str(tmp_path), "--endpoint", "http://127.0.0.1:9", *FAST])
+    err = capsys.readouterr().err
+    assert code == 2 and "a multi-workload stack" in err and "router" in err, err
