@@ -183,6 +183,9 @@ def test_envoy_gateway_and_proxy_are_pinned(mixed: tuple[dict[str, Any], Preview
     deployment = proxy["provider"]["kubernetes"]["envoyDeployment"]
     assert re.fullmatch(r"docker\.io/envoyproxy/envoy:distroless-v\d+\.\d+\.\d+", deployment["container"]["image"])
     assert deployment["pod"]["nodeSelector"] == {"servestack.io/pool": "system"}
+    spread = deployment["pod"]["topologySpreadConstraints"][0]
+    assert spread["topologyKey"] == "kubernetes.io/hostname" and deployment["replicas"] == 2
+    assert proxy["provider"]["kubernetes"]["envoyPDB"] == {"minAvailable": 1}
     assert deployment["pod"]["securityContext"]["runAsNonRoot"] is True
     assert deployment["container"]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert proxy["provider"]["kubernetes"]["envoyService"]["annotations"][

@@ -53,6 +53,8 @@ GATEWAY_API = "gateway.networking.k8s.io"
 DEFAULT_REQUEST_TIMEOUT_S = 600
 """Longest response a route lets a backend stream (a long generation at low TPOT); Envoy's own default is 15 s."""
 _SYSTEM_POOL = {"servestack.io/pool": "system"}
+_OWNING_GATEWAY_LABEL = "gateway.envoyproxy.io/owning-gateway-name"
+"""The label Envoy Gateway puts on the proxy pods of a Gateway (internal/gatewayapi/translator.go)."""
 _PROXY_UID = 65532
 """The distroless Envoy image's non-root user."""
 _ENVOY_PROXY_IMAGES = {
@@ -392,6 +394,14 @@ def _envoy_proxy_spec(
     name: str, image: str, replicas: int, service_annotations: dict[str, Any]
 ) -> dict[str, Any]:
     """Envoy proxies on the system nodes, meeting the restricted Pod Security Standard, behind the stack's LB."""
+    spec = _proxy_spec(name, image, replicas, service_annotations)
+    if replicas > 1:
+        # A node drain (a system node upgrade) evicts one proxy at a time.
+        spec["provider"]["kubernetes"]["envoyPDB"] = {"minAvailable": 1}
+    return spec
+
+
+def _proxy_spec(name: str, image: str, replicas: int, service_annotations: dict[str, Any]) -> dict[str, Any]:
     return {
         "provider": {
             "type": "Kubernetes",
@@ -400,6 +410,13 @@ def _envoy_proxy_spec(
                     "replicas": replicas,
                     "pod": {
                         "nodeSelector": _SYSTEM_POOL,
+                        # One proxy per system node where there is room, so losing a node keeps the entry up.
+                        "topologySpreadConstraints": [{
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": {_OWNING_GATEWAY_LABEL: name}},
+                        }],
                         "securityContext": {
                             "runAsNonRoot": True,
                             "runAsUser": _PROXY_UID,
