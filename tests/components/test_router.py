@@ -242,3 +242,12 @@ def test_both_packs_pass_the_routed_fleet(mixed: tuple[dict[str, Any], PreviewRe
     assert result.passed, [v.to_json() for v in result.mandatory]
     assert {v.pack for v in result.violations} <= {"servestack-budget"}, [v.to_json() for v in result.violations]
     assert preview.costs is not None and result.costs.expected == pytest.approx(preview.costs.expected, abs=0.01)
+
+
+def test_an_internal_router_on_gcp_is_an_internal_passthrough_load_balancer(run_pulumi: Runner) -> None:
+    graph = run_pulumi(lambda: ModelRouter("r", _args(cloud="gcp")))
+    service = graph.one("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy").inputs["spec"]["provider"][
+        "kubernetes"]["envoyService"]
+    assert service == {"name": "r", "type": "LoadBalancer",
+                       "annotations": {"networking.gke.io/load-balancer-type": "Internal"}}
+    assert graph.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs["spec"]["listeners"][0]["port"] == 80
