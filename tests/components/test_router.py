@@ -251,3 +251,14 @@ def test_an_internal_router_on_gcp_is_an_internal_passthrough_load_balancer(run_
     assert service == {"name": "r", "type": "LoadBalancer",
                        "annotations": {"networking.gke.io/load-balancer-type": "Internal"}}
     assert graph.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs["spec"]["listeners"][0]["port"] == 80
+
+
+def test_the_crd_schemas_are_those_of_the_default_release() -> None:
+    # When the default Envoy Gateway pin moves, the schemas the router objects are checked against must move too.
+    pin = addon_versions(DEFAULT_KUBERNETES_VERSION).envoy_gateway
+    files = sorted(SCHEMAS.glob("*.json"))
+    assert len(files) == len(ROUTER_TYPES)
+    for path in files:
+        document = json.loads(path.read_text())
+        assert document["release"].startswith(f"envoyproxy/gateway {pin.version} "), path.name
+        assert f"/blob/{pin.version}/" in document["source"], path.name
