@@ -53,6 +53,8 @@ class Predicted:
     output_tokens_per_s_per_replica: float | None = None
     weights_gib: float | None = None
     """The model's weights in accelerator memory, GiB (what --write-measured records as memory_gib)."""
+    classes: tuple[tuple[str, float, float], ...] = ()
+    """(class, ttft_ms, tpot_ms) per request class of a mix, from the pool the plan serves it on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,7 @@ def summarize(run: LoadRun, slo: SloTargets, predicted: Predicted | None, predic
     dists = {k: overall[k] for k in ("ttft_ms", "tpot_ms", "latency_ms")}
     error_rate = overall["error_rate"]
     slo_doc = overall["slo"]
-    classes = _class_blocks(run, slo)
+    classes = _class_blocks(run, slo, predicted)
     # The plan holds the SLO for every class (docs/traffic-mixes.md), so a run meets it only if each class does.
     slo_met = overall["slo_met"] and all(b["slo_met"] is not False for b in classes.values())
 
@@ -185,7 +187,7 @@ def _blocks(
     }
 
 
-def _class_blocks(run: LoadRun, slo: SloTargets) -> dict[str, dict[str, Any]]:
+def _class_blocks(run: LoadRun, slo: SloTargets, predicted: Predicted | None) -> dict[str, dict[str, Any]]:
     """The same blocks per class of a mix run (empty without a mix), in the config's class order.
 
     A class that drew no measured request (a rare class in a short run) is reported with `slo_met: null`:
@@ -199,6 +201,12 @@ def _class_blocks(run: LoadRun, slo: SloTargets) -> dict[str, dict[str, Any]]:
         if not measured:
             block["slo_met"] = None
             block["error_rate"] = None
+        estimate = {name: (ttft, tpot) for name, ttft, tpot in (predicted.classes if predicted else ())}
+        if load_class.name in estimate:
+            ttft, tpot = estimate[load_class.name]
+            block["predicted"] = {"ttft_ms": ttft, "tpot_ms": tpot,
+                                  "ttft_ratio": _ratio(block["ttft_ms"]["p95"], ttft),
+                                  "tpot_ratio": _ratio(block["tpot_ms"]["p95"], tpot)}
         out[load_class.name] = {
             "share": load_class.share,
             "input_tokens": load_class.input_words,

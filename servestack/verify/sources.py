@@ -252,8 +252,14 @@ def predict(target: Target, stack: StackFacts | None) -> tuple[Predicted | None,
     p = chosen.performance
     layout = f"{chosen.accelerator} TP{chosen.layout.tensor_parallel}"
     where = f"{chosen.cloud}/{chosen.region} {chosen.instance_type} {layout}"
+    classes = [(c.name, round(c.ttft_ms, 3), round(c.tpot_ms, 3)) for c in p.classes]
+    if result.mixed is not None and (stack is None or not stack.deployment):
+        # A mixed plan serves each class on its own pool (behind the router): each class's estimate is its pool's.
+        classes = [(c.name, round(c.ttft_ms, 3), round(c.tpot_ms, 3))
+                   for pool in result.mixed.pools for c in pool.candidate.performance.classes
+                   if c.name in pool.classes]
     return Predicted(f"{source} ({where})", round(p.ttft_ms, 3), round(p.tpot_ms, 3) if p.tpot_ms else None,
-                     round(p.output_tokens_per_s, 3), p.weights_gib), None
+                     round(p.output_tokens_per_s, 3), p.weights_gib, tuple(classes)), None
 
 
 def _num(value: Any) -> float | None:

@@ -57,6 +57,9 @@ def test_each_request_is_sized_as_one_class_in_proportion_to_the_shares(
         assert set(classes[name]) >= BLOCKS, set(classes[name])
         assert classes[name]["share"] == spec_class["share"]
         assert classes[name]["input_tokens"] == spec_class["input_tokens"]
+    # The plan's estimate per class (from the pool serving it): a ten times longer prompt has a longer TTFT.
+    assert 0 < classes["short"]["predicted"]["ttft_ms"] < classes["long"]["predicted"]["ttft_ms"], classes
+    assert classes["long"]["predicted"]["ttft_ratio"] is not None
 
 
 def test_latency_is_reported_and_judged_per_class(
