@@ -22,7 +22,7 @@ from servestack.components.kubernetes.router import (
 )
 from servestack.preview import run_preview
 from servestack.preview.model import PreviewResult
-from servestack.versions import DEFAULT_KUBERNETES_VERSION, addon_versions
+from servestack.versions import DEFAULT_KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS, addon_versions
 from tests.components.conftest import Runner
 from tests.components.fleet_stacks import fleet_stack, plan_server, write_project
 
@@ -226,7 +226,7 @@ def test_bad_router_arguments_name_the_field(extra: dict[str, Any], message: str
         ModelRouter("r", _args(**extra))
 
 
-@pytest.mark.parametrize("kubernetes", ["1.30", "1.32", "1.34"])
+@pytest.mark.parametrize("kubernetes", SUPPORTED_KUBERNETES_VERSIONS)
 def test_every_kubernetes_row_pins_a_router_with_a_known_proxy_image(run_pulumi: Runner, kubernetes: str) -> None:
     graph = run_pulumi(lambda: ModelRouter("r", _args(kubernetes_version=kubernetes)))
     release = graph.one("kubernetes:helm.sh/v3:Release")

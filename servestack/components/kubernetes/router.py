@@ -237,6 +237,10 @@ class ModelRouter(pulumi.ComponentResource):
             pin = addon_versions(str(args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION))).envoy_gateway
         except ValueError as exc:
             raise ValueError(f"{comp}: {exc}") from None
+        image = _ENVOY_PROXY_IMAGES.get(pin.version)
+        if image is None:
+            raise ValueError(f"{comp}: no Envoy proxy image recorded for Envoy Gateway {pin.version}; add it to "
+                             "_ENVOY_PROXY_IMAGES (api/v1alpha1/shared_types.go at the release tag)")
         super().__init__("servestack:index:ModelRouter", name, None, opts)
         child = child_opts(self, name, args.get("kubeconfig"), opts)
         labels = {"app.kubernetes.io/name": name, **PART_OF}
@@ -271,7 +275,7 @@ class ModelRouter(pulumi.ComponentResource):
             api_version="gateway.envoyproxy.io/v1alpha1",
             kind="EnvoyProxy",
             metadata={"name": name, "namespace": ROUTER_NAMESPACE, "labels": labels},
-            spec=_envoy_proxy_spec(name, _ENVOY_PROXY_IMAGES[pin.version], replicas, service_annotations),
+            spec=_envoy_proxy_spec(name, image, replicas, service_annotations),
             opts=in_namespace,
         )
         gateway_class = k8s.apiextensions.CustomResource(
