@@ -113,6 +113,8 @@ class ModelDeploymentArgs(TypedDict):
     pod_memory_gib: NotRequired[int]
     """Memory request of one serving pod, GiB."""
     efa_interfaces: NotRequired[int]
+    spot_instance_types: NotRequired[list[str]]
+    """AWS: every instance type a spot node group may launch, instance_type first (capacity diversification)."""
     """EFA interfaces per node for multi-node replicas on AWS (0 = none)."""
     root_volume_throughput_mibps: NotRequired[int]
     """gp3 throughput of GPU node root volumes, MiB/s."""
@@ -186,6 +188,8 @@ def model_deployment_args(cfg: DeploymentConfig) -> ModelDeploymentArgs:
     args["alerting_rules"] = rules_yaml(targets)
     args["grafana_dashboard"] = dashboard_json(targets)
     args["gpu_metrics"] = targets.gpu_metrics
+    if d.spot_instance_types:
+        args["spot_instance_types"] = list(d.spot_instance_types)
     if s.quantization is not None:
         args["quantization"] = s.quantization
     if cfg.hf_token_secret is not None:
@@ -407,6 +411,7 @@ def _cloud_spec(name: str, args: ModelDeploymentArgs) -> CloudSpec:
         root_volume_throughput_mibps=args.get("root_volume_throughput_mibps"),
         root_volume_iops=args.get("root_volume_iops"),
         efa_interfaces=efa,
+        spot_instance_types=list(args.get("spot_instance_types") or []),
         node_launch_s=args.get("node_launch_s"),
         api_access=api_access,
         api_cidrs=api_cidrs,

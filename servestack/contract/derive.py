@@ -5,6 +5,7 @@ Called by the selector for the candidates it shows and by `plan --write` for the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from servestack.contract import shape
@@ -17,7 +18,16 @@ if TYPE_CHECKING:
     from servestack.catalog.types import Accelerator, Offering, PricingMode
     from servestack.workload import WorkloadSpec
 
-__all__ = ["deployment_for", "serving_for", "checkpoint_gib", "missing_checkpoint_message", "commitment_for"]
+__all__ = [
+    "deployment_for",
+    "serving_for",
+    "checkpoint_gib",
+    "missing_checkpoint_message",
+    "commitment_for",
+    "chosen_zones",
+    "spot_peer_key",
+    "spot_alternates",
+]
 
 
 def missing_checkpoint_message(spec: WorkloadSpec) -> str | None:
@@ -95,6 +105,55 @@ def commitment_for(offering: Offering, base: PricingMode, nodes_min: int, base_p
     )
 
 
+def chosen_zones(offering: Offering, zones: int) -> list[str]:
+    """The zones a stack of `offering` spreads over: the first `zones` of its zones, in name order."""
+    return sorted(offering.zones)[:zones]
+
+
+def spot_peer_key(offering: Offering) -> tuple[str, str, str, int]:
+    """Offerings that may stand in for each other in a spot pool share this key (cloud, region, accelerator
+    and accelerators per node); `spot_alternates` checks the rest."""
+    return (offering.cloud, offering.region, offering.accelerator, offering.accelerators_per_node)
+
+
+def spot_alternates(
+    offering: Offering, peers: Iterable[Offering], *, zones: int, replicas_per_node: int, nodes_per_replica: int
+) -> tuple[Offering, ...]:
+    """Other instance types an AWS spot pool of `offering` may launch (capacity diversification), cheapest first.
+
+    An equivalent carries the same accelerator, as many per node, in the same region and every chosen zone,
+    with a spot price, and room for the pods the contract sizes on `offering` (its own pod CPU and memory
+    share, computed the same way, is at least as large). Replicas spanning nodes also need the same fabric and
+    EFA interface count. The weights cache lives on the EBS root volume the launch template gives every type,
+    so local instance storage does not matter. GKE node pools have one machine type: none on GCP.
+    """
+    if offering.cloud != "aws" or offering.price_spot is None:
+        return ()
+    key = spot_peer_key(offering)
+    needed_zones = set(chosen_zones(offering, zones))
+    cpu = shape.pod_cpu_millicores(offering.vcpus, replicas_per_node)
+    memory = shape.pod_memory_gib(offering.memory_gib, replicas_per_node)
+    efa = shape.efa_interfaces(offering.cloud, offering.instance_type, nodes_per_replica)
+    found: dict[str, Offering] = {}
+    for o in peers:
+        if (
+            o.instance_type == offering.instance_type
+            or spot_peer_key(o) != key
+            or o.price_spot is None
+            or not needed_zones.issubset(o.zones)
+            or shape.pod_cpu_millicores(o.vcpus, replicas_per_node) < cpu
+            or shape.pod_memory_gib(o.memory_gib, replicas_per_node) < memory
+        ):
+            continue
+        if nodes_per_replica > 1 and (
+            o.multi_node_network != offering.multi_node_network
+            or shape.efa_interfaces(o.cloud, o.instance_type, nodes_per_replica) != efa
+        ):
+            continue
+        found.setdefault(o.instance_type, o)
+    return tuple(sorted(found.values(), key=lambda o: (o.price_spot, o.instance_type)))
+
+
 def deployment_for(
     spec: WorkloadSpec,
     offering: Offering,
@@ -108,8 +167,12 @@ def deployment_for(
     price_base: float,
     price_burst: float,
     weights_gib: float,
+    spot_alternates: Sequence[Offering] = (),
 ) -> Deployment:
-    """The contract for one candidate the selector sized and priced."""
+    """The contract for one candidate the selector sized and priced.
+
+    `spot_alternates` (from `spot_alternates`) are listed when a pool is priced spot; the selector priced
+    that pool at the dearest of them."""
     zones = spec.availability.zones
     per_node = shape.replicas_per_node(offering.accelerators_per_node, tensor_parallel, nodes_per_replica)
     serving = serving_for(spec, accelerator, weights_gib, offering.accelerators_per_node)
@@ -118,8 +181,12 @@ def deployment_for(
         cloud=offering.cloud,
         region=offering.region,
         zones=zones,
-        zone_names=sorted(offering.zones)[:zones],
+        zone_names=chosen_zones(offering, zones),
         instance_type=offering.instance_type,
+        spot_instance_types=(
+            [offering.instance_type, *(o.instance_type for o in spot_alternates)]
+            if spot_alternates and "spot" in (pricing_base, pricing_burst) else None
+        ),
         accelerator=offering.accelerator,
         accelerators_per_node=offering.accelerators_per_node,
         tensor_parallel=tensor_parallel,

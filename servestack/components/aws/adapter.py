@@ -158,6 +158,8 @@ class AwsAdapter:
         }
         if spec.node_launch_s is not None:
             args["node_launch_s"] = spec.node_launch_s
+        if g.pricing == "spot" and spec.spot_instance_types:
+            args["spot_instance_types"] = spec.spot_instance_types
         if spec.root_volume_throughput_mibps is not None:
             args["root_volume_throughput_mibps"] = spec.root_volume_throughput_mibps
         if spec.root_volume_iops is not None:

@@ -1,10 +1,12 @@
 """SSG001 allowed-accelerators: GPU node groups use only the accelerators (and instance types) allowed.
 
 Without policy config the allowed set is the stack's own choice, `servestack:deployment` (accelerator and
-instance type), so a hand edit that swaps the GPU shows up in review.
+instance type, plus the spot pool's `spotInstanceTypes`), so a hand edit that swaps the GPU shows up in review.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from servestack.catalog import load_catalog
 from servestack.costing.nodes import NODE_TYPES
@@ -21,11 +23,13 @@ def _allowed(ctx: RuleContext) -> tuple[list[str] | None, list[str] | None, str]
     instance_types = ctx.config.get("instanceTypes")
     if accelerators is None and instance_types is None:
         stack = ctx.stack
-        return (
-            [stack.accelerator] if stack.accelerator else None,
-            [stack.instance_type] if stack.instance_type else None,
-            "servestack:deployment",
-        )
+        types = [stack.instance_type] if stack.instance_type else None
+        deployment = stack.values.get("servestack:deployment")
+        # A spot pool may launch the equivalent types the plan listed (and priced) beside its own.
+        alternates = deployment.get("spotInstanceTypes") if isinstance(deployment, Mapping) else None
+        if types is not None and isinstance(alternates, list):
+            types += [str(t) for t in alternates if str(t) not in types]
+        return [stack.accelerator] if stack.accelerator else None, types, "servestack:deployment"
     return accelerators, instance_types, "policy config"
 
 
