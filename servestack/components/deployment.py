@@ -113,9 +113,9 @@ class ModelDeploymentArgs(TypedDict):
     pod_memory_gib: NotRequired[int]
     """Memory request of one serving pod, GiB."""
     efa_interfaces: NotRequired[int]
+    """EFA interfaces per node for multi-node replicas on AWS (0 = none)."""
     spot_instance_types: NotRequired[list[str]]
     """AWS: every instance type a spot node group may launch, instance_type first (capacity diversification)."""
-    """EFA interfaces per node for multi-node replicas on AWS (0 = none)."""
     root_volume_throughput_mibps: NotRequired[int]
     """gp3 throughput of GPU node root volumes, MiB/s."""
     root_volume_iops: NotRequired[int]

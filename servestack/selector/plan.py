@@ -2,8 +2,9 @@
 
 Objective: the lowest expected monthly cost. Constraints: the model fits, TTFT/TPOT SLOs hold at the
 replica's operating point, placement and pricing policy are honoured, and the ceiling (every node group
-at its maximum for 730 h) stays within the budget. Ties break deterministically on the ceiling and then
-on names (see `_Priced.rank_key`).
+at its maximum for 730 h) stays within the budget. Ties break deterministically on the ceiling, then on the
+spot pool's instance types (more is better: the same price, more places to find capacity), then on names
+(see `_Priced.rank_key`).
 
 The search space is every (offering, replica layout, pricing combination) the spec allows. A replica
 layout is how one model replica uses an instance type: `tensor_parallel` accelerators inside one node
@@ -456,8 +457,11 @@ class _Priced:
 
     def rank_key(self) -> tuple[Any, ...]:
         o, layout = self.offering, self.sized.layout
+        # Spot priced at the dearest type makes a diversified pool cost what its dearest type costs alone;
+        # at that tie the diversified pool wins (it finds capacity in more pools, and often bills less).
+        diversified = len(self.spot_alternates) if "spot" in (self.base, self.burst) else 0
         return (
-            round(self.expected, 6), round(self.ceiling, 6), o.cloud, o.region, o.instance_type,
+            round(self.expected, 6), round(self.ceiling, 6), -diversified, o.cloud, o.region, o.instance_type,
             layout.tensor_parallel, layout.nodes_per_replica, self.base, self.burst,
         )
 
