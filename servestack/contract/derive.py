@@ -1,21 +1,24 @@
 """Build the deployment contract for a chosen stack: every derived value computed here, once.
 
-Called by the selector for the candidates it shows and by `plan --write` for the one it records. Pulumi-free.
+Called by the selector for the candidates it shows and by `plan --write` for the one it records. Pulumi-free,
+and cheap to import: the pydantic contract models are imported when a contract is built, so `plan`, which
+prints the serving values (`serving_values`, `commitment_values`) without writing, never builds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from servestack.contract import shape
 from servestack.contract.checkpoints import resolve_checkpoint
-from servestack.contract.model import NO_BF16_ACCELERATORS, Commitment, Deployment, Serving
+from servestack.contract.parts import NO_BF16_ACCELERATORS
 from servestack.errors import SpecError
 from servestack.sizing import kv_cache_dtype
 
 if TYPE_CHECKING:
     from servestack.catalog.types import Accelerator, Offering, PricingMode
+    from servestack.contract.model import Commitment, Deployment, Serving
     from servestack.workload import WorkloadSpec
 
 __all__ = [
@@ -24,6 +27,8 @@ __all__ = [
     "checkpoint_gib",
     "missing_checkpoint_message",
     "commitment_for",
+    "commitment_values",
+    "serving_values",
     "chosen_zones",
     "spot_peer_key",
     "spot_alternates",
@@ -56,6 +61,15 @@ def serving_for(
     spec: WorkloadSpec, accelerator: Accelerator, weights_gib: float, accelerators_per_node: int
 ) -> Serving:
     """How vLLM serves `spec` on `accelerator`; raises SpecError naming model.checkpoint when none is known."""
+    from servestack.contract.model import Serving
+
+    return Serving(**serving_values(spec, accelerator, weights_gib, accelerators_per_node))
+
+
+def serving_values(
+    spec: WorkloadSpec, accelerator: Accelerator, weights_gib: float, accelerators_per_node: int
+) -> dict[str, Any]:
+    """The fields of `serving_for` as plain values (what `plan` prints without building the contract models)."""
     m = spec.model
     ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint)
     if ckpt is None:
@@ -64,45 +78,58 @@ def serving_for(
     # fp16 models and parts without bf16 run in fp16; everything else in bf16 (vLLM's default for Llama/Qwen).
     dtype = "float16" if m.precision == "fp16" or accelerator.id in NO_BF16_ACCELERATORS else "bfloat16"
     throughput = shape.volume_throughput_mibps(size)
-    return Serving(
-        checkpoint=ckpt.repository,
-        gated=ckpt.gated,
-        dtype=dtype,
-        quantization=ckpt.quantization,
-        kv_cache_dtype="fp8" if kv_cache_dtype(m.precision, accelerator) == "fp8" else "auto",
-        weights_gib=round(weights_gib, 2),
-        checkpoint_gib=round(size, 2),
-        cache_gib=shape.cache_gib(size),
-        max_model_len=m.context_tokens,
-        startup_budget_s=shape.startup_budget_s(size, throughput),
-        node_launch_s=shape.node_launch_s(accelerators_per_node),
-    )
+    return {
+        "checkpoint": ckpt.repository,
+        "gated": ckpt.gated,
+        "dtype": dtype,
+        "quantization": ckpt.quantization,
+        "kv_cache_dtype": "fp8" if kv_cache_dtype(m.precision, accelerator) == "fp8" else "auto",
+        "weights_gib": round(weights_gib, 2),
+        "checkpoint_gib": round(size, 2),
+        "cache_gib": shape.cache_gib(size),
+        "max_model_len": m.context_tokens,
+        "startup_budget_s": shape.startup_budget_s(size, throughput),
+        "node_launch_s": shape.node_launch_s(accelerators_per_node),
+    }
 
 
 def commitment_for(offering: Offering, base: PricingMode, nodes_min: int, base_price: float) -> Commitment | None:
     """What to buy so the floor is billed at the committed price the plan assumed (None when not committed)."""
+    values = commitment_values(offering, base, nodes_min, base_price)
+    if values is None:
+        return None
+    from servestack.contract.model import Commitment
+
+    return Commitment(**values)
+
+
+def commitment_values(
+    offering: Offering, base: PricingMode, nodes_min: int, base_price: float
+) -> dict[str, Any] | None:
+    """The fields of `commitment_for` as plain values, None when the floor is not committed."""
     if base not in ("1y", "3y"):
         return None
     term = "1 year" if base == "1y" else "3 years"
     if offering.cloud == "aws":
         hourly = round(nodes_min * base_price, 4)
         family = offering.instance_type.split(".", 1)[0]
-        return Commitment(
-            term=base, aws_savings_plan_usd_per_hour=hourly,
-            instructions=(f"buy an EC2 Instance Savings Plan for the {family} family in {offering.region}, {term}, "
-                          f"no upfront, committing ${hourly:,.4f}/hour ({nodes_min} x {offering.instance_type}); "
-                          "then set servestack:commitmentPurchased to true"),
-        )
+        return {
+            "term": base, "aws_savings_plan_usd_per_hour": hourly,
+            "instructions": (f"buy an EC2 Instance Savings Plan for the {family} family in {offering.region}, "
+                             f"{term}, no upfront, committing ${hourly:,.4f}/hour ({nodes_min} x "
+                             f"{offering.instance_type}); then set servestack:commitmentPurchased to true"),
+        }
     gpus = nodes_min * offering.accelerators_per_node
     vcpus = nodes_min * offering.vcpus
     memory = round(nodes_min * offering.memory_gib, 1)
-    return Commitment(
-        term=base, gcp_gpus=gpus, gcp_gpu_type=offering.accelerator, gcp_vcpus=vcpus, gcp_memory_gib=memory,
-        instructions=(f"purchase a {term} resource-based committed use discount in {offering.region}: {gpus} "
-                      f"{offering.accelerator} GPUs plus {vcpus} vCPUs and {memory:g} GiB memory of the "
-                      f"{offering.instance_type.split('-', 1)[0]} machine family; then set "
-                      "servestack:commitmentPurchased to true"),
-    )
+    return {
+        "term": base, "gcp_gpus": gpus, "gcp_gpu_type": offering.accelerator, "gcp_vcpus": vcpus,
+        "gcp_memory_gib": memory,
+        "instructions": (f"purchase a {term} resource-based committed use discount in {offering.region}: {gpus} "
+                         f"{offering.accelerator} GPUs plus {vcpus} vCPUs and {memory:g} GiB memory of the "
+                         f"{offering.instance_type.split('-', 1)[0]} machine family; then set "
+                         "servestack:commitmentPurchased to true"),
+    }
 
 
 def chosen_zones(offering: Offering, zones: int) -> list[str]:
@@ -173,6 +200,8 @@ def deployment_for(
 
     `spot_alternates` (from `spot_alternates`) are listed when a pool is priced spot; the selector priced
     that pool at the dearest of them."""
+    from servestack.contract.model import Deployment
+
     zones = spec.availability.zones
     per_node = shape.replicas_per_node(offering.accelerators_per_node, tensor_parallel, nodes_per_replica)
     serving = serving_for(spec, accelerator, weights_gib, offering.accelerators_per_node)

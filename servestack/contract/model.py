@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from servestack.contract import shape
+from servestack.contract.parts import FP8_KV_ACCELERATORS, NO_BF16_ACCELERATORS
 from servestack.versions import DEFAULT_KUBERNETES_VERSION
 
 __all__ = [
@@ -35,11 +36,6 @@ __all__ = [
 Pricing = Literal["on_demand", "spot", "1y", "3y"]
 
 
-FP8_KV_ACCELERATORS = frozenset({"L4", "L40S", "H100", "H100-PCIe", "H200", "B200", "MI300X"})
-"""Parts with fp8 tensor cores, where vLLM runs an fp8 KV cache (catalog accelerators with fp8_tflops, less
-Inferentia2, which vLLM does not serve). Kept in step with the catalog by a test."""
-NO_BF16_ACCELERATORS = frozenset({"T4"})
-"""Parts without bf16 tensor cores: 16-bit models run in fp16 there."""
 
 
 class _Camel(BaseModel):
