@@ -1,7 +1,8 @@
 """Speed of `servestack plan`: per process on every example, in-process on the bundled catalog, and at scale.
 
 Run by hand: `python benchmarks/bench_plan.py` (`--cpu-only` for the per-process CPU figures alone,
-`--tree DIR` to measure another checkout alongside, e.g. the main branch as "before").
+`--tree DIR` to measure another checkout alongside, e.g. the main branch as "before"; `--instructions` adds
+instruction counts under valgrind, which a loaded machine does not disturb).
 Targets (2-core machine): under 0.3 s CPU per process (user + system, median of 20: wall time on a shared
 machine is mostly waiting), also with a refreshed catalog ten times the bundled one; under 50 ms
 in-process on the bundled catalog; 100,000 synthetic offerings under 2 s with cost growing linearly;
@@ -104,6 +105,38 @@ def per_process_cpu(repeat: int = 20, trees: tuple[Path, ...] = (ROOT,)) -> None
     print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
+def instructions(trees: tuple[Path, ...] = (ROOT,)) -> None:
+    """Instructions executed by one `servestack plan` process, counted by valgrind's callgrind.
+
+    Unlike CPU time, the count does not move with the load other processes put on a shared machine, so it
+    shows a change of a few percent that CPU time hides in noise. Needs `valgrind` on PATH (each run is
+    about 50 times slower than a plain one).
+    """
+    import re
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        print("instructions: valgrind not found; skipped")
+        return
+    spec = str(ROOT / "examples" / "chat-70b.yaml")
+    print("instructions per `servestack plan examples/chat-70b.yaml` process (callgrind, millions):")
+    with tempfile.TemporaryDirectory() as scratch:
+        for i, tree in enumerate(trees):
+            env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0",
+                       PYTHONPYCACHEPREFIX=f"{scratch}/pycache{i}")
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            for flags in ([], ["--json"]):
+                args = [sys.executable, "-m", "servestack.cli", "plan", spec, *flags]
+                subprocess.run(args, capture_output=True, check=True, env=env, cwd=tree)  # writes the bytecode
+                proc = subprocess.run(
+                    ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/out", *args],
+                    capture_output=True, text=True, check=True, env=env, cwd=tree,
+                )
+                found = re.search(r"Collected : (\d+)", proc.stderr)
+                count = f"{int(found.group(1)) / 1e6:,.0f}" if found else "?"
+                print(f"  plan{' --json' if flags else '':8s} {count:>8s}  [{tree}]")
+
+
 def catalog_load() -> None:
     """In-process CPU of loading a catalog: validating the data files vs reading the compiled copy."""
     from servestack.catalog import load
@@ -195,6 +228,8 @@ def _timed(fn: object) -> float:
 if __name__ == "__main__":
     others = tuple(Path(sys.argv[i + 1]) for i, arg in enumerate(sys.argv) if arg == "--tree")
     per_process_cpu(trees=(*others, ROOT))
+    if "--instructions" in sys.argv:
+        instructions(trees=(*others, ROOT))
     catalog_load()
     if "--cpu-only" in sys.argv:
         sys.exit(0)
