@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     # same serving values computed without it (building the models costs more start-up than planning).
     if args.json or args.write:
         deployment, missing = _contract(planned, result, catalog)
-        summary = _summary_of(deployment)
+        summary = None if args.json else _summary_of(deployment)
     else:
         deployment = None
         summary, missing = _contract_summary(planned, result, catalog)
