@@ -36,7 +36,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--kind", choices=_KINDS, default=None, help="environment kind; default: from the env name")
     p.add_argument("--top", type=int, default=5, help="feasible candidates to show (default 5)")
     p.add_argument("--write", action="store_true", help="write the chosen stack to stacks/Pulumi.<env>.yaml")
-    p.add_argument("--force", action="store_true", help="with --write: replace values a person edited")
+    p.add_argument("--force", action="store_true",
+                   help="with --write: replace values a person edited; with --report: replace an existing FILE")
+    p.add_argument("--report", default=None, metavar="FILE.html",
+                   help="write the plan as one self-contained HTML page (chart, costs, rejected alternatives)")
     p.add_argument(
         "-C", "--cwd", dest="project_dir", default=".", help="Pulumi project directory for --write (default: current)"
     )
@@ -104,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         from servestack.generate import stack_file_path
 
         stack_file_path(Path(args.project_dir), env)  # fail on a missing project before planning, not after
+    if args.report is not None:
+        from servestack.report import check_report_path
+
+        check_report_path(Path(args.report), args.force)
     choices = _choices(args)
     spec = load_spec(args.spec)
     catalog_choice = _catalog_choice()
@@ -149,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
             _print_preflight(checked.to_json())
         _print_contract(kind, adjustments, summary, missing)
 
+    if args.report is not None:
+        _write_report(planned, catalog, result, env or kind, deployment, args)
     if not result.feasible:
         return 1
     if args.write:
@@ -158,6 +167,19 @@ def run(args: argparse.Namespace) -> int:
         assert choices is not None
         return _write(planned, deployment, env, kind, choices, args, quiet=args.json)
     return 0
+
+
+def _write_report(spec: Any, catalog: Any, result: Plan, environment: str, deployment: Deployment | None,
+                  args: argparse.Namespace) -> None:
+    from servestack.report import build_report, render_html, write_report
+
+    path = Path(args.report)
+    write_report(path, render_html(build_report(spec, catalog, result, environment, deployment), result.chosen),
+                 args.force)
+    if not args.json:
+        from servestack.cli.output import console
+
+        console().print(f"report: {path}")
 
 
 def _catalog_choice() -> CatalogChoice:

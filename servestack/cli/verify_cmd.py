@@ -111,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
     if args.endpoint is not None:
         endpoint = args.endpoint
     else:
-        from servestack.verify.sources import stack_endpoint
+        from servestack.verify.sources import stack_base_url, stack_endpoint
 
-        endpoint = stack_endpoint(project, _some(stack).env)
+        endpoint = stack_base_url(_some(stack), stack_endpoint(project, _some(stack).env))
     url, api = endpoint_url(endpoint, args.api)
     config = LoadConfig(
         url=url, api=api, model=args.model or target.name, rate=rate, duration_s=duration, warmup_s=warmup,

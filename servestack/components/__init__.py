@@ -21,6 +21,7 @@ __all__ = [
     "ServingAutoscaler",
     "ServingAddons",
     "NvidiaDevicePlugin",
+    "ImagePrePuller",
     "ModelDeployment",
     "all_components",
 ]
@@ -38,6 +39,7 @@ _HOMES = {
     "ServingAutoscaler": "kubernetes",
     "ServingAddons": "kubernetes",
     "NvidiaDevicePlugin": "kubernetes",
+    "ImagePrePuller": "kubernetes",
     "ModelDeployment": "deployment",
 }
 

@@ -243,6 +243,7 @@ class ModelDeployment(pulumi.ComponentResource):
         kube = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}, depends_on=cloud.ready)
 
         from servestack.components.kubernetes import (
+            ImagePrePuller,
             ModelLoadBalancer,
             ModelLoadBalancerArgs,
             ModelServer,
@@ -273,6 +274,9 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=kube,
         )
         namespace = ns.metadata.apply(lambda m: m.name or spec.namespace)
+        # The GPU nodes pull the serving image as they join, while their GPUs are still being brought up.
+        ImagePrePuller(f"{name}-prepull", {"namespace": namespace, "image": cloud.server_image,
+                                           "accelerator": args["accelerator"]}, opts=kube)
         addons_args: ServingAddonsArgs = {
             "leader_worker_set": span > 1,
             "efa_device_plugin": cloud.efa_interfaces > 0,

@@ -9,9 +9,13 @@ measurements taken at a fixed batch size; otherwise the figure is the saturated 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["CalibrationPoint", "CALIBRATION", "HOLDOUT"]
+__all__ = ["ENGINES", "CalibrationPoint", "CALIBRATION", "HOLDOUT"]
+
+ENGINES: tuple[str, ...] = ("trtllm", "vllm", "sglang", "tgi", "neuronx")
+"""Serving engines a published point may come from: TensorRT-LLM, vLLM, SGLang, Hugging Face TGI, and
+AWS transformers-neuronx (a bare sampling loop, no server)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +28,21 @@ class CalibrationPoint:
     replicas: int
     input_tokens: int
     output_tokens: int
-    measured_output_tokens_per_s: float
-    """Output tokens/s of all replicas together."""
+    measured_output_tokens_per_s: float | None
+    """Output tokens/s of all replicas together; None for a latency-only point (an online run below saturation)."""
     source: str
     date: str
     batch: int | None = None
-    """Fixed batch of a static-batching measurement; None for saturated in-flight batching."""
+    """Sequences in flight: the fixed batch of a static-batching run, the engine's concurrency cap of a saturated
+    run (vLLM's max_num_seqs), or an online run's mean concurrency (rate x latency); None = the KV-cache limit."""
     note: str = ""
+    engine: str = field(default="", kw_only=True)
+    """The serving engine that produced the figure (one of `ENGINES`); the model applies that engine's constants."""
+    measured_ttft_ms: float | None = field(default=None, kw_only=True)
+    measured_tpot_ms: float | None = field(default=None, kw_only=True)
+    scheduler_steps: int = field(default=1, kw_only=True)
+    """vLLM 0.6's --num-scheduler-steps: decode steps run back to back before the scheduler admits new requests,
+    so a new request waits half such a window on average before its prefill starts (added to the model's TTFT)."""
 
 
 _TRT_V1 = (
@@ -68,13 +80,44 @@ _NEURON_216 = ("AWS Neuron SDK docs, Inf2 performance, general/benchmarks/inf2/t
                "(github.com/aws-neuron/aws-neuron-sdk; transformers-neuronx sampling loop, no server)")
 _ON_IN, _ON_OUT = 1500, 250
 
+# vLLM on NVIDIA GPUs. Both sources run vLLM's benchmark_serving on ShareGPT: 1,000 prompts average 215 input
+# tokens (the "Total input tokens: 215196" every ShareGPT run prints) and the offline runs average 194 output
+# tokens (output tokens/s / requests/s of the SGLang runs: 4132.37 / 21.27 and 3700.64 / 19.04). vLLM 0.6 caps
+# a replica at max_num_seqs = 256 sequences, so saturated runs are compared at batch 256. Online runs (Poisson
+# arrivals at R requests/s) are compared at their mean concurrency, R x the median end-to-end latency (Little's
+# law), on TTFT and TPOT medians.
+_SHAREGPT_IN, _SHAREGPT_OUT = 215, 194
+_VLLM_MAX_SEQS = 256
+_SGL_VLLM060 = ("vLLM 0.6.0 (--num-scheduler-steps 10) as run by SGLang, sglang bench_serving on ShareGPT, "
+                "github.com/sgl-project/sglang benchmark/benchmark_vllm_060/README.md @ 120affb9")
+_SGL_VLLM060_DATE = "2024-09 (vLLM 0.6.0)"
+_LAMBDA = ("Lambda, 'LLMs inference benchmarks, using vLLM, on Lambda Cloud' (vLLM 0.6.0, --num-scheduler-steps 10, "
+           "5,000 prompts, max-num-seqs 256), github.com/LambdaLabsML/vllm-benchmark benchmark_v0.md @ 0e8fc5d0")
+_LAMBDA_DATE = "2024-09 (vLLM 0.6.0)"
+
+
+_SGL_SGLANG030 = ("SGLang 0.3.0, sglang bench_serving on ShareGPT, github.com/sgl-project/sglang "
+                  "benchmark/benchmark_vllm_060/README.md @ 120affb9")
+_SGL_SGLANG030_DATE = "2024-09 (SGLang 0.3.0)"
+
+
+def _online(model: str, acc: str, tp: int, rate: float, e2e_ms: float, ttft_ms: float, tpot_ms: float,
+            source: str, date: str, engine: str = "vllm") -> CalibrationPoint:
+    """A latency-only point of an online run: compared at the run's mean concurrency, rate x latency."""
+    return CalibrationPoint(model, "bf16", acc, tp, 1, _SHAREGPT_IN, _SHAREGPT_OUT, None, source, date,
+                            batch=max(1, round(rate * e2e_ms / 1e3)), engine=engine, measured_ttft_ms=ttft_ms,
+                            measured_tpot_ms=tpot_ms, scheduler_steps=10 if engine == "vllm" else 1,
+                            note=f"online, {rate:g} requests/s, median E2E {e2e_ms:,.0f} ms (medians)")
+
+
 _LENGTHS = ((128, 128), (128, 2048), (128, 4096), (500, 2000), (1000, 1000), (1000, 2000), (2048, 128),
             (2048, 2048), (5000, 500), (20000, 2000))
 
 
 def _trt_v1(model: str, acc: str, tp: int, values: tuple[float, ...], take: tuple[int, ...]) -> list[CalibrationPoint]:
     return [
-        CalibrationPoint(model, "fp8", acc, tp, 1, _LENGTHS[i][0], _LENGTHS[i][1], values[i], _TRT_V1, _TRT_V1_DATE)
+        CalibrationPoint(model, "fp8", acc, tp, 1, _LENGTHS[i][0], _LENGTHS[i][1], values[i], _TRT_V1, _TRT_V1_DATE,
+                         engine="trtllm")
         for i in take
     ]
 
@@ -90,7 +133,7 @@ _L31_405B_H200_TP8 = (3814, 5348, 4741, 4724, 3330, 3722, 456, 2948, 650, 505)
 
 def _v05(model: str, precision: str, acc: str, rows: tuple[tuple[int, int, int, float], ...]) -> list[CalibrationPoint]:
     return [
-        CalibrationPoint(model, precision, acc, 1, 1, i, o, v, _TRT_V05, _TRT_V05_DATE, batch=b)
+        CalibrationPoint(model, precision, acc, 1, 1, i, o, v, _TRT_V05, _TRT_V05_DATE, batch=b, engine="trtllm")
         for b, i, o, v in rows
     ]
 
@@ -101,29 +144,43 @@ CALIBRATION: tuple[CalibrationPoint, ...] = (
     *_trt_v1("llama-3.1-70b", "H100", 2, _L33_70B_H100_TP2, _ALL),
     CalibrationPoint("llama-2-70b", "fp8", "H100", 2, 4, _L2_IN, _L2_OUT, 24524.9,
                      _MLPERF41 + "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/llama2-70b-99.9",
-                     _MLPERF41_DATE, note="8 GPUs as 4 x TP2 (NVIDIA's H100 llama2-70b configuration)"),
+                     _MLPERF41_DATE, note="8 GPUs as 4 x TP2 (NVIDIA's H100 llama2-70b configuration)",
+                     engine="trtllm"),
     CalibrationPoint("llama-2-70b", "fp8", "MI300X", 1, 1, _L2_IN, _L2_OUT, 3062.72,
-                     _MLPERF41 + "closed/AMD/results/1xMI300X_2xEPYC-9374F/llama2-70b-99.9", _MLPERF41_DATE),
+                     _MLPERF41 + "closed/AMD/results/1xMI300X_2xEPYC-9374F/llama2-70b-99.9", _MLPERF41_DATE,
+                     engine="vllm"),
     CalibrationPoint("mixtral-8x7b", "fp8", "H100", 1, 8, _MX_IN, _MX_OUT, 52415.9,
                      _MLPERF41 + "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/mixtral-8x7b", _MLPERF41_DATE,
-                     note="replica layout not stated in the summary; modelled as 8 x TP1"),
+                     note="replica layout not stated in the summary; modelled as 8 x TP1", engine="trtllm"),
     *_v05("llama-2-7b", "fp8", "H100", ((64, 128, 128, 9193), (64, 128, 2048, 5367), (64, 2048, 128, 2058),
                                         (32, 2048, 2048, 2230))),
     *_v05("llama-2-7b", "fp8", "L40S", ((64, 128, 128, 3240), (64, 128, 2048, 1622), (32, 2048, 128, 581),
                                         (16, 2048, 2048, 531))),
     *_v05("llama-2-7b", "fp16", "A100-80GB", ((64, 128, 128, 3486), (32, 128, 2048, 1459), (32, 2048, 128, 529),
                                               (16, 2048, 2048, 592))),
+    # vLLM 0.6 on NVIDIA (one source; the vLLM holdout below shares none with it): chose the vLLM constants.
+    CalibrationPoint("llama-3.1-8b", "bf16", "A100-80GB", 1, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 4132.37, _SGL_VLLM060,
+                     _SGL_VLLM060_DATE, batch=_VLLM_MAX_SEQS, engine="vllm", scheduler_steps=10,
+                     note="offline, 5,000 prompts at once, 21.27 requests/s"),
+    CalibrationPoint("llama-3.1-70b", "bf16", "H100", 4, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 3700.64, _SGL_VLLM060,
+                     _SGL_VLLM060_DATE, batch=_VLLM_MAX_SEQS, engine="vllm", scheduler_steps=10,
+                     note="offline, 5,000 prompts at once, 19.04 requests/s; gpu_memory_utilization 0.88"),
+    _online("llama-3.1-8b", "A100-80GB", 1, 4, 1691.97, 100.48, 14.14, _SGL_VLLM060, _SGL_VLLM060_DATE),
+    _online("llama-3.1-8b", "A100-80GB", 1, 8, 2137.16, 120.39, 17.09, _SGL_VLLM060, _SGL_VLLM060_DATE),
+    _online("llama-3.1-70b", "H100", 4, 4, 2915.60, 179.15, 23.58, _SGL_VLLM060, _SGL_VLLM060_DATE),
+    _online("llama-3.1-70b", "H100", 4, 8, 3752.38, 207.12, 29.15, _SGL_VLLM060, _SGL_VLLM060_DATE),
     # Inferentia2, TGI neuron on inf2.48xlarge; these four chose the Neuron constants.
     CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 3, _ON_IN, _ON_OUT, 919.2, _ON_TGI_8B, "2025-06-03",
                      batch=32, note="3 replicas x 4 devices (8 cores), compiled batch 32; mean of 3 runs "
-                                    "(929.0, 913.6, 914.9 tok/s)"),
+                                    "(929.0, 913.6, 914.9 tok/s)", engine="tgi"),
     CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 1, _ON_IN, _ON_OUT, 34.96, _ON_TGI_8B, "2025-06-03",
-                     batch=1, note="synchronous run (one request at a time); ITL 26.8 ms, TTFT 316 ms"),
+                     batch=1, note="synchronous run (one request at a time); ITL 26.8 ms, TTFT 316 ms", engine="tgi"),
     CalibrationPoint("llama-3.1-70b", "bf16", "Inferentia2", 12, 1, _ON_IN, _ON_OUT, 92.35, _ON_TGI_70B, "2025-06-04",
                      batch=8, note="DeepSeek-R1-Distill-Llama-70B (Llama 3.1 70B architecture), 12 devices "
-                                   "(24 cores), compiled batch 8; mean of 3 runs (95.3, 86.9, 94.8 tok/s)"),
+                                   "(24 cores), compiled batch 8; mean of 3 runs (95.3, 86.9, 94.8 tok/s)",
+                     engine="tgi"),
     CalibrationPoint("llama-3.1-70b", "bf16", "Inferentia2", 12, 1, _ON_IN, _ON_OUT, 20.5, _ON_TGI_70B, "2025-06-04",
-                     batch=1, note="synchronous run; ITL 44.4 ms, TTFT 1.09 s"),
+                     batch=1, note="synchronous run; ITL 44.4 ms, TTFT 1.09 s", engine="tgi"),
 )
 
 HOLDOUT: tuple[CalibrationPoint, ...] = (
@@ -133,34 +190,56 @@ HOLDOUT: tuple[CalibrationPoint, ...] = (
     *_trt_v1("llama-3.1-405b", "H200", 8, _L31_405B_H200_TP8, _ALL),
     CalibrationPoint("llama-2-70b", "fp8", "H200", 1, 8, _L2_IN, _L2_OUT, 31302.7,
                      _MLPERF41 + "closed/NVIDIA/results/H200-SXM-141GBx8_TRT/llama2-70b-99", _MLPERF41_DATE,
-                     note="8 GPUs as 8 x TP1"),
+                     note="8 GPUs as 8 x TP1", engine="trtllm"),
     CalibrationPoint("llama-2-70b", "fp8", "MI300X", 1, 8, _L2_IN, _L2_OUT, 23514.8,
                      _MLPERF41 + "closed/AMD/results/8xMI300X_2xEPYC-9374F/llama2-70b-99", _MLPERF41_DATE,
-                     note="8 GPUs as 8 x TP1 (one model copy per GPU)"),
+                     note="8 GPUs as 8 x TP1 (one model copy per GPU)", engine="vllm"),
     CalibrationPoint("mixtral-8x7b", "fp8", "H200", 1, 8, _MX_IN, _MX_OUT, 59022.3,
                      _MLPERF41 + "closed/NVIDIA/results/H200-SXM-141GBx8_TRT/mixtral-8x7b", _MLPERF41_DATE,
-                     note="modelled as 8 x TP1"),
+                     note="modelled as 8 x TP1", engine="trtllm"),
     *_v05("gpt-j-6b", "fp8", "H100", ((64, 128, 128, 10907), (64, 128, 2048, 6179), (64, 2048, 128, 2229),
                                       (64, 2048, 2048, 2980))),
     *_v05("gpt-j-6b", "fp8", "L40S", ((64, 128, 128, 3630), (64, 128, 2048, 1859), (32, 2048, 128, 616),
                                       (32, 2048, 2048, 757))),
     *_v05("gpt-j-6b", "fp16", "A100-80GB", ((64, 128, 128, 3679), (32, 128, 2048, 1558), (32, 2048, 128, 526),
                                             (16, 2048, 2048, 650))),
+    # vLLM 0.6 on NVIDIA, a second source (Lambda): never used to choose the vLLM constants. The 8B and 70B runs
+    # serve the bf16 Instruct checkpoints (the repository's cache_model.py at that commit lists exactly those two);
+    # 405B is the FP8 Hermes-3 checkpoint (Llama 3.1 405B architecture). TPOT is the median at saturation.
+    CalibrationPoint("llama-3.1-8b", "bf16", "H100", 1, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 8088.35, _LAMBDA, _LAMBDA_DATE,
+                     batch=_VLLM_MAX_SEQS, engine="vllm", scheduler_steps=10, measured_tpot_ms=25.57),
+    CalibrationPoint("llama-3.1-70b", "bf16", "H100", 4, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 3542.88, _LAMBDA,
+                     _LAMBDA_DATE, batch=_VLLM_MAX_SEQS, engine="vllm", scheduler_steps=10, measured_tpot_ms=61.10),
+    CalibrationPoint("llama-3.1-405b", "fp8", "H100", 8, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 1714.07, _LAMBDA,
+                     _LAMBDA_DATE, batch=_VLLM_MAX_SEQS, engine="vllm", scheduler_steps=10, measured_tpot_ms=112.20,
+                     note="1,280 prompts; Hermes-3-Llama-3.1-405B-FP8"),
+    # SGLang 0.3.0 in the same runs: SGLang has no constants of its own (it uses vLLM's), so all of it is holdout.
+    CalibrationPoint("llama-3.1-8b", "bf16", "A100-80GB", 1, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 4281.51, _SGL_SGLANG030,
+                     _SGL_SGLANG030_DATE, batch=_VLLM_MAX_SEQS, engine="sglang",
+                     note="offline, 5,000 prompts at once, 22.03 requests/s; torch.compile"),
+    CalibrationPoint("llama-3.1-70b", "bf16", "H100", 4, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 3856.01, _SGL_SGLANG030,
+                     _SGL_SGLANG030_DATE, batch=_VLLM_MAX_SEQS, engine="sglang",
+                     note="offline, 5,000 prompts at once, 19.84 requests/s; mem_frac 0.88"),
+    _online("llama-3.1-8b", "A100-80GB", 1, 4, 1564.17, 31.98, 13.17, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
+    _online("llama-3.1-8b", "A100-80GB", 1, 8, 2175.02, 35.68, 17.85, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
+    _online("llama-3.1-70b", "H100", 4, 4, 3005.24, 53.94, 25.03, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
+    _online("llama-3.1-70b", "H100", 4, 8, 4064.98, 58.11, 33.07, _SGL_SGLANG030, _SGL_SGLANG030_DATE, "sglang"),
     # Inferentia2, newer vLLM stack and older transformers-neuronx figures: never used to choose constants.
     CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 1, _ON_IN, _ON_OUT, 427.2, _ON_VLLM_CP, "2026-08-25",
-                     batch=32, note="one replica, 4 devices (TP 8 cores), batch 32, 32 users"),
+                     batch=32, note="one replica, 4 devices (TP 8 cores), batch 32, 32 users", engine="vllm"),
     CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 4, 1, _ON_IN, _ON_OUT, 39.48, _ON_VLLM_CP, "2026-08-25",
-                     batch=1, note="synchronous run; ITL 24.0 ms"),
+                     batch=1, note="synchronous run; ITL 24.0 ms", engine="vllm"),
     CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 2, 1, _ON_IN, _ON_OUT, 44.21, _ON_VLLM_24, "2026-08-24",
-                     batch=4, note="inf2.24xlarge, 2 devices (TP 4 cores), compiled batch 4, 4 users"),
+                     batch=4, note="inf2.24xlarge, 2 devices (TP 4 cores), compiled batch 4, 4 users", engine="vllm"),
     CalibrationPoint("llama-3.1-8b", "bf16", "Inferentia2", 2, 1, _ON_IN, _ON_OUT, 18.17, _ON_VLLM_24, "2026-08-24",
-                     batch=1, note="synchronous run; ITL 50.7 ms"),
+                     batch=1, note="synchronous run; ITL 50.7 ms", engine="vllm"),
     CalibrationPoint("llama-2-13b", "bf16", "Inferentia2", 12, 1, 1024, 1024, 198.1, _NEURON_216,
-                     "2024-01 (Neuron 2.16.0)", batch=1, note="FP16 weights, bf16 matmuls; 5.1 ms per token"),
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="FP16 weights, bf16 matmuls; 5.1 ms per token",
+                     engine="neuronx"),
     CalibrationPoint("llama-2-13b", "bf16", "Inferentia2", 12, 1, 128, 3968, 104.1, _NEURON_216,
-                     "2024-01 (Neuron 2.16.0)", batch=1, note="9.6 ms per token"),
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="9.6 ms per token", engine="neuronx"),
     CalibrationPoint("llama-2-70b", "bf16", "Inferentia2", 12, 1, 256, 256, 18.4, _NEURON_216,
-                     "2024-01 (Neuron 2.16.0)", batch=1, note="54.2 ms per token"),
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="54.2 ms per token", engine="neuronx"),
     CalibrationPoint("llama-2-70b", "bf16", "Inferentia2", 12, 1, 256, 2048, 10.3, _NEURON_216,
-                     "2024-01 (Neuron 2.16.0)", batch=1, note="96.6 ms per token"),
+                     "2024-01 (Neuron 2.16.0)", batch=1, note="96.6 ms per token", engine="neuronx"),
 )

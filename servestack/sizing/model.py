@@ -25,7 +25,12 @@ __all__ = [
     "precision_supported",
     "compute_path",
     "EFFICIENCY",
+    "ENGINES",
+    "DEPLOYED_ENGINE",
+    "ALLREDUCE_LINKS",
+    "AllReduceLink",
     "VendorEfficiency",
+    "efficiency",
 ]
 
 GIB = 1024**3
@@ -49,9 +54,6 @@ MAX_BATCH = 1024
 DEQUANT_FACTOR = 0.85
 """Weight-only paths (int4, fp8/int8 on parts without those tensor cores) reach this share of the native
 bandwidth and compute efficiency: dequantisation runs in the GEMM main loop."""
-ALLREDUCE_LINK_EFFICIENCY = 0.7
-ALLREDUCE_LATENCY_S = {"nvlink": 8e-6, "xgmi": 12e-6, "neuronlink": 15e-6, "pcie": 30e-6}
-"""Per all-reduce fixed cost by link type; PCIe parts also pay host-staged bandwidth."""
 INTER_NODE_GBPS = 50.0
 """Per-node share of an EFA / GPUDirect-class fabric, GB/s (3,200 Gbps over 8 GPUs on p5 = 50 GB/s per GPU)."""
 INTER_NODE_LATENCY_S = 30e-6
@@ -59,28 +61,91 @@ MOE_COMPUTE_EFFICIENCY = 0.40
 """MoE layers run as many small grouped GEMMs plus routing: they reach this share of the dense GEMM
 efficiency (chosen on the MLPerf Mixtral-8x7B H100 point; the H200 point is held out)."""
 
+# --- tensor-parallel communication ----------------------------------------------------------------
+ACTIVATION_BYTES = 2.0
+"""All-reduced activations are 16-bit whatever the weight precision (fp8 GEMMs still emit bf16)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AllReduceLink:
+    """How one all-reduce over the tensor-parallel group costs time on a kind of device link.
+
+    time = fixed_latency_s + hop_latency_s x 2 x (TP - 1) + 2 x (TP - 1) / TP x message / (link x bus_efficiency)
+    """
+
+    bus_efficiency: float
+    """Share of the per-direction link bandwidth a large all-reduce reaches (NCCL "bus bandwidth")."""
+    fixed_latency_s: float
+    """Cost of one all-reduce that does not grow with TP: a one-shot kernel over an NVLink/xGMI switch or mesh."""
+    hop_latency_s: float
+    """Cost per ring step: over PCIe the engines fall back to NCCL's ring, 2 x (TP - 1) dependent steps,
+    each a PCIe round trip staged through the host when the GPUs cannot peer."""
+
+
+ALLREDUCE_LINKS: dict[str, AllReduceLink] = {
+    # vLLM and TensorRT-LLM run a custom one-shot / two-shot all-reduce when every GPU pair has NVLink. Decode
+    # messages are 0.1-30 MB, where it reaches ~60% of the per-direction link; each extra peer to synchronise
+    # adds ~1 us per step, so TP8 costs ~20 us against ~8 us at TP2.
+    "nvlink": AllReduceLink(bus_efficiency=0.60, fixed_latency_s=6e-6, hop_latency_s=1e-6),
+    "xgmi": AllReduceLink(bus_efficiency=0.70, fixed_latency_s=12e-6, hop_latency_s=0.0),
+    "neuronlink": AllReduceLink(bus_efficiency=0.70, fixed_latency_s=15e-6, hop_latency_s=0.0),
+    # No NVLink: NCCL ring over PCIe x16 (vLLM disables its custom all-reduce there). nccl-tests over PCIe Gen4
+    # reach ~12-20 GB/s bus bandwidth of the 32 GB/s per direction (host-staged when peer-to-peer is off),
+    # and each ring step costs a PCIe round trip of ~10 us.
+    "pcie": AllReduceLink(bus_efficiency=0.45, fixed_latency_s=5e-6, hop_latency_s=10e-6),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class VendorEfficiency:
-    """Achieved fractions of datasheet peaks, by software stack (calibrated; see the docs)."""
+    """Achieved fractions of datasheet peaks, by vendor and serving engine (calibrated; see the docs)."""
 
     bandwidth: float
     """Share of peak memory bandwidth decode reaches."""
     compute: float
     """Share of dense tensor peak large GEMMs (prefill, big-batch decode) reach."""
     step_overhead_s: float
-    """Fixed cost of one decode iteration (scheduling, sampling, launches not hidden by graphs)."""
+    """Fixed cost of one decode iteration (scheduling, launches not hidden by graphs)."""
+    sequence_overhead_s: float = 0.0
+    """Host-side cost per running sequence per decode iteration (scheduling, sampling, detokenising and
+    streaming each sequence's token), which the GPU does not hide and which does not shrink with TP."""
 
 
-EFFICIENCY: dict[str, VendorEfficiency] = {  # by lower-case vendor
-    "nvidia": VendorEfficiency(bandwidth=0.80, compute=0.55, step_overhead_s=0.004),
-    "amd": VendorEfficiency(bandwidth=0.65, compute=0.33, step_overhead_s=0.006),
+ENGINES: tuple[str, ...] = ("vllm", "trtllm", "sglang", "tgi", "neuronx")
+"""Serving engines the model has constants for (directly or through the fallback in `efficiency`)."""
+DEPLOYED_ENGINE = "vllm"
+"""The engine the stacks deploy (vllm/vllm-openai); `estimate` sizes for it unless told otherwise."""
+
+EFFICIENCY: dict[tuple[str, str], VendorEfficiency] = {  # by (lower-case vendor, engine); "*" = any engine
+    # TensorRT-LLM on NVIDIA: chosen on the TensorRT-LLM perf-overview, 0.5 static-batching and MLPerf points.
+    ("nvidia", "trtllm"): VendorEfficiency(bandwidth=0.80, compute=0.55, step_overhead_s=0.004),
+    # vLLM on NVIDIA: chosen by a grid on the vLLM calibration points only (SGLang's vLLM 0.6 runs); the GPU
+    # shares match TensorRT-LLM's, the host does not: ~60 us per running sequence per step (see the docs).
+    ("nvidia", "vllm"): VendorEfficiency(bandwidth=0.80, compute=0.55, step_overhead_s=0.004,
+                                         sequence_overhead_s=60e-6),
+    # ROCm vLLM (AMD's MLPerf submissions run vLLM).
+    ("amd", "vllm"): VendorEfficiency(bandwidth=0.65, compute=0.33, step_overhead_s=0.006),
     # Neuron serving stacks (TGI / vLLM on optimum-neuron): bucketed, padded context-encoding graphs reach
     # ~10% of the 190 TFLOPS bf16 peak (1,500-token prompts take ~0.32 s on 4 chips), and every decode step
     # pays ~17 ms of host-side scheduling and sampling; chosen on the four Inferentia2 calibration points.
-    "aws": VendorEfficiency(bandwidth=0.60, compute=0.08, step_overhead_s=0.017),
+    ("aws", "*"): VendorEfficiency(bandwidth=0.60, compute=0.08, step_overhead_s=0.017),
 }
 _DEFAULT_EFFICIENCY = VendorEfficiency(bandwidth=0.55, compute=0.35, step_overhead_s=0.008)
+
+
+def efficiency(vendor: str, engine: str) -> VendorEfficiency:
+    """The constants for `engine` on `vendor`'s parts.
+
+    Falls back to the vendor's any-engine entry, then to its vLLM entry (SGLang and TGI share vLLM's kernels
+    and scheduler design closely enough that no separate figures are calibrated), then to a conservative default.
+    """
+    if engine not in ENGINES:
+        raise SpecError("engine", engine, "allowed: " + ", ".join(ENGINES))
+    vendor = vendor.lower()
+    for key in ((vendor, engine), (vendor, "*"), (vendor, DEPLOYED_ENGINE)):
+        if key in EFFICIENCY:
+            return EFFICIENCY[key]
+    return _DEFAULT_EFFICIENCY
 
 
 def weight_bytes_per_param(precision: str) -> float:
@@ -157,6 +222,7 @@ class ReplicaModel:
     flops: float
     """Achieved per-device dense FLOP/s at the run precision."""
     step_overhead_s: float
+    sequence_overhead_s: float
     shared_weight_bytes: float
     """Bytes of weights every step reads whatever the batch (all weights for dense models)."""
     expert_bytes: float
@@ -171,17 +237,23 @@ class ReplicaModel:
     """Attention FLOPs per token per context token (QK^T and AV: 4 x layers x q_dim)."""
     hidden_size: int
     layers: int
-    link: str
+    link: AllReduceLink
     link_bps: float
+    """Per-direction bandwidth of one device's link into the tensor-parallel group, bytes/s."""
     max_batch: int
 
-    def _allreduce_s(self, tokens: float) -> float:
+    def allreduce_one_s(self, tokens: float) -> float:
+        """One all-reduce of `tokens` tokens' activations (tokens x hidden x 2 B) over the TP group."""
         if self.tp == 1:
             return 0.0
-        message = tokens * self.hidden_size * 2.0
-        ring = 2.0 * (self.tp - 1) / self.tp * message / (self.link_bps * ALLREDUCE_LINK_EFFICIENCY)
-        # Two all-reduces per layer (after attention and after the MLP), on the layers of one stage.
-        return 2.0 * (self.layers / self.pp) * (ALLREDUCE_LATENCY_S.get(self.link, 30e-6) + ring)
+        message = tokens * self.hidden_size * ACTIVATION_BYTES
+        steps = 2.0 * (self.tp - 1)
+        transfer = steps / self.tp * message / (self.link_bps * self.link.bus_efficiency)
+        return self.link.fixed_latency_s + self.link.hop_latency_s * steps + transfer
+
+    def _allreduce_s(self, tokens: float) -> float:
+        # Two all-reduces per transformer layer (after attention and after the MLP), on one stage's layers.
+        return 2.0 * (self.layers / self.pp) * self.allreduce_one_s(tokens)
 
     def _hop_s(self, tokens: float) -> float:
         return INTER_NODE_LATENCY_S + tokens * self.hidden_size * 2.0 / (INTER_NODE_GBPS * 1e9)
@@ -210,7 +282,8 @@ class ReplicaModel:
         comp = micro * (self.flops_per_token + self.attn_flops_per_token_per_ctx * ctx) / devices / self.flops
         stage = max(mem, comp) + self._allreduce_s(micro)
         # With pipeline parallelism each microbatch passes every stage: a round is pp stage-steps plus hops.
-        return self.pp * stage + (self.pp - 1) * self._hop_s(micro) + self.step_overhead_s
+        host = self.step_overhead_s + self.sequence_overhead_s * batch
+        return self.pp * stage + (self.pp - 1) * self._hop_s(micro) + host
 
     def prefill_flops(self, tokens: int) -> float:
         # Causal attention does half the L^2 work.
@@ -352,12 +425,16 @@ def estimate(
     *,
     context_tokens: int | None = None,
     multi_node_network: bool = False,
+    engine: str = DEPLOYED_ENGINE,
 ) -> Estimate:
     """Size one replica: tensor parallel over `accelerators_per_node`, pipeline parallel over `nodes`.
 
     `context_tokens` is the longest sequence the replica must hold (defaults to input + output); concurrency
-    and throughput are computed at input + output. Results are cached per argument tuple.
+    and throughput are computed at input + output. `engine` picks the calibrated constants (default: vLLM, the
+    engine the stacks deploy). Results are cached per argument tuple.
     """
+    if engine not in ENGINES:
+        raise SpecError("engine", engine, "allowed: " + ", ".join(ENGINES))
     weight_bytes_per_param(precision)
     _check_int("accelerators_per_node", accelerators_per_node, 1)
     _check_int("nodes", nodes, 1)
@@ -367,7 +444,7 @@ def estimate(
         _check_int("context_tokens", context_tokens, 1)
     return _estimate_cached(
         arch, precision, accelerator, accelerators_per_node, nodes, input_tokens, output_tokens,
-        context_tokens, multi_node_network,
+        context_tokens, multi_node_network, engine,
     )
 
 
@@ -393,6 +470,7 @@ def _estimate_cached(
     output_tokens: int,
     context_tokens: int | None,
     multi_node_network: bool,
+    engine: str,
 ) -> Estimate:
     count = tp * pp
     wbytes = weight_bytes_per_param(precision)
@@ -451,7 +529,7 @@ def _estimate_cached(
         )
     max_seqs = blocks // blocks_per_seq
 
-    eff = EFFICIENCY.get(acc.vendor.lower(), _DEFAULT_EFFICIENCY)
+    eff = efficiency(acc.vendor, engine)
     dequant = DEQUANT_FACTOR if emulated else 1.0
     active_b = arch.params_read_per_token_b
     if arch.is_moe and arch.experts > arch.active_experts:
@@ -460,12 +538,12 @@ def _estimate_cached(
     else:
         expert_params, shared_params = 0.0, arch.params_b
     q_dim = arch.attention_heads * arch.head_dim
-    link_bps = acc.interconnect_gbps * 1e9 / 2.0  # datasheets print bidirectional totals
+    link_bps = acc.interconnect_gbps * 1e9 / 2.0  # the catalog holds bidirectional totals
     model = ReplicaModel(
         tp=tp, pp=pp, input_tokens=input_tokens, output_tokens=output_tokens,
         bandwidth_bps=acc.memory_bandwidth_gbps * 1e9 * eff.bandwidth * dequant,
         flops=tflops * 1e12 * eff.compute * dequant * (MOE_COMPUTE_EFFICIENCY if arch.is_moe else 1.0),
-        step_overhead_s=eff.step_overhead_s,
+        step_overhead_s=eff.step_overhead_s, sequence_overhead_s=eff.sequence_overhead_s,
         shared_weight_bytes=shared_params * 1e9 * wbytes,
         expert_bytes=expert_params * 1e9 * wbytes,
         experts=arch.experts, active_experts=arch.active_experts,
@@ -474,7 +552,7 @@ def _estimate_cached(
         flops_per_token=2.0 * active_b * 1e9,
         attn_flops_per_token_per_ctx=4.0 * arch.layers * q_dim,
         hidden_size=arch.hidden_size, layers=arch.layers,
-        link=acc.interconnect, link_bps=link_bps,
+        link=ALLREDUCE_LINKS[acc.interconnect], link_bps=link_bps,
         max_batch=MAX_BATCH,
     )
     batch = max(1, min(max_seqs, MAX_BATCH))

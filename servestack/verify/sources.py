@@ -6,6 +6,7 @@ both: the spec file for everything it holds, the stack for what was deployed (ac
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from servestack.errors import ConfigError, ServestackError, SpecError
 from servestack.verify.report import Predicted, SloTargets
 
 __all__ = ["Target", "StackFacts", "read_stack", "target_from_spec", "target_from_stack", "stack_endpoint",
-           "predict"]
+           "stack_base_url", "predict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class StackFacts:
     environment: str | None
     workload: dict[str, Any]
     deployment: dict[str, Any]
+    exposure: str = "internal"
+    """servestack:exposure: internal (plain HTTP inside the network) or public (TLS)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +79,11 @@ def read_stack(project_dir: Path, env: str) -> StackFacts:
         raise ConfigError(f"{path}: servestack:workload is missing; verify reads the traffic and SLO from it")
     deployment = config.get("servestack:deployment")
     environment = config.get("servestack:environment")
+    exposure = config.get("servestack:exposure", "internal")
+    if exposure not in ("internal", "public"):
+        raise ConfigError(f"{path}: servestack:exposure: {exposure!r} is not valid; allowed: internal, public")
     return StackFacts(env, path, environment if isinstance(environment, str) else None, workload,
-                      deployment if isinstance(deployment, dict) else {})
+                      deployment if isinstance(deployment, dict) else {}, exposure)
 
 
 def _number(block: dict[str, Any], key: str, where: str) -> float:
@@ -145,24 +151,57 @@ def _spec_from_stack(stack: StackFacts) -> Any | None:
         return None
 
 
+_OUTPUT_TIMEOUT_S = 120
+
+
 def stack_endpoint(project_dir: Path, env: str) -> str:
-    """`pulumi stack output endpoint -s ENV`, run in the project; ConfigError when that cannot answer."""
+    """The stack's `endpoint` output (`pulumi stack output endpoint -s ENV --json`, run in the project).
+
+    ConfigError (exit 2) when the Pulumi CLI is missing, does not answer, or the stack has no endpoint yet
+    (not deployed, or the load balancer has no address), each saying to pass --endpoint URL instead.
+    """
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise ConfigError(
-            f"-s {env}: the endpoint is a stack output and the Pulumi CLI is not installed here; "
+            f"-s {env}: the endpoint is a stack output and the Pulumi CLI is not installed here (not on PATH); "
             "pass it with --endpoint URL (e.g. from `pulumi stack output endpoint` where Pulumi runs)"
         )
+    command = [pulumi, "stack", "output", "endpoint", "-s", env, "--json"]
     try:
-        proc = subprocess.run([pulumi, "stack", "output", "endpoint", "-s", env], cwd=project_dir,
-                              capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(command, cwd=project_dir, capture_output=True, text=True,
+                              timeout=_OUTPUT_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        raise ConfigError(f"-s {env}: `pulumi stack output endpoint` did not answer within 120 s") from None
-    value = proc.stdout.strip()
-    if proc.returncode != 0 or not value:
-        why = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no endpoint output"
+        raise ConfigError(f"-s {env}: `pulumi stack output endpoint` did not answer within {_OUTPUT_TIMEOUT_S} s; "
+                          "pass --endpoint URL") from None
+    except OSError as exc:
+        raise ConfigError(f"-s {env}: {pulumi} could not run ({exc.strerror or exc}); pass --endpoint URL") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        why = lines[-1].removeprefix("error: ") if lines else f"exit code {proc.returncode}"
+        if "does not have output property" in why:
+            raise ConfigError(f"-s {env}: the stack has no `endpoint` output yet (run `pulumi up -s {env}` first); "
+                              "pass --endpoint URL to test another server")
         raise ConfigError(f"-s {env}: `pulumi stack output endpoint` failed: {why}; pass --endpoint URL")
-    return value
+    try:
+        value = json.loads(proc.stdout) if proc.stdout.strip() else None
+    except json.JSONDecodeError:
+        value = proc.stdout.strip()  # an older CLI without --json prints the bare value
+    if value is None or value == "":
+        raise ConfigError(f"-s {env}: the stack's `endpoint` output is empty: the load balancer has no address yet "
+                          f"(see `pulumi stack output -s {env}`); wait for it or pass --endpoint URL")
+    if not isinstance(value, str):
+        raise ConfigError(f"-s {env}: the stack's `endpoint` output is {value!r}, not a host name or URL; "
+                          "pass --endpoint URL")
+    return value.strip()
+
+
+def stack_base_url(stack: StackFacts, endpoint: str) -> str:
+    """A bare host from the `endpoint` output as the URL the load balancer serves: the scheme and port follow
+    `servestack:exposure` (public stacks terminate TLS on 443, internal ones listen on plain HTTP on 80).
+    An endpoint that already names its scheme is kept."""
+    if "://" in endpoint:
+        return endpoint
+    return f"{'https' if stack.exposure == 'public' else 'http'}://{endpoint}"
 
 
 def predict(target: Target, stack: StackFacts | None) -> tuple[Predicted | None, str | None]:

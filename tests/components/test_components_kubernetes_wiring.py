@@ -72,7 +72,8 @@ def test_contract_kubernetes_version_and_efa_reach_the_addons(run_pulumi: Runner
     releases = {r.name: r.inputs for r in g.of("kubernetes:helm.sh/v3:Release")}
     assert releases["chat-405b-addons-keda"]["version"] == row.keda.version
     assert releases["chat-405b-addons-efa"]["version"] == row.efa_device_plugin.version
-    plugin = g.one("kubernetes:apps/v1:DaemonSet").inputs["spec"]["template"]["spec"]["containers"][0]
+    plugin_ds = g.one("kubernetes:apps/v1:DaemonSet", "device-plugin-ds")
+    plugin = plugin_ds.inputs["spec"]["template"]["spec"]["containers"][0]
     assert plugin["image"].endswith(f":{row.nvidia_device_plugin.version}")
 
 

@@ -66,7 +66,7 @@ def test_aws_stack_with_spot_burst(run_pulumi: Runner, fixture_config: ConfigLoa
     dep = g.one("kubernetes:apps/v1:Deployment")
     assert dep.inputs["spec"]["replicas"] == 2
     assert dep.inputs["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "4"
-    assert g.one("kubernetes:apps/v1:DaemonSet").name.endswith("device-plugin-ds")
+    assert g.one("kubernetes:apps/v1:DaemonSet", "device-plugin-ds")
     assert g.one("kubernetes:policy/v1:PodDisruptionBudget")
     svc = g.one("kubernetes:core/v1:Service")
     assert svc.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
@@ -108,7 +108,8 @@ def test_gcp_stack(run_pulumi: Runner, fixture_config: ConfigLoader, program_pat
     assert base.inputs["nodeCount"] == 1 and "autoscaling" not in base.inputs
     assert burst.inputs["autoscaling"]["totalMaxNodeCount"] == 2
     assert g.one("gcp:container/cluster:Cluster").inputs["deletionProtection"] is False  # dev
-    assert not g.of("kubernetes:apps/v1:DaemonSet"), "GKE installs its own device plugin"
+    # GKE installs its own device plugin; the only DaemonSet is the image pre-pull.
+    assert [d.name for d in g.of("kubernetes:apps/v1:DaemonSet")] == ["embed-8b-prepull-ds"]
     svc = g.one("kubernetes:core/v1:Service")
     assert svc.inputs["metadata"]["annotations"]["networking.gke.io/load-balancer-type"] == "Internal"
     repo = g.one("gcp:artifactregistry/repository:Repository", "registry-repo")

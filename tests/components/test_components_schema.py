@@ -21,6 +21,7 @@ EXPECTED = {
     "ServingAutoscaler",
     "ServingAddons",
     "NvidiaDevicePlugin",
+    "ImagePrePuller",
     "ModelDeployment",
 }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from servestack.catalog.types import Accelerator
 from servestack.sizing import compute_path, estimate
@@ -122,3 +124,91 @@ def test_inferentia_and_mi300x_are_sized(accelerators: dict[str, Accelerator]) -
     mi = estimate(_70B, "fp8", accelerators["MI300X"], 1, 1, 1000, 200)
     assert inf2.fits and inf2.output_tokens_per_s > 0
     assert mi.fits and mi.output_tokens_per_s > 0
+
+
+_PCIE = ("T4", "A10G", "L4", "L40S", "H100-PCIe")
+
+
+def _per_gpu_tps(accelerator: Accelerator, model: str, precision: str, tp: int, batch: int) -> float | None:
+    est = estimate(KNOWN_MODELS[model], precision, accelerator, tp, 1, 1000, 300, context_tokens=1300)
+    if not est.fits or est.model is None:
+        return None
+    return est.model.point(batch).output_tokens_per_s / tp
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    part=st.sampled_from(_PCIE),
+    model=st.sampled_from(["llama-3.1-8b", "mistral-7b", "llama-2-13b", "llama-3.1-70b"]),
+    precision=st.sampled_from(["fp16", "fp8", "int4"]),
+    batch=st.integers(min_value=1, max_value=512),
+)
+def test_per_gpu_throughput_never_rises_with_tp_on_pcie(accelerators: dict[str, Accelerator], part: str,
+                                                          model: str, precision: str, batch: int) -> None:
+    # At a fixed batch, more PCIe GPUs split the weights but add all-reduces over a slow link: each GPU may
+    # not serve more tokens than it did with fewer GPUs.
+    acc = accelerators[part]
+    series = [(tp, _per_gpu_tps(acc, model, precision, tp, batch)) for tp in (1, 2, 4, 8)]
+    fitting = [(tp, v) for tp, v in series if v is not None]
+    for (tp_a, a), (tp_b, b) in zip(fitting, fitting[1:], strict=False):
+        assert b <= a * (1 + 1e-9), (part, model, precision, batch, tp_a, a, tp_b, b)
+
+
+@pytest.mark.parametrize("part", ["L4", "L40S", "A10G", "H100-PCIe"])
+@pytest.mark.parametrize("tp", [4, 8])
+def test_tp_efficiency_drops_far_more_over_pcie_than_nvlink(accelerators: dict[str, Accelerator], part: str,
+                                                            tp: int) -> None:
+    # The same part with an NVLink fabric keeps more of its single-GPU throughput per GPU than over PCIe.
+    pcie = accelerators[part]
+    nvlink = dataclasses.replace(pcie, interconnect="nvlink", interconnect_gbps=600)
+
+    def efficiency(acc: Accelerator) -> float:
+        one, many = _per_gpu_tps(acc, "llama-3.1-8b", "int4", 1, 64), _per_gpu_tps(acc, "llama-3.1-8b", "int4", tp, 64)
+        assert one is not None and many is not None
+        return many / one
+
+    pcie_eff, nvlink_eff = efficiency(pcie), efficiency(nvlink)
+    assert pcie_eff < nvlink_eff - 0.10, (pcie_eff, nvlink_eff)
+    assert pcie_eff < 0.8 * nvlink_eff, (pcie_eff, nvlink_eff)
+
+
+def test_pcie_allreduce_latency_grows_with_tp(accelerators: dict[str, Accelerator]) -> None:
+    # NCCL's ring over PCIe takes 2 x (TP - 1) dependent PCIe round trips; an NVLink one-shot kernel grows far less.
+    def one_allreduce_us(acc: Accelerator, tp: int) -> float:
+        est = estimate(_8B, "int4", acc, tp, 1, 1000, 300)
+        assert est.model is not None
+        return est.model.allreduce_one_s(1.0) * 1e6
+
+    l40s, h100 = accelerators["L40S"], accelerators["H100"]
+    pcie_growth = one_allreduce_us(l40s, 8) / one_allreduce_us(l40s, 2)
+    nvlink_growth = one_allreduce_us(h100, 8) / one_allreduce_us(h100, 2)
+    assert pcie_growth > 4 and pcie_growth > 2 * nvlink_growth, (pcie_growth, nvlink_growth)
+    assert one_allreduce_us(l40s, 2) > one_allreduce_us(h100, 2)
+
+
+def test_sizing_defaults_to_the_deployed_engine(accelerators: dict[str, Accelerator]) -> None:
+    h100 = accelerators["H100"]
+    default = estimate(_70B, "fp8", h100, 2, 1, 1000, 300)
+    vllm = estimate(_70B, "fp8", h100, 2, 1, 1000, 300, engine="vllm")
+    trtllm = estimate(_70B, "fp8", h100, 2, 1, 1000, 300, engine="trtllm")
+    assert default == vllm
+    # Public comparisons put TensorRT-LLM 10-30% ahead of vLLM for 70B fp8 on H100 at saturation.
+    assert 1.10 < trtllm.output_tokens_per_s / vllm.output_tokens_per_s < 1.6
+
+
+def test_unknown_engine_is_a_spec_error(accelerators: dict[str, Accelerator]) -> None:
+    from servestack.errors import SpecError
+
+    with pytest.raises(SpecError, match="engine"):
+        estimate(_8B, "bf16", accelerators["H100"], 1, 1, 100, 100, engine="onnx")
+
+
+def test_interconnect_facts_are_sourced_and_plausible(accelerators: dict[str, Accelerator]) -> None:
+    # The all-reduce model reads interconnect and interconnect_gbps; each part must say where they come from,
+    # and a part without NVLink must be a PCIe x16 link of Gen3/4/5 (32/64/128 GB/s bidirectional).
+    for acc in accelerators.values():
+        assert "interconnect:" in acc.source or "NeuronLink" in acc.source, acc.id
+        if acc.interconnect == "pcie":
+            assert acc.interconnect_gbps in (32, 64, 128), acc.id
+        else:
+            assert acc.interconnect_gbps >= 192, acc.id

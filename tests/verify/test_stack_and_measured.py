@@ -53,7 +53,8 @@ def test_stack_alone_gives_traffic_slo_and_served_model_name(
     assert body["model"] == "chat-70b" and body["max_tokens"] == 6 and len(body["prompt"].split()) == 30
     assert doc["slo"]["ttft_ms_p95"]["target"] == 1234
     assert "matching the stack's deployment" in doc["predicted"]["source"]
-    assert "A100-40GB TP4" in doc["predicted"]["source"]
+    deployment = config["config"]["servestack:deployment"]
+    assert f"{deployment['accelerator']} TP{deployment['tensorParallel']}" in doc["predicted"]["source"]
 
 
 def test_write_measured_replaces_the_model_source_and_replans(

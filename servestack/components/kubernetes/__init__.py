@@ -4,6 +4,7 @@
 - `load_balancer`: `ModelLoadBalancer`, the internal or TLS public entry point
 - `autoscaling`: `ServingAutoscaler`, KEDA on vLLM's queue
 - `addons`: `ServingAddons` (KEDA, Prometheus, LeaderWorkerSet, EFA device plugin) and `NvidiaDevicePlugin`
+- `prepull`: `ImagePrePuller`, a DaemonSet that pulls the serving image onto GPU nodes as they join
 
 Every component takes an optional `kubeconfig`; when given it builds its own Kubernetes provider, otherwise it
 uses the provider passed in `opts` (or the ambient one). `from servestack.components.kubernetes import
@@ -20,6 +21,7 @@ from servestack.components.kubernetes.addons import (
 )
 from servestack.components.kubernetes.autoscaling import ServingAutoscaler, ServingAutoscalerArgs
 from servestack.components.kubernetes.load_balancer import ModelLoadBalancer, ModelLoadBalancerArgs
+from servestack.components.kubernetes.prepull import ImagePrePuller, ImagePrePullerArgs
 from servestack.components.kubernetes.server import (
     ModelServer,
     ModelServerArgs,
@@ -38,6 +40,8 @@ __all__ = [
     "ServingAddonsArgs",
     "NvidiaDevicePlugin",
     "NvidiaDevicePluginArgs",
+    "ImagePrePuller",
+    "ImagePrePullerArgs",
     "SERVER_PORT",
     "PROMETHEUS_URL",
     "server_await_timeout_s",
