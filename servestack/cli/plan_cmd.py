@@ -125,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
         result, checked = plan_with_preflight(planned, catalog, top=args.top, gcp_project=args.gcp_project)
     else:
         result = plan(planned, catalog, top=args.top)
-    # The pydantic contract is built only when it is printed as JSON or written; the text answer shows the
-    # same serving values computed without it (building the models costs more start-up than planning).
-    if args.json or args.write:
+    # The pydantic contract is built only when it is printed as JSON, written or reported; the text answer
+    # shows the same serving values computed without it (building the models costs more than planning).
+    if args.json or args.write or args.report is not None:
         deployment, missing = _contract(planned, result, catalog)
         summary = None if args.json else _summary_of(deployment)
     else:
