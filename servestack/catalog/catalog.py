@@ -39,7 +39,8 @@ class InstanceFacts:
 
 
 def _norm(name: str) -> str:
-    return name.strip().lower().replace("_", "-").replace(" ", "-")
+    """Lookup key for accelerator names: case, spaces, underscores and hyphens do not matter (`A 100`, `l40_s`)."""
+    return "".join(ch for ch in name.lower() if ch not in " _-\t")
 
 
 class Catalog:

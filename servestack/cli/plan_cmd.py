@@ -13,6 +13,7 @@ from servestack.errors import SpecError
 if TYPE_CHECKING:
     from servestack.catalog.store import CatalogChoice
     from servestack.contract import Deployment
+    from servestack.contract.fleet import Fleet
     from servestack.generate import StackChoices
     from servestack.selector import Plan
 
@@ -125,13 +126,16 @@ def run(args: argparse.Namespace) -> int:
         result, checked = plan_with_preflight(planned, catalog, top=args.top, gcp_project=args.gcp_project)
     else:
         result = plan(planned, catalog, top=args.top)
-    # The pydantic contract is built only when it is printed as JSON, written or reported; the text answer
-    # shows the same serving values computed without it (building the models costs more than planning).
-    if args.json or args.write or args.report is not None:
+    # The pydantic contract is built only when it is printed as JSON, written, reported or a fleet; the text
+    # answer shows the same serving values computed without it (building the models costs more than planning).
+    if args.json or args.write or args.report is not None or result.mixed is not None:
         deployment, missing = _contract(planned, result, catalog)
+        fleet = result.mixed.fleet(planned, catalog) if result.mixed is not None and missing is None else None
+        if fleet is not None:
+            deployment = fleet.servers[0].deployment
         summary = None if args.json else _summary_of(deployment)
     else:
-        deployment = None
+        deployment, fleet = None, None
         summary, missing = _contract_summary(planned, result, catalog)
     dependence = _commitment_dependence(planned, result, catalog)
 
@@ -146,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         if checked is not None:
             doc["preflight"] = checked.to_json()
         doc["deployment"] = deployment.to_stack_config() if deployment is not None else None
+        if fleet is not None:
+            doc["fleet"] = fleet.to_stack_config()
         if missing is not None:
             doc["missing"] = {"model.checkpoint": missing}
         emit_json(doc)
@@ -165,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         if deployment is None:
             raise SpecError("model.checkpoint", None, missing or "set model.checkpoint")
         assert choices is not None
-        return _write(planned, deployment, env, kind, choices, args, quiet=args.json)
+        return _write(planned, deployment, env, kind, choices, args, quiet=args.json, fleet=fleet)
     return 0
 
 
@@ -309,7 +315,7 @@ def _summary_of(deployment: Deployment | None) -> dict[str, Any] | None:
 
 def _write(
     spec: Any, deployment: Deployment, env: str, kind: str, choices: StackChoices, args: argparse.Namespace,
-    quiet: bool,
+    quiet: bool, fleet: Fleet | None = None,
 ) -> int:
     import dataclasses
 
@@ -319,6 +325,8 @@ def _write(
         kept = current_value(Path(args.project_dir), env, "gcp:project")
         choices = dataclasses.replace(choices, gcp_project=kept if isinstance(kept, str) and kept else None)
     owned = owned_stack_config(spec, deployment, kind, choices)
+    if fleet is not None:
+        owned = _fleet_keys(owned, fleet)
     outcome = write_stack_config(Path(args.project_dir), env, owned, force=args.force)
     if not quiet:
         from servestack.cli.output import console
@@ -336,6 +344,20 @@ def _write(
             out.print(f"note: {deployment.serving.checkpoint} is gated; `pulumi up` stops until a token secret is "
                       "named: re-run with --hf-token-secret NAME (servestack:hfTokenSecret)")
     return 0
+
+
+def _fleet_keys(owned: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
+    """A mixed fleet's stack keys: the fleet contract's multi-server pair replaces the single-workload pair,
+    in the same place (servestack:workloads holds the one workload, servestack:fleet its pools)."""
+    out: dict[str, Any] = {}
+    for key, value in owned.items():
+        if key == "servestack:workload":
+            out["servestack:workloads"] = [value]
+        elif key == "servestack:deployment":
+            out["servestack:fleet"] = fleet.to_stack_config()
+        else:
+            out[key] = value
+    return out
 
 
 def _print_contract(kind: str, adjustments: list[str], summary: dict[str, Any] | None, missing: str | None) -> None:
@@ -425,12 +447,28 @@ def _print_plan(result: Plan, budget: float | None) -> None:
         for reason, n in result.rejected.items():
             rej.add_row(reason, str(n))
         out.print(rej)
-    if result.feasible and result.chosen is not None:
+    if result.feasible and result.mixed is not None:
+        m = result.mixed
+        out.print(
+            f"chosen: mixed fleet in {m.cloud} {m.region}, {len(m.pools)} pools, "
+            f"{_money(m.monthly_usd_expected)}/month expected, {_money(m.monthly_usd_ceiling)}/month ceiling"
+        )
+        for pool in m.pools:
+            c = pool.candidate
+            out.print(
+                f"  pool {pool.name}: {c.instance_type} ({c.accelerator} x{c.accelerators_per_node}, "
+                f"TP{c.layout.tensor_parallel}), {c.replicas_min}-{c.replicas_peak} replicas, serves "
+                f"{', '.join(pool.classes)} ({pool.request_share:.0%} of requests), "
+                f"{_money(pool.gpu_monthly_usd_expected)}/month expected"
+            )
+        out.print(m.explanation())
+    elif result.feasible and result.chosen is not None:
         c = result.chosen
         out.print(
             f"chosen: {c.cloud} {c.region} {c.instance_type} ({c.accelerator} x{c.accelerators_per_node}), "
             f"{c.replicas_min}-{c.replicas_peak} replicas, {_money(c.monthly_usd_expected)}/month expected, "
             f"{_money(c.monthly_usd_ceiling)}/month ceiling"
         )
+        out.print(f"  pool {result.workload}: serves {', '.join(result.class_names)} (every request)")
     else:
         out.print(f"[bold red]infeasible[/]: binding constraint {result.binding_constraint}; {result.hint}")

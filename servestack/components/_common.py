@@ -1,5 +1,6 @@
 """Checks and constants shared by the cloud component modules (no provider import)."""
 
+import re
 from collections.abc import Iterable, Mapping
 
 __all__ = [
@@ -9,6 +10,8 @@ __all__ = [
     "GPU_LABEL",
     "ACCELERATOR_LABEL",
     "PRICING_LABEL",
+    "POOL_LABEL",
+    "check_pool_label",
     "API_ACCESS_MODES",
     "check_api_access",
     "check_choice",
@@ -28,6 +31,9 @@ GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_LABEL = "servestack.io/gpu"
 """Node label every GPU node group/pool carries; workloads select on it."""
 ACCELERATOR_LABEL = "servestack.io/accelerator"
+POOL_LABEL = "servestack.io/pool"
+"""Node label naming the node's pool: `system` for the system nodes, the pool name for a fleet's GPU nodes (each
+model server selects its own pool's nodes by it)."""
 PRICING_LABEL = "servestack-pricing"
 """Tag/label naming the pricing mode (on_demand|spot|1y|3y) so costing can apply committed prices."""
 
@@ -36,6 +42,16 @@ def check_choice(component: str, field: str, value: object, allowed: Iterable[st
     choices = tuple(allowed)
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{component}: {field}={value!r} is not valid; allowed: {', '.join(choices)}")
+    return value
+
+
+def check_pool_label(component: str, value: object) -> str:
+    """A pool name usable as the POOL_LABEL value: a DNS-1123 label other than the system pool's."""
+    if not isinstance(value, str) or not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", value) or value == "system":
+        raise ValueError(
+            f"{component}: pool={value!r} is not valid; allowed: a DNS-1123 label other than 'system' (the system "
+            "nodes' pool)"
+        )
     return value
 
 

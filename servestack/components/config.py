@@ -3,8 +3,13 @@
 Pure data: no Pulumi provider import, so the CLI and tests can validate a stack file cheaply.
 `from_mapping` takes the keys without their `servestack:` prefix (the shape of `Pulumi.<env>.yaml`'s
 `config:` block after the namespace is stripped); `from_pulumi_config` reads the running stack.
-Every problem becomes a `ConfigError` naming the key (e.g. `servestack:deployment.nodesPeak`), the
-value and what is allowed.
+Every problem becomes a `ConfigError` naming the key (e.g. `servestack:deployment.nodesPeak`, or
+`servestack:fleet.servers[1].deployment.nodesPeak`), the value and what is allowed.
+
+A stack is a fleet (servestack.contract.fleet): either the single-workload keys `servestack:workload` +
+`servestack:deployment` (one server) or the multi keys `servestack:workloads` + `servestack:fleet`.
+`DeploymentConfig.fleet` is the fleet whichever shape was written; `for_server` gives the per-server view
+(`workload`, `deployment`, `cost_tags` of that server) that per-workload readers such as monitoring take.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from servestack.contract import DEFAULT_KUBERNETES_VERSION, ApiAccess, Deployment
+from servestack.contract.fleet import Fleet, FleetRuleError, FleetServer
 from servestack.errors import ConfigError, did_you_mean
 from servestack.versions import SUPPORTED_KUBERNETES_VERSIONS
 
@@ -60,6 +66,15 @@ class ModelConfig(_Camel):
     weights_gib: float | None = Field(default=None, gt=0)
 
 
+class CostTags(BaseModel):
+    """`servestack:tags`: cost-allocation tags from the spec's optional `owner` block."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    team: str = Field(pattern=_LABEL_VALUE.pattern)
+    cost_center: str = Field(alias="cost-center", pattern=_LABEL_VALUE.pattern)
+
+
 class WorkloadConfig(_Camel):
     """`servestack:workload`: the spec's model/traffic/slo block (traffic and slo are informational here)."""
 
@@ -67,6 +82,9 @@ class WorkloadConfig(_Camel):
     model: ModelConfig
     traffic: dict[str, float] = Field(default_factory=dict)
     slo: dict[str, float | None] = Field(default_factory=dict)
+    tags: CostTags | None = None
+    """The workload's owner (team, cost-center) when it differs from the stack's `servestack:tags`: several
+    workloads of one cluster each carry their own owner on their own resources (showback)."""
 
     @field_validator("name")
     @classmethod
@@ -80,17 +98,12 @@ DeploymentPlan = Deployment
 """`servestack:deployment` is the deployment contract itself (servestack.contract.Deployment)."""
 
 
-class CostTags(BaseModel):
-    """`servestack:tags`: cost-allocation tags from the spec's optional `owner` block."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    team: str = Field(pattern=_LABEL_VALUE.pattern)
-    cost_center: str = Field(alias="cost-center", pattern=_LABEL_VALUE.pattern)
-
-
 class DeploymentConfig(BaseModel):
-    """Everything the program reads from `servestack:*` config, validated."""
+    """Everything the program reads from `servestack:*` config, validated.
+
+    `workload` and `deployment` are the first server's (the only one's in a single-workload stack); readers of a
+    whole stack iterate `fleet.servers` and take `for_server(server)` for each.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,6 +111,10 @@ class DeploymentConfig(BaseModel):
     budget_monthly_usd: float | None = Field(default=None, gt=0)
     workload: WorkloadConfig
     deployment: Deployment
+    fleet_workloads: list[WorkloadConfig] | None = None
+    """`servestack:workloads` of a multi-workload stack (None for the single-workload keys)."""
+    fleet_servers: Fleet | None = None
+    """`servestack:fleet` of a multi-workload stack (None for the single-workload keys)."""
     tags: CostTags | None = None
     api_access: ApiAccess | None = None
     """Required before anything is created; optional here so its absence is reported with the key's name."""
@@ -137,13 +154,14 @@ class DeploymentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _cross(self) -> DeploymentConfig:
-        if self.exposure == "public" and self.deployment.cloud == "aws" and not self.tls_certificate_arn:
+        cloud = self.fleet.cloud
+        if self.exposure == "public" and cloud == "aws" and not self.tls_certificate_arn:
             raise _KeyError("tlsCertificateArn", None, "an ACM certificate ARN is required when exposure is public")
-        if self.exposure == "public" and self.deployment.cloud == "gcp" and not self.tls_domain:
+        if self.exposure == "public" and cloud == "gcp" and not self.tls_domain:
             raise _KeyError(
                 "tlsDomain", None, "a DNS name for the managed certificate is required when exposure is public"
             )
-        if self.deployment.cloud == "gcp" and not self.gcp_project:
+        if cloud == "gcp" and not self.gcp_project:
             raise _KeyError("gcp:project", None, "set the GCP project (pulumi config set gcp:project <id>)")
         if self.api_access is None:
             raise _KeyError(
@@ -153,23 +171,61 @@ class DeploymentConfig(BaseModel):
                 "`servestack plan SPEC --write --api-cidr CIDR` (public endpoint limited to your networks) or "
                 "`--api-private` (private endpoint; run `pulumi up` from inside the VPC, see docs/deploy.md)",
             )
-        if self.deployment.serving.gated and not self.hf_token_secret:
+        gated = next((s.deployment.serving for s in self.fleet.servers if s.deployment.serving.gated), None)
+        if gated is not None and not self.hf_token_secret:
             raise _KeyError(
                 "hfTokenSecret",
                 None,
-                f"{self.deployment.serving.checkpoint} is gated: create a secret holding a Hugging Face token in "
+                f"{gated.checkpoint} is gated: create a secret holding a Hugging Face token in "
                 f"the cloud's secret manager and name it with `servestack plan SPEC --write --hf-token-secret NAME`",
             )
         return self
 
     @property
+    def fleet(self) -> Fleet:
+        """The servers of this stack, whichever keys wrote it (`Fleet.single` for the single-workload keys)."""
+        if self.fleet_servers is not None:
+            return self.fleet_servers
+        return Fleet.single(self.workload.name, self.deployment)
+
+    @property
+    def workloads(self) -> list[WorkloadConfig]:
+        """Every workload block of the stack, in `servestack:workloads` order."""
+        return list(self.fleet_workloads) if self.fleet_workloads is not None else [self.workload]
+
+    def workload_named(self, name: str) -> WorkloadConfig:
+        """The workload block called `name` (the fleet's validation guarantees every server's exists)."""
+        return next(w for w in self.workloads if w.name == name)
+
+    def for_server(self, server: FleetServer) -> DeploymentConfig:
+        """This config seen from one server: its workload, its deployment and its cost tags."""
+        workload = self.workload_named(server.workload)
+        return self.model_copy(update={"workload": workload, "deployment": server.deployment})
+
+    @property
     def cost_tags(self) -> dict[str, str]:
-        """The tags/labels every taggable resource carries.
+        """The tags/labels every taggable resource of this (per-server view of the) stack carries.
 
         Without an `owner` block in the spec, tags come from what the stack knows: the workload and environment
         (team and cost-center are added only when the spec names them).
         """
         tags = {"workload": self.workload.name, "environment": self.environment, "managed-by": "servestack"}
+        owner = self.workload.tags or self.tags
+        if owner is not None:
+            tags = {"team": owner.team, **tags, "cost-center": owner.cost_center}
+        return tags
+
+    @property
+    def cluster_tags(self) -> dict[str, str]:
+        """Tags of what the servers share (network, cluster, system nodes, registry).
+
+        A single-workload stack's cluster belongs to its workload (today's tags). Shared by several workloads, it
+        carries no `workload` tag: cost reports show it as the shared bucket that showback splits
+        (docs/costing.md).
+        """
+        if self.fleet_servers is None:
+            return self.cost_tags
+        tags = {"environment": self.environment, "managed-by": "servestack"}
         if self.tags is not None:
             tags = {"team": self.tags.team, **tags, "cost-center": self.tags.cost_center}
         return tags
@@ -190,13 +246,11 @@ class DeploymentConfig(BaseModel):
         data: dict[str, Any] = {_KEYS[k]: v for k, v in own.items() if k in _KEYS}
         if "gcp:project" in values and "gcp_project" not in data:
             data["gcp_project"] = values["gcp:project"]
-        problems += [
-            f"{NAMESPACE}:{required}: missing; run `servestack plan SPEC --env <env> --write` "
-            f"or set it in stacks/Pulumi.<env>.yaml"
-            for required in ("environment", "workload", "deployment") if required not in data
-        ]
+        problems += _shape_problems(data)
         if problems:
             raise ConfigError("\n  ".join(problems))
+        if "fleet_servers" in data:
+            data.update(_validated_fleet(data.pop("fleet_workloads"), data.pop("fleet_servers")))
         try:
             return cls.model_validate(data)
         except _KeyError as exc:
@@ -241,12 +295,75 @@ def check_image(value: str) -> str:
     return ref
 
 
+def _shape_problems(data: Mapping[str, Any]) -> list[str]:
+    """Missing keys, and a stack that mixes the single-workload and the multi-workload keys."""
+    how = "run `servestack plan SPEC --env <env> --write` or set it in stacks/Pulumi.<env>.yaml"
+    problems = [] if "environment" in data else [f"{NAMESPACE}:environment: missing; {how}"]
+    single = [key for key in ("workload", "deployment") if key in data]
+    multi = [_FIELDS_TO_KEYS[f] for f in ("fleet_workloads", "fleet_servers") if f in data]
+    if single and multi:
+        problems.append(
+            f"{NAMESPACE}:{multi[0]}: cannot be combined with {NAMESPACE}:{single[0]}; a stack is written either "
+            f"with {NAMESPACE}:workload + {NAMESPACE}:deployment (one workload) or with {NAMESPACE}:workloads + "
+            f"{NAMESPACE}:fleet (several servers in one cluster)"
+        )
+    elif multi:
+        problems += [f"{NAMESPACE}:{key}: missing; {NAMESPACE}:workloads goes with {NAMESPACE}:fleet"
+                     for key in ("workloads", "fleet") if key not in multi]
+    else:
+        problems += [f"{NAMESPACE}:{key}: missing; {how}" for key in ("workload", "deployment") if key not in single]
+    return problems
+
+
+class _FleetKeys(BaseModel):
+    """`servestack:workloads` + `servestack:fleet`, validated together (the fleet names the workloads)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fleet_workloads: list[WorkloadConfig] = Field(min_length=1)
+    fleet_servers: Fleet
+
+    @field_validator("fleet_workloads")
+    @classmethod
+    def _unique(cls, values: list[WorkloadConfig]) -> list[WorkloadConfig]:
+        seen: set[str] = set()
+        for index, workload in enumerate(values):
+            if workload.name in seen:
+                raise _KeyError(f"workloads[{index}].name", workload.name, "workload names are unique in a stack")
+            seen.add(workload.name)
+        return values
+
+
+def _validated_fleet(workloads: Any, fleet: Any) -> dict[str, Any]:
+    """The multi-workload keys as DeploymentConfig fields; the first server also fills `workload`/`deployment`."""
+    try:
+        keys = _FleetKeys.model_validate({"fleet_workloads": workloads, "fleet_servers": fleet})
+        keys.fleet_servers.check_workloads([w.name for w in keys.fleet_workloads])
+    except FleetRuleError as exc:
+        raise _fleet_error(exc) from None
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+    first = keys.fleet_servers.servers[0]
+    return {
+        "fleet_workloads": keys.fleet_workloads,
+        "fleet_servers": keys.fleet_servers,
+        "workload": next(w for w in keys.fleet_workloads if w.name == first.workload),
+        "deployment": first.deployment,
+    }
+
+
+def _fleet_error(exc: FleetRuleError) -> ConfigError:
+    return ConfigError(f"{NAMESPACE}:fleet.{exc.path}: {exc.message}")
+
+
 # stack-config key -> DeploymentConfig field
 _KEYS: dict[str, str] = {
     "environment": "environment",
     "budgetMonthlyUsd": "budget_monthly_usd",
     "workload": "workload",
     "deployment": "deployment",
+    "workloads": "fleet_workloads",
+    "fleet": "fleet_servers",
     "tags": "tags",
     "existingClusterName": "existing_cluster_name",
     "exposure": "exposure",
@@ -263,7 +380,7 @@ _KEYS: dict[str, str] = {
 # Keys read elsewhere: plan --write's record of what it wrote.
 _OTHER_KEYS = ("generated",)
 _FIELDS_TO_KEYS = {v: k for k, v in _KEYS.items()} | {"gcp_project": "gcp:project"}
-_OBJECT_KEYS = {"workload", "deployment", "tags", "apiAccess", "clusterAdmins"}
+_OBJECT_KEYS = {"workload", "deployment", "workloads", "fleet", "tags", "apiAccess", "clusterAdmins"}
 _NUMBER_KEYS = {"budgetMonthlyUsd", "commitmentPurchased"}
 
 
@@ -300,11 +417,16 @@ def _one_config_error(err: Any) -> ConfigError:
     inner = ctx.get("error")
     if isinstance(inner, _KeyError):
         return inner.as_config_error()
+    if isinstance(inner, FleetRuleError):
+        return _fleet_error(inner)
     loc = [str(x) for x in err["loc"]]
     field = loc[0] if loc else ""
     head = _FIELDS_TO_KEYS.get(field, field)
     head = head if ":" in head else f"{NAMESPACE}:{head}"
-    path = ".".join([head, *(_camel(x) for x in loc[1:])])
+    path = head
+    for part in err["loc"][1:]:
+        # List positions are written as indexes (`servers[1]`) so the path reads like the YAML it points into.
+        path += f"[{part}]" if isinstance(part, int) else f".{_camel(str(part))}"
     msg = str(err["msg"]).removeprefix("Value error, ").replace("Input should be", "allowed:")
     if err["type"] == "missing":
         return ConfigError(f"{path}: missing; this key is required")
@@ -329,13 +451,18 @@ def _keys_of(loc: tuple[int | str, ...]) -> list[str]:
         field = next(
             (f for name, f in model.model_fields.items() if part in (name, f.alias)), None
         )
-        # `CostTags | None` and the like: the model inside an optional annotation.
-        candidates = [field.annotation, *get_args(field.annotation)] if field is not None else []
-        found = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        # `CostTags | None`, `list[FleetServer]` and the like: the model inside the annotation.
+        found = _model_in(field.annotation) if field is not None else None
         if found is None:
             return []
         model = found
     return sorted(f.alias or name for name, f in model.model_fields.items())
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_in, get_args(annotation)) if m is not None), None)
 
 
 def _camel(part: str) -> str:

@@ -8,7 +8,7 @@ quota values it fetched itself. The thin lookups that fetch granted values live 
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from servestack.errors import InfeasibleError
 
@@ -22,6 +22,7 @@ __all__ = [
     "aws_quota_needs",
     "gcp_quota_needs",
     "judge",
+    "merge_needs",
     "require",
 ]
 
@@ -153,6 +154,18 @@ def gcp_quota_needs(
     if family and on_demand:
         needs.append(QuotaNeed("gcp", GCP_FAMILY_QUOTA, "GPUs per GPU family", region, on_demand, "GPUs", family))
     return needs
+
+
+def merge_needs(needs: Iterable[QuotaNeed]) -> list[QuotaNeed]:
+    """One need per quota (id, region, dimension), summed: the pools of a fleet draw on the same quotas
+    (two G-family pools on AWS, every GPU against GCP's all-regions quota), so each pool fitting alone is not
+    enough. Order: first appearance."""
+    total: dict[tuple[str, str, str, str], QuotaNeed] = {}
+    for need in needs:
+        key = (need.cloud, need.quota_id, need.region, need.dimension)
+        seen = total.get(key)
+        total[key] = need if seen is None else replace(seen, needed=seen.needed + need.needed)
+    return list(total.values())
 
 
 def judge(need: QuotaNeed, granted: float | None) -> QuotaVerdict:

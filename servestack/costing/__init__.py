@@ -10,6 +10,7 @@ from __future__ import annotations
 from servestack.costing.engine import CostedResource, CostReport, cost_graph, cost_resources
 from servestack.costing.nodes import NodeGroup, read_node_group
 from servestack.costing.resources import UNKNOWN, Resource, ResourceLike, as_resource, as_resources, normalize
+from servestack.costing.showback import Showback, WorkloadShare
 
 __all__ = [
     "CostedResource",
@@ -17,6 +18,8 @@ __all__ = [
     "NodeGroup",
     "Resource",
     "ResourceLike",
+    "Showback",
+    "WorkloadShare",
     "UNKNOWN",
     "as_resource",
     "as_resources",

@@ -34,6 +34,7 @@ from servestack.costing.nodes import (
     system_node_price,
 )
 from servestack.costing.resources import MISSING, Resource, ResourceLike, as_resources, is_unknown
+from servestack.costing.showback import Showback, showback_of
 
 __all__ = ["CostedResource", "CostReport", "cost_resources", "cost_graph"]
 
@@ -100,6 +101,8 @@ class CostReport:
     catalog_as_of: str
     notes: tuple[str, ...] = ()
     """How the report priced what a graph cannot show (commitments bought or not), for people."""
+    showback: Showback | None = None
+    """Each workload's direct cost and share of the shared cost, by the workload tags (servestack.costing.showback)."""
 
     @property
     def expected(self) -> float:
@@ -133,6 +136,7 @@ class CostReport:
             "catalog_as_of": self.catalog_as_of,
             "lines": [line.as_dict() for line in self.lines],
             "unknowns": [line.as_dict() for line in self.unknowns],
+            **({"showback": self.showback.as_dict()} if self.showback is not None else {}),
         }
 
 
@@ -178,7 +182,8 @@ def cost_graph(
         lines.extend(_other_lines(r, groups, default_cloud))
     notes = tuple(f"{g.label} ({g.kind}): {g.pricing_note}" for g in groups
                   if g.pricing_note and g.committed_mode is not None)
-    return CostReport(lines=tuple(lines), node_groups=tuple(groups), catalog_as_of=cat.as_of, notes=notes)
+    return CostReport(lines=tuple(lines), node_groups=tuple(groups), catalog_as_of=cat.as_of, notes=notes,
+                      showback=showback_of(lines, groups, resources))
 
 
 def _parsed(config: Mapping[str, Any]) -> dict[str, Any]:

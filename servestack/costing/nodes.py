@@ -69,7 +69,14 @@ def stack_cloud(resources: Sequence[Resource], stack_config: Mapping[str, Any] |
     clouds = {c for r in resources if (c := resource_cloud(r.type)) is not None}
     if len(clouds) == 1:
         return next(iter(clouds))
-    deployment = (stack_config or {}).get("servestack:deployment")
+    config = stack_config or {}
+    deployment = config.get("servestack:deployment")
+    fleet = config.get("servestack:fleet")
+    if not isinstance(deployment, Mapping) and isinstance(fleet, Mapping):
+        # A multi-workload stack: every server runs in the one cluster, so the first server's cloud is the stack's.
+        servers = fleet.get("servers")
+        first = servers[0] if isinstance(servers, list) and servers else None
+        deployment = first.get("deployment") if isinstance(first, Mapping) else None
     if isinstance(deployment, Mapping) and deployment.get("cloud") in ("aws", "gcp"):
         return str(deployment["cloud"])
     return None

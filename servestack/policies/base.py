@@ -7,7 +7,7 @@ and `servestack.policies.packs` chooses which rules a pack holds and at which le
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -91,15 +91,18 @@ class StackSettings:
     instance_type: str | None = None
     exposure: str | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
+    accelerators: tuple[str, ...] = ()
+    """Every server's accelerator (one for a single-workload stack; a fleet's pools may differ)."""
+    instance_types: tuple[str, ...] = ()
+    """Every server's instance type, in `servestack:fleet` order."""
     """Every fully qualified key (`servestack:environment`, `aws:region`, ...) with parsed values."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> StackSettings:
         """From fully qualified stack config keys; values may be Pulumi's strings or parsed values."""
         values = {str(k): _parse(v) for k, v in config.items()}
-        deployment = values.get("servestack:deployment")
-        if not isinstance(deployment, Mapping):
-            deployment = {}
+        deployments = _deployments(values)
+        deployment = deployments[0] if deployments else {}
         budget = values.get("servestack:budgetMonthlyUsd")
         env = values.get("servestack:environment")
         exposure = values.get("servestack:exposure")
@@ -112,11 +115,35 @@ class StackSettings:
             instance_type=_str_or_none(deployment.get("instanceType")),
             exposure=exposure if isinstance(exposure, str) else None,
             values=values,
+            accelerators=_distinct(d.get("accelerator") for d in deployments),
+            # A spot pool may also launch the equivalent types its deployment lists (`spotInstanceTypes`).
+            instance_types=_distinct(t for d in deployments for t in _instance_types_of(d)),
         )
 
     def region(self, cloud: str) -> str | None:
         value = self.values.get(f"{cloud}:region")
         return value if isinstance(value, str) else None
+
+
+def _deployments(values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """`servestack:deployment`, or every server's deployment of `servestack:fleet` (a multi-workload stack)."""
+    single = values.get("servestack:deployment")
+    if isinstance(single, Mapping):
+        return [single]
+    fleet = values.get("servestack:fleet")
+    servers = fleet.get("servers") if isinstance(fleet, Mapping) else None
+    if not isinstance(servers, list):
+        return []
+    return [s["deployment"] for s in servers if isinstance(s, Mapping) and isinstance(s.get("deployment"), Mapping)]
+
+
+def _instance_types_of(deployment: Mapping[str, Any]) -> list[object]:
+    alternates = deployment.get("spotInstanceTypes")
+    return [deployment.get("instanceType"), *(alternates if isinstance(alternates, list) else [])]
+
+
+def _distinct(values: Iterable[object]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if isinstance(v, str) and v))
 
 
 def _str_or_none(value: object) -> str | None:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from servestack.catalog import Catalog
     from servestack.catalog.types import Accelerator
     from servestack.contract import Deployment
+    from servestack.selector.mixed import MixedFleet
+    from servestack.sizing.mix import ClassLatency
     from servestack.workload import WorkloadSpec
 
 __all__ = [
@@ -124,6 +126,16 @@ class ReplicaPerformance:
     max_concurrent_sequences: int
     batch: int
     weights_gib: float
+    classes: tuple[ClassLatency, ...] = ()
+    """Per request class at the operating point (a `traffic.request_mix`); empty for average-only traffic."""
+
+    def class_estimates(self) -> dict[str, dict[str, float]]:
+        """Per-class `estimate` of the plan JSON."""
+        return {
+            c.name: {"requests_per_s_per_replica": round(c.requests_per_s, 4), "ttft_ms": round(c.ttft_ms, 2),
+                     "tpot_ms": round(c.tpot_ms, 2)}
+            for c in self.classes
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +245,10 @@ class Plan:
     """When infeasible because of the budget: the cheapest stacks that meet everything else."""
     best_latency: dict[str, float] = field(default_factory=dict)
     """When SLOs bind: the lowest TTFT/TPOT any allowed layout reaches at batch 1 (ms)."""
+    mixed: MixedFleet | None = None
+    """With a request mix: the mixed fleet (several pools, one cluster), when it beats `chosen` (the best
+    homogeneous stack). The plan JSON's `chosen` is then the mixed fleet."""
+    class_names: tuple[str, ...] = ("all",)
 
     @property
     def feasible(self) -> bool:
@@ -242,13 +258,29 @@ class Plan:
     def chosen(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
+    def homogeneous_json(self, candidate: Candidate) -> dict[str, Any]:
+        """A single-pool CANDIDATE, with `pools` listing that one pool and every class it serves."""
+        out = candidate.to_json()
+        pool = {"name": self.workload, **candidate.to_json(), "classes": list(self.class_names),
+                "class_estimates": candidate.performance.class_estimates()}
+        out["pools"] = [pool]
+        return out
+
+    def chosen_json(self) -> dict[str, Any] | None:
+        if self.mixed is not None:
+            return self.mixed.to_json()
+        return self.homogeneous_json(self.chosen) if self.chosen else None
+
     def to_json(self) -> dict[str, Any]:
+        candidates = [self.homogeneous_json(c) for c in self.candidates]
+        if self.mixed is not None:
+            candidates.insert(0, self.mixed.to_json())
         out: dict[str, Any] = {
             "workload": self.workload,
             "feasible": self.feasible,
             "catalog": {"as_of": self.catalog_as_of, "offerings": self.catalog_offerings},
-            "chosen": self.chosen.to_json() if self.chosen else None,
-            "candidates": [c.to_json() for c in self.candidates],
+            "chosen": self.chosen_json(),
+            "candidates": candidates,
             "rejected": dict(self.rejected),
         }
         if not self.feasible:
@@ -322,6 +354,8 @@ class _Sizer:
         spec = self.spec
         if self.arch is None:
             return self._measured(accelerator, layout)
+        if spec.traffic.request_mix is not None:
+            return self._mix(accelerator, layout, multi_node)
         from servestack.sizing import estimate
 
         est = estimate(
@@ -356,6 +390,36 @@ class _Sizer:
             max_concurrent_sequences=est.max_concurrent_sequences,
             batch=op.batch,
             weights_gib=est.weights_gib,
+        )
+
+    def _mix(self, accelerator: Accelerator, layout: Layout, multi_node: bool) -> ReplicaPerformance | str:
+        """A replica serving the spec's request mix (servestack.sizing.mix); every class meets the SLOs."""
+        from servestack.sizing.mix import MIN_CONCURRENCY, MixClass, mix_replica
+
+        spec = self.spec
+        assert self.arch is not None
+        replica = mix_replica(
+            self.arch, spec.model.precision, accelerator, layout.tensor_parallel, layout.nodes_per_replica,
+            [MixClass(*c) for c in spec.traffic.classes()], context_tokens=spec.model.context_tokens,
+            multi_node_network=multi_node,
+        )
+        if not replica.fits:
+            return replica.reason_code or "does_not_fit_in_memory"
+        idle = replica.point(MIN_CONCURRENCY)
+        self.best_ttft = min(self.best_ttft, idle.ttft_ms)
+        self.best_tpot = min(self.best_tpot, idle.tpot_ms)
+        op = replica.operating_point(spec.slo.tpot_ms_p95, spec.slo.ttft_ms_p95)
+        if op is None:
+            return replica.slo_failure(spec.slo.tpot_ms_p95, spec.slo.ttft_ms_p95)
+        return ReplicaPerformance(
+            requests_per_s=op.requests_per_s,
+            output_tokens_per_s=op.output_tokens_per_s,
+            ttft_ms=op.ttft_ms,
+            tpot_ms=op.tpot_ms,
+            max_concurrent_sequences=replica.max_concurrent_sequences,
+            batch=max(1, round(op.concurrency)),
+            weights_gib=replica.weights_gib,
+            classes=op.classes,
         )
 
     def _measured(self, accelerator: Accelerator, layout: Layout) -> ReplicaPerformance | str:
@@ -598,10 +662,13 @@ def _shape(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer, key: tuple[str, 
     return out
 
 
-def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | None = None) -> Plan:
+def plan(
+    spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | None = None, *, mixed: bool = True
+) -> Plan:
     """Rank the feasible stacks for `spec` on `catalog` (cheapest expected monthly cost first).
 
-    `exclude` vetoes offerings the caller knows cannot launch (the live preflight: quotas, zone offerings)."""
+    `exclude` vetoes offerings the caller knows cannot launch (the live preflight: quotas, zone offerings).
+    With several request classes and `mixed`, a mixed fleet (servestack.selector.mixed) is tried too."""
     sizer = _Sizer(spec, catalog, resolve_placement(spec, catalog))
     feasible: list[_Priced] = []
     rejected: Counter[str] = Counter()
@@ -614,8 +681,14 @@ def plan(spec: WorkloadSpec, catalog: Catalog, top: int = 5, exclude: Exclude | 
     ranked = tuple(p.candidate(zones) for p in heapq.nsmallest(max(top, 1), feasible, key=_Priced.rank_key))
     ordered_rejections = dict(sorted(rejected.items(), key=lambda kv: (_STAGE[kv[0]], kv[0])))
     as_of, count = catalog.as_of, len(catalog.offerings)
+    names = tuple(c[0] for c in spec.traffic.classes())
     if ranked:
-        return Plan(spec.name, as_of, count, ranked, ordered_rejections)
+        fleet = None
+        if mixed and len(names) > 1:
+            from servestack.selector.mixed import mixed_fleet
+
+            fleet = mixed_fleet(spec, catalog, ranked[0], exclude)
+        return Plan(spec.name, as_of, count, ranked, ordered_rejections, mixed=fleet, class_names=names)
     return _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top, exclude)
 
 

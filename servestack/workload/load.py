@@ -18,20 +18,38 @@ __all__ = ["load_spec", "parse_spec", "spec_error_from_validation"]
 def load_spec(path: str | Path) -> WorkloadSpec:
     """Read and validate a spec file; raises `SpecError` (exit 2) on any problem."""
     text = read_user_text(path, "spec")
-    return parse_spec(text, source=str(path))
+    return parse_spec(text, source=str(path), base_dir=Path(path).parent)
 
 
-def parse_spec(text: str, source: str = "<spec>") -> WorkloadSpec:
-    """Validate spec YAML text."""
+def parse_spec(text: str, source: str = "<spec>", base_dir: Path | None = None) -> WorkloadSpec:
+    """Validate spec YAML text; `traffic.request_log` is read relative to `base_dir` (default: the cwd)."""
     data = parse_yaml(text, source, "spec")
     if data is None:
         raise SpecError(source, "<empty>", "a spec is a YAML mapping with name, model and traffic")
     if not isinstance(data, dict):
         raise SpecError(source, type(data).__name__, "a spec is a YAML mapping with name, model and traffic")
+    data = _resolve_request_log(data, base_dir or Path.cwd())
     try:
         return WorkloadSpec.model_validate(data)
     except ValidationError as exc:
         raise spec_error_from_validation(exc) from None
+
+
+def _resolve_request_log(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Replace `traffic.request_log` by the `request_mix` derived from it (servestack.workload.request_log)."""
+    traffic = data.get("traffic")
+    if not isinstance(traffic, dict) or "request_log" not in traffic:
+        return data
+    log = traffic["request_log"]
+    if not isinstance(log, str) or not log.strip():
+        raise SpecError("traffic.request_log", log, "the path of a CSV file, relative to the spec file")
+    if "request_mix" in traffic:
+        raise SpecError("traffic.request_log", log, "give traffic.request_mix or traffic.request_log, not both")
+    from servestack.workload.request_log import classes_from_log, read_request_log
+
+    resolved = {k: v for k, v in traffic.items() if k != "request_log"}
+    resolved["request_mix"] = classes_from_log(read_request_log(base_dir / log))
+    return {**data, "traffic": resolved}
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

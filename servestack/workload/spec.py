@@ -23,6 +23,8 @@ __all__ = [
     "MeasuredSpec",
     "MeasuredThroughput",
     "Traffic",
+    "RequestClass",
+    "MIX_SHARE_TOLERANCE",
     "Slo",
     "Availability",
     "Placement",
@@ -171,13 +173,76 @@ class ModelSpec(_Strict):
         return min(arch.max_context_tokens, 32768) if arch else 8192
 
 
+MIX_SHARE_TOLERANCE = 1e-6
+"""How far the shares of `traffic.request_mix` may sum from 1."""
+
+MAX_REQUEST_CLASSES = 16
+"""Most classes a mix may have: the mixed-fleet integer program grows with classes x offerings."""
+
+
+class RequestClass(_Strict):
+    """One size class of requests: its share of all requests and its (mean) token lengths."""
+
+    name: str | None = Field(
+        default=None,
+        description="DNS-1123 label naming the class (router rules, metrics); defaults to class-1, class-2, ...",
+    )
+    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = Field(
+        description="Fraction of all requests in this class (the shares of a mix sum to 1)."
+    )
+    # Bounded far above any model's context (checked against it by WorkloadSpec) so the mix arithmetic stays finite.
+    input_tokens: PositiveInt = Field(le=10_000_000, description="Prompt tokens of a request of this class.")
+    output_tokens: PositiveInt = Field(le=10_000_000, description="Generated tokens of a request of this class.")
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_1123_LABEL.match(value):
+            raise ValueError("must be a DNS-1123 label: lower-case letters, digits and '-', 1-63 characters")
+        return value
+
+
 class Traffic(_Strict):
-    """Offered load. Token lengths are averages per request."""
+    """Offered load: one class of average lengths, or a mix of request size classes.
+
+    With `request_mix` the averages may be omitted (they are derived as the share-weighted means, rounded);
+    when given they must agree with the mix to within one token, so a spec cannot say two different things.
+    `request_log` is read by the spec loader (relative to the spec file) and replaced by the mix it derives.
+    """
 
     peak_requests_per_s: PositiveFloat
     avg_requests_per_s: PositiveFloat
     avg_input_tokens: PositiveInt = 1
     avg_output_tokens: PositiveInt = 1
+    request_mix: list[RequestClass] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REQUEST_CLASSES,
+        description="Request size classes {share, input_tokens, output_tokens}; shares sum to 1.",
+    )
+    request_log: str | None = Field(
+        default=None,
+        description=(
+            "CSV of logged requests (input_tokens,output_tokens per row), relative to the spec file; the loader "
+            "derives request_mix from it (see docs/traffic-mixes.md)."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _averages_from_mix(cls, data: object) -> object:
+        if not isinstance(data, dict) or not isinstance(data.get("request_mix"), list):
+            return data
+        filled = dict(data)
+        classes = [c for c in data["request_mix"] if isinstance(c, dict)]
+        try:
+            shares = [float(c["share"]) for c in classes]
+            for key in ("input_tokens", "output_tokens"):
+                mean = sum(float(c["share"]) * float(c[key]) for c in classes) / sum(shares)
+                filled.setdefault(f"avg_{key}", max(1, round(mean)))
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            return data  # the field validators name what is wrong with the classes
+        return filled
 
     @model_validator(mode="after")
     def _avg_below_peak(self) -> Traffic:
@@ -187,7 +252,44 @@ class Traffic(_Strict):
                 self.avg_requests_per_s,
                 f"cannot exceed peak_requests_per_s ({self.peak_requests_per_s})",
             )
+        if self.request_log is not None:
+            raise FieldValueError(
+                "request_log", self.request_log,
+                "is read by `servestack plan SPEC` relative to the spec file; give traffic.request_mix when "
+                "building a spec in code",
+            )
+        if self.request_mix is None:
+            return self
+        total = sum(c.share for c in self.request_mix)
+        if abs(total - 1.0) > MIX_SHARE_TOLERANCE:
+            shares = " + ".join(f"{c.share:g}" for c in self.request_mix)
+            raise FieldValueError(
+                "request_mix", [c.share for c in self.request_mix],
+                f"the shares must sum to 1 (within {MIX_SHARE_TOLERANCE:g}): {shares} = {total:.6g}",
+            )
+        names = [c.name or f"class-{i}" for i, c in enumerate(self.request_mix, 1)]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise FieldValueError(f"request_mix[{i}].name", name, "class names must be unique")
+        for key in ("input_tokens", "output_tokens"):
+            mean = sum(c.share * getattr(c, key) for c in self.request_mix)
+            given = getattr(self, f"avg_{key}")
+            if abs(given - mean) > 1.0:
+                raise FieldValueError(
+                    f"avg_{key}", given,
+                    f"disagrees with traffic.request_mix, whose share-weighted mean is {mean:.1f}; "
+                    "omit it (it is derived from the mix) or correct it",
+                )
         return self
+
+    def classes(self) -> list[tuple[str, float, int, int]]:
+        """(name, share, input_tokens, output_tokens) of every class; the averages are one class of share 1."""
+        if self.request_mix is None:
+            return [("all", 1.0, self.avg_input_tokens, self.avg_output_tokens)]
+        return [
+            (c.name or f"class-{i}", c.share, c.input_tokens, c.output_tokens)
+            for i, c in enumerate(self.request_mix, 1)
+        ]
 
 
 class Slo(_Strict):
@@ -260,6 +362,47 @@ class WorkloadSpec(_Strict):
         if not _DNS_1123_LABEL.match(value):
             raise ValueError("must be a DNS-1123 label: lower-case letters, digits and '-', 1-63 characters")
         return value
+
+    def for_classes(self, names: list[str] | tuple[str, ...]) -> WorkloadSpec:
+        """The same workload restricted to some request classes, at their absolute rates (a subset of the traffic).
+
+        Shares are renormalised over the classes kept; request rates scale by the classes' total share.
+        """
+        kept = [c for c in self.traffic.classes() if c[0] in names]
+        if not kept:
+            raise ValueError(f"no request class named {list(names)}")
+        total = sum(share for _, share, _, _ in kept)
+        traffic = {
+            "peak_requests_per_s": self.traffic.peak_requests_per_s * total,
+            "avg_requests_per_s": self.traffic.avg_requests_per_s * total,
+            "request_mix": [
+                {"name": name, "share": share / total, "input_tokens": i, "output_tokens": o}
+                for name, share, i, o in kept
+            ],
+        }
+        data = self.model_dump(exclude_none=True)
+        data["traffic"] = traffic
+        return WorkloadSpec.model_validate(data)
+
+    @model_validator(mode="after")
+    def _mix_fits_the_model(self) -> WorkloadSpec:
+        mix = self.traffic.request_mix
+        if mix is None:
+            return self
+        if self.model.measured is not None:
+            raise FieldValueError(
+                "traffic.request_mix", f"{len(mix)} classes",
+                "needs an analytic model (model.id or model.architecture); measured figures are per request rate",
+            )
+        context = self.model.context_tokens
+        for i, c in enumerate(mix):
+            if c.input_tokens + c.output_tokens > context:
+                raise FieldValueError(
+                    f"traffic.request_mix[{i}].input_tokens", c.input_tokens,
+                    f"input_tokens + output_tokens ({c.input_tokens + c.output_tokens}) exceed the model's context "
+                    f"of {context} tokens (model.max_context_tokens); raise it or shorten the class",
+                )
+        return self
 
     @model_validator(mode="after")
     def _measured_needs_latency(self) -> WorkloadSpec:

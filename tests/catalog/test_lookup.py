@@ -94,3 +94,20 @@ def test_from_offerings_builds_a_synthetic_catalog(cat: Catalog) -> None:
     assert synth.resolve_accelerator("nvidia-l4") == "L4"
     facts = synth.instance_facts("gcp", "g2-standard-4")
     assert facts is not None and facts.vcpus == 4
+
+
+@pytest.mark.parametrize(("name", "expected"), [("A 100", "A100-40GB"), ("L40 S", "L40S"), ("l40_s", "L40S"),
+                                                ("H 100", "H100"), ("a100 80gb", "A100-80GB")])
+def test_bundled_lookups_ignore_spaces_underscores_and_hyphens(name: str, expected: str) -> None:
+    # docs/catalog.md promises that `A 100` and `L40 S` resolve; before, spaces became hyphens and they did not.
+    assert load_catalog().resolve_accelerator(name) == expected
+
+
+def test_no_two_bundled_accelerators_share_a_lookup_key() -> None:
+    from servestack.catalog.catalog import _norm
+
+    catalog = load_catalog()
+    owner: dict[str, str] = {}
+    for acc in catalog.accelerators.values():
+        for name in (acc.id, *acc.aliases):
+            assert owner.setdefault(_norm(name), acc.id) == acc.id, f"{name!r} collides after normalisation"

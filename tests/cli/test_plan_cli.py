@@ -157,7 +157,14 @@ def test_replan_without_gcp_project_keeps_the_project_already_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: servestack\nruntime: python\nstackConfigDir: stacks\n")
-    example = str(ROOT / "examples" / "dev-7b-spot.yaml")
+    # Pinned to GCP: which cloud the example itself picks depends on the catalog's prices.
+    spec = (ROOT / "examples" / "dev-7b-spot.yaml").read_text().replace(
+        "placement: {clouds: [aws, gcp], regions: [us-east-1, us-central1]}",
+        "placement: {clouds: [gcp], regions: [us-central1]}",
+    )
+    assert "clouds: [gcp]" in spec
+    (tmp_path / "dev-gcp.yaml").write_text(spec)
+    example = str(tmp_path / "dev-gcp.yaml")
     code, _, _ = run_plan(capsys, example, "--env", "dev", "--write", "--gcp-project", "acme-ml-dev",
                           "-C", str(tmp_path))
     stack_file = tmp_path / "stacks" / "Pulumi.dev.yaml"

@@ -22,11 +22,11 @@ def _mapping() -> dict[str, Any]:
 
 def test_unknown_key_next_to_a_missing_one_reports_both_typo_first() -> None:
     data = _mapping()
-    data["workloads"] = data.pop("workload")
+    data["wrkload"] = data.pop("workload")
     with pytest.raises(ConfigError) as err:
         DeploymentConfig.from_mapping(data)
     lines = str(err.value).splitlines()
-    assert lines[0].startswith("servestack:workloads: unknown key (did you mean 'workload'?)")
+    assert lines[0].startswith("servestack:wrkload: unknown key (did you mean 'workload'?)")
     assert any(line.strip().startswith("servestack:workload: missing") for line in lines[1:])
 
 

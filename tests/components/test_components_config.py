@@ -206,3 +206,108 @@ def test_docker_hub_credential_reaches_the_deployment() -> None:
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
     cfg = DeploymentConfig.from_mapping(_mapping("aws-spot") | {"dockerHubCredentialArn": arn})
     assert model_deployment_args(cfg)["docker_hub_credential_arn"] == arn
+
+
+# -- the multi-workload keys (servestack:workloads + servestack:fleet) ----------------------------------------------
+
+
+def _fleet_mapping() -> dict[str, Any]:
+    """The aws-spot stack as a two-workload fleet: chat-70b and embed-8b, each on a pool of the same shape."""
+    data = _mapping("aws-spot")
+    workload, deployment = data.pop("workload"), data.pop("deployment")
+    embed = {**json.loads(json.dumps(workload)), "name": "embed-8b",
+             "tags": {"team": "search", "cost-center": "cc-7"}}
+    data["workloads"] = [workload, embed]
+    data["fleet"] = {"servers": [
+        {"workload": "chat-70b", "pool": "chat-70b", "deployment": deployment},
+        {"workload": "embed-8b", "pool": "embed-8b", "deployment": json.loads(json.dumps(deployment))},
+    ]}
+    return data
+
+
+def test_single_keys_read_as_a_one_server_fleet() -> None:
+    cfg = DeploymentConfig.from_mapping(_mapping("aws-spot"))
+    (server,) = cfg.fleet.servers
+    assert (server.workload, server.pool, server.deployment) == ("chat-70b", "chat-70b", cfg.deployment)
+    assert cfg.cluster_tags == cfg.cost_tags  # a one-workload cluster belongs to its workload, as before
+
+
+def test_multi_keys_read_as_a_fleet_with_per_server_views() -> None:
+    cfg = DeploymentConfig.from_mapping(_fleet_mapping())
+    assert [s.pool for s in cfg.fleet.servers] == ["chat-70b", "embed-8b"]
+    assert [w.name for w in cfg.workloads] == ["chat-70b", "embed-8b"]
+    embed = cfg.for_server(cfg.fleet.server("embed-8b"))
+    assert embed.workload.name == "embed-8b" and embed.deployment == cfg.fleet.server("embed-8b").deployment
+    # The workload's own owner on its resources; the stack's owner on what the servers share.
+    assert embed.cost_tags == {"team": "search", "workload": "embed-8b", "environment": "prod",
+                               "managed-by": "servestack", "cost-center": "cc-7"}
+    assert cfg.for_server(cfg.fleet.servers[0]).cost_tags["team"] == "ml-platform"
+    assert cfg.cluster_tags == {"team": "ml-platform", "environment": "prod", "managed-by": "servestack",
+                                "cost-center": "cc-4711"}
+
+
+def _fleet_with(path: str, value: Any) -> dict[str, Any]:
+    data = _fleet_mapping()
+    node: Any = data
+    *head, last = path.split(".")
+    for part in head:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if value is _DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key", "hint"),
+    [
+        ("fleet.servers.1.deployment.nodesPeak", 2.5, "servestack:fleet.servers[1].deployment.nodesPeak", "2.5"),
+        ("fleet.servers.1.deployment.nodesPeak", 6, "servestack:fleet.servers[1].deployment", "nodesPeak (6) must"),
+        ("fleet.servers.1.deployment.nodesPeek", 5, "servestack:fleet.servers[1].deployment.nodesPeek",
+         "did you mean 'nodesPeak'"),
+        ("fleet.servers.1.deployment.region", "us-west-2", "servestack:fleet.servers[1].deployment.region",
+         "same cloud, region"),
+        ("fleet.servers.1.pool", "chat-70b", "servestack:fleet.servers[1].pool", "already the pool"),
+        ("fleet.servers.1.pool", "system", "servestack:fleet.servers[1].pool", "cluster's own node pool"),
+        ("fleet.servers.1.workload", "embed", "servestack:fleet.servers[1].workload", "allowed: chat-70b, embed-8b"),
+        ("workloads.1.name", "chat-70b", "servestack:workloads[1].name", "unique"),
+        ("workloads.1.model.bogus", 1, "servestack:workloads[1].model.bogus", "allowed: architecture"),
+        ("fleet.servers.0.requestClasses", [{"name": "all", "share": 1, "inputTokens": 9, "outputTokens": 9}],
+         "servestack:fleet.servers[0].requestClasses", "remove requestClasses"),
+    ],
+)
+def test_invalid_fleet_values_name_the_key_path(path: str, value: Any, key: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        DeploymentConfig.from_mapping(_fleet_with(path, value))
+    message = str(info.value)
+    assert message.startswith(key + ":"), message
+    assert hint in message
+
+
+def test_a_workload_without_a_server_is_named() -> None:
+    data = _fleet_mapping()
+    data["fleet"]["servers"].pop()
+    with pytest.raises(ConfigError, match=r"^servestack:fleet.servers: workload 'embed-8b' .* has no server"):
+        DeploymentConfig.from_mapping(data)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.__setitem__("deployment", d["fleet"]["servers"][0]["deployment"]),
+         r"^servestack:workloads: cannot be combined with servestack:deployment"),
+        (lambda d: d.pop("fleet"), r"^servestack:fleet: missing; servestack:workloads goes with servestack:fleet"),
+    ],
+)
+def test_the_two_shapes_do_not_mix(change: Any, expected: str) -> None:
+    data = _fleet_mapping()
+    change(data)
+    with pytest.raises(ConfigError, match=expected):
+        DeploymentConfig.from_mapping(data)
+
+
+def test_a_gated_checkpoint_on_any_server_needs_the_token_secret() -> None:
+    data = _fleet_with("fleet.servers.1.deployment.serving.gated", True)
+    with pytest.raises(ConfigError, match=r"^servestack:hfTokenSecret: <missing>"):
+        DeploymentConfig.from_mapping(data)

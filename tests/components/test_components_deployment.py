@@ -270,14 +270,18 @@ def test_adapter_hands_over_what_the_kubernetes_half_needs(run_pulumi: Runner, c
         extra = {"hf_token_secret": "hf-token"}
         if cloud == "aws":
             extra["docker_hub_credential_arn"] = "arn:aws:secretsmanager:us-east-1:1:secret:ecr-pullthroughcache/hub"
-        result = cloud_adapter(cloud).provision(parent, _cloud_spec("chat", _args(cloud, **extra)))
-        seen["result"] = result
+        adapter = cloud_adapter(cloud)
+        spec = _cloud_spec("chat", _args(cloud, **extra))
+        result = adapter.provision_cluster(parent, spec)
+        pool = adapter.provision_pool(parent, spec, spec.pools[0], result)
+        seen["result"], seen["pool"] = result, pool
         seen["image"] = result.server_image
-        result.server_service_account_annotations.apply(lambda a: seen.setdefault("annotations", a))
+        pool.server_service_account_annotations.apply(lambda a: seen.setdefault("annotations", a))
 
     g = run_pulumi(body)
     result = seen["result"]
-    assert result.server_service_account == "chat-server"
+    assert seen["pool"].server_service_account == "chat-server"
+    assert len(seen["pool"].groups) == 2  # base and burst
     assert [r for r in g if r.type.endswith("NodePool") or r.type.endswith("NodeGroup")]
     assert len(result.ready) == 1
     if cloud == "aws":
@@ -361,3 +365,80 @@ def test_eks_subnets_take_the_plans_zone_ids_as_ids(run_pulumi: Runner) -> None:
     assert all("availabilityZone" not in s.inputs for s in private)
     (extra,) = [s for s in g.of("aws:ec2/subnet:Subnet") if "-control-plane-" in s.name]
     assert extra.inputs["availabilityZoneId"] not in (None, "use1-az4")
+
+
+# -- a program's own fleet: ServingCluster + ModelPool ------------------------------------------------------------
+
+
+def _fleet_args(cloud: str = "aws") -> tuple[Any, list[Any]]:
+    from servestack.components.deployment import _cluster_args, _pool_args
+
+    chat = _pool_args(_args(cloud), "chat")
+    small = {**_args(cloud), "instance_type": "g6e.xlarge" if cloud == "aws" else "g2-standard-8",
+             "accelerators_per_node": 1, "tensor_parallel": 1, "nodes_peak": 3, "replicas_peak": 3,
+             "served_model_name": "embed"}
+    embed = _pool_args(small, "embed")  # type: ignore[arg-type]
+    return _cluster_args(_args(cloud), [chat, embed]), [chat, embed]
+
+
+@pytest.mark.parametrize(("cloud", "node_type"), [("aws", "aws:eks/nodeGroup:NodeGroup"),
+                                                  ("gcp", "gcp:container/nodePool:NodePool")])
+def test_a_program_builds_one_cluster_and_a_pool_per_server(run_pulumi: Runner, cloud: str, node_type: str) -> None:
+    from servestack.components.deployment import ModelPool, ServingCluster
+
+    cluster_args, pools = _fleet_args(cloud)
+
+    def body() -> None:
+        cluster = ServingCluster("shared", cluster_args)
+        for pool in pools:
+            ModelPool(pool["pool"], pool, cluster)
+
+    g = run_pulumi(body)
+    assert len(g.of("aws:eks/cluster:Cluster" if cloud == "aws" else "gcp:container/cluster:Cluster")) == 1
+    gpu = [r for r in g.of(node_type) if "-gpu-" in r.name]
+    labels = {r.name: (r.inputs["labels"] if cloud == "aws" else r.inputs["nodeConfig"]["labels"]) for r in gpu}
+    assert {name: lab["servestack.io/pool"] for name, lab in labels.items()} == {
+        "chat-gpu-base-ng" if cloud == "aws" else "chat-gpu-base-pool": "chat",
+        "chat-gpu-burst-ng" if cloud == "aws" else "chat-gpu-burst-pool": "chat",
+        "embed-gpu-base-ng" if cloud == "aws" else "embed-gpu-base-pool": "embed",
+        "embed-gpu-burst-ng" if cloud == "aws" else "embed-gpu-burst-pool": "embed",
+    }
+    if cloud == "aws":
+        assert len([r for r in g if r.type == "servestack:index:ClusterAutoscaler"]) == 1
+    pools_seen = [r for r in g if r.type == "servestack:index:ModelPool"]
+    assert sorted(r.name for r in pools_seen) == ["chat", "embed"]
+
+
+def test_a_pool_the_cluster_does_not_hold_is_refused(run_pulumi: Runner) -> None:
+    from servestack.components.deployment import ModelPool, ServingCluster
+
+    cluster_args, pools = _fleet_args()
+    cluster_args["pools"] = pools[:1]
+
+    def body() -> None:
+        cluster = ServingCluster("shared", cluster_args)
+        ModelPool("embed", pools[1], cluster)
+
+    with pytest.raises(ValueError, match=r"ModelPool: pool 'embed' is not one of the cluster's pools; allowed: chat"):
+        run_pulumi(body)
+
+
+def test_fleet_quota_preflight_sums_the_pools(run_pulumi: Runner, invoke_results: dict[str, Any]) -> None:
+    # On-demand G-family vCPUs: chat 5 x 48 = 240, embed 3 x 4 = 12; each fits 250 alone, together they do not.
+    from servestack.components.deployment import ServingCluster
+
+    cluster_args, pools = _fleet_args()
+    for pool in pools:
+        pool["pricing_burst"] = "on_demand"
+    invoke_results[AWS_QUOTA] = {"value": 250.0}
+    raised: list[QuotaError] = []
+
+    def body() -> None:
+        try:
+            ServingCluster("shared", cluster_args)
+        except QuotaError as exc:
+            raised.append(exc)
+
+    g = run_pulumi(body)
+    assert raised and "the 252 vCPUs this deployment needs at peak" in str(raised[0])
+    assert not list(g), [r.urn for r in g]

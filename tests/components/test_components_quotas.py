@@ -81,3 +81,28 @@ def test_gcp_granted_value_picks_the_matching_family_and_region() -> None:
 def test_docker_hub_images_go_through_the_mirror(image: str, expected: str) -> None:
     assert mirrored_image("M", image) == expected
     assert mirrored_image("", image) == image
+
+
+def test_pools_of_one_family_add_up_against_one_quota() -> None:
+    # A fleet of two G-family pools: each fits a 200-vCPU quota alone, together they do not.
+    from servestack.components.quotas import merge_needs
+
+    chat = aws_quota_needs("g6e.12xlarge", 48, "us-east-1", [CapacityGroup("on_demand", 3)])
+    embed = aws_quota_needs("g6e.xlarge", 4, "us-east-1", [CapacityGroup("on_demand", 20), CapacityGroup("spot", 5)])
+    needs = merge_needs([*chat, *embed])
+    assert [(n.quota_id, n.needed) for n in needs] == [("L-DB2E81BA", 144 + 80), ("L-3819A6DF", 20)]
+    with pytest.raises(QuotaError, match="is below the 224 vCPUs"):
+        require([judge(needs[0], 200.0)])
+
+
+def test_gcp_pools_add_up_globally_and_per_family() -> None:
+    from servestack.components.quotas import merge_needs
+
+    l4 = gcp_quota_needs("nvidia-l4", 1, "us-central1", [CapacityGroup("on_demand", 2)])
+    a100 = gcp_quota_needs("nvidia-tesla-a100", 8, "us-central1", [CapacityGroup("on_demand", 1)])
+    needs = merge_needs([*l4, *a100])
+    assert [(n.quota_id, n.dimension, n.needed) for n in needs] == [
+        ("GPUS-ALL-REGIONS-per-project", "", 10),
+        ("GPUS-PER-GPU-FAMILY-per-project-region", "NVIDIA_L4", 2),
+        ("GPUS-PER-GPU-FAMILY-per-project-region", "NVIDIA_A100", 8),
+    ]

@@ -32,7 +32,7 @@ def quotas(**limits: float) -> tuple[int, dict[str, Any]]:
 
 
 def test_dev_stack_passes(make_project: Callable[..., Path]) -> None:
-    report = run(make_project("dev"))
+    report = run(make_project("gcp-l4"))
     assert report.ok, report.to_json()
     assert check(report, "PREEMPTIBLE_NVIDIA_L4_GPUS").status == "pass"  # the dev stack is all spot
     assert check(report, "GPUS_ALL_REGIONS").status == "pass"
@@ -42,7 +42,7 @@ def test_dev_stack_passes(make_project: Callable[..., Path]) -> None:
 
 def test_regional_quota_short_names_quota_and_value(make_project: Callable[..., Path]) -> None:
     # 1 always-on + 2 burst on-demand L4 nodes of one GPU: 3 GPUs, against NVIDIA_L4_GPUS of 2.
-    project = make_project("dev", pricingBase="on_demand", pricingBurst="on_demand", nodesPeak=3, replicasPeak=3,
+    project = make_project("gcp-l4", pricingBase="on_demand", pricingBurst="on_demand", nodesPeak=3, replicasPeak=3,
                            nodesAvg=1)
     report = run(project, {REGION: quotas(NVIDIA_L4_GPUS=2.0)})
     assert not report.ok
@@ -53,15 +53,15 @@ def test_regional_quota_short_names_quota_and_value(make_project: Callable[..., 
 
 
 def test_spot_uses_regular_quota_without_preemptible_quota(make_project: Callable[..., Path]) -> None:
-    report = run(make_project("dev"), {REGION: quotas(NVIDIA_L4_GPUS=1.0)})
+    report = run(make_project("gcp-l4"), {REGION: quotas(NVIDIA_L4_GPUS=1.0)})
     assert check(report, "NVIDIA_L4_GPUS in us-central1 (no PREEMPTIBLE_NVIDIA_L4_GPUS)").status == "pass"
-    report = run(make_project("dev"), {REGION: quotas(NVIDIA_L4_GPUS=0.0)})
+    report = run(make_project("gcp-l4"), {REGION: quotas(NVIDIA_L4_GPUS=0.0)})
     assert check(report, "PREEMPTIBLE_NVIDIA_L4_GPUS").status == "fail"
 
 
 def test_all_regions_quota_and_disabled_api_fail_with_commands(make_project: Callable[..., Path]) -> None:
     service = "https://serviceusage.googleapis.com/v1/projects/servestack-dev/services/container.googleapis.com"
-    report = run(make_project("dev"), {
+    report = run(make_project("gcp-l4"), {
         PROJECT: (200, {"quotas": [{"metric": "GPUS_ALL_REGIONS", "limit": 0.0, "usage": 0.0}]}),
         service: (200, {"name": "projects/1/services/container.googleapis.com", "state": "DISABLED"}),
     })
@@ -76,14 +76,14 @@ def test_all_regions_quota_and_disabled_api_fail_with_commands(make_project: Cal
 def test_permission_denied_is_unknown(make_project: Callable[..., Path]) -> None:
     denied = (403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
                               "message": "Required 'compute.regions.get' permission for 'projects/servestack-dev'"}})
-    report = run(make_project("dev"), {REGION: denied})
+    report = run(make_project("gcp-l4"), {REGION: denied})
     regional = check(report, "PREEMPTIBLE_NVIDIA_L4_GPUS")
     assert regional.status == "unknown" and "HTTP 403" in regional.detail and "compute.regions.get" in regional.detail
     assert report.ok
 
 
 def test_accelerator_not_offered_in_zone(make_project: Callable[..., Path]) -> None:
-    report = run(make_project("dev", zoneNames=["us-central1-b"]))
+    report = run(make_project("gcp-l4", zoneNames=["us-central1-b"]))
     missing = check(report, "nvidia-l4 offered in us-central1-b")
     assert missing.status == "fail" and "us-central1-a" in missing.detail
     assert not report.ok

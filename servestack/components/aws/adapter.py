@@ -1,4 +1,4 @@
-"""The AWS side of a model deployment: EKS cluster, GPU node groups, ECR, Pod Identity, Cluster Autoscaler.
+"""The AWS side of a deployment: EKS cluster, ECR, Cluster Autoscaler once; GPU node groups and Pod Identity per pool.
 
 Annotations are evaluated at import (no `from __future__ import annotations`): the component
 provider host reads them at runtime to infer the cross-language schema.
@@ -15,14 +15,14 @@ from servestack.components.aws.autoscaler import ClusterAutoscaler, ClusterAutos
 from servestack.components.aws.cluster import EksCluster, EksClusterArgs
 from servestack.components.aws.identity import server_secret_reader
 from servestack.components.aws.node_group import GpuNodeGroup, GpuNodeGroupArgs
-from servestack.components.aws.quota import preflight as quota_preflight
+from servestack.components.aws.quota import check_needs
 from servestack.components.aws.registry import (
     DOCKER_HUB_PREFIX,
     ContainerRegistry,
     ContainerRegistryArgs,
 )
-from servestack.components.cloud import CloudCluster, CloudSpec, GpuGroupSpec
-from servestack.components.quotas import CapacityGroup
+from servestack.components.cloud import CloudCluster, CloudSpec, GpuGroupSpec, PoolCapacity, PoolSpec
+from servestack.components.quotas import CapacityGroup, aws_quota_needs, merge_needs
 
 
 class AwsAdapter:
@@ -34,14 +34,17 @@ class AwsAdapter:
         self._agent: list[pulumi.Resource] = []
 
     def preflight(self, spec: CloudSpec) -> None:
-        facts = load_catalog().instance_facts("aws", spec.instance_type)
-        if facts is None:
-            pulumi.log.info(f"quota preflight: {spec.instance_type} is not in the catalog; EC2 quota not checked")
-            return
-        groups = [CapacityGroup(g.pricing, g.max_size) for g in spec.groups]
-        quota_preflight(spec.instance_type, facts.vcpus, spec.region, groups)
+        needs = []
+        for pool in spec.pools:
+            facts = load_catalog().instance_facts("aws", pool.instance_type)
+            if facts is None:
+                pulumi.log.info(f"quota preflight: {pool.instance_type} is not in the catalog; EC2 quota not checked")
+                continue
+            groups = [CapacityGroup(g.pricing, g.max_size) for g in pool.groups]
+            needs += aws_quota_needs(pool.instance_type, facts.vcpus, spec.region, groups)
+        check_needs(merge_needs(needs))
 
-    def provision(self, parent: pulumi.Resource, spec: CloudSpec) -> CloudCluster:
+    def provision_cluster(self, parent: pulumi.Resource, spec: CloudSpec) -> CloudCluster:
         name = spec.name
         child = pulumi.ResourceOptions(parent=parent)
         cluster_args: EksClusterArgs = {
@@ -60,16 +63,11 @@ class AwsAdapter:
             cluster_args["existing_cluster_name"] = spec.existing_cluster_name
         cluster = EksCluster(f"{name}-cluster", cluster_args, opts=child)
 
-        groups = {g.role: self._gpu_group(parent, spec, cluster, g) for g in spec.groups}
         registry_args: ContainerRegistryArgs = {"tags": spec.tags}
         if spec.docker_hub_credential_arn:
             registry_args["docker_hub_credential_arn"] = spec.docker_hub_credential_arn
         registry = ContainerRegistry(f"{name}-registry", registry_args, opts=child)
-        if spec.docker_hub_credential_arn:
-            for role, group in groups.items():
-                self._allow_pull_through(parent, f"{name}-gpu-{role}", group, spec.region)
 
-        identity: list[pulumi.Resource] = []
         agent: list[pulumi.Resource] = []
         if not spec.existing_cluster_name:
             # Pod Identity hands AWS credentials to the serving pods and the autoscaler; its agent is a DaemonSet,
@@ -84,44 +82,63 @@ class AwsAdapter:
                 )
             )
         self._agent = agent
-        if spec.hf_token_secret:
-            identity.append(
-                server_secret_reader(
-                    parent,
-                    name,
-                    cluster_name=cluster.cluster_name,
-                    region=spec.region,
-                    namespace=spec.namespace,
-                    service_account=spec.server_service_account,
-                    secret_name=spec.hf_token_secret,
-                    tags=spec.tags,
-                    depends_on=agent,
-                )
-            )
-        image = self._server_image(parent, spec)
         return CloudCluster(
             cloud=self.cloud,
             kubeconfig=cluster.kubeconfig,
             cluster_name=cluster.cluster_name,
             registry_url=registry.repository_url,
-            server_image=image,
+            server_image=self._server_image(parent, spec),
             ready=cluster.ready,
-            server_service_account=spec.server_service_account,
-            # Pod Identity matches the association's namespace and service account: no annotation.
-            server_service_account_annotations=pulumi.Output.from_input({}),
             hf_token_secret_ref=spec.hf_token_secret,
             # The AL2023 NVIDIA AMI ships the driver but not the device plugin.
             needs_nvidia_device_plugin=True,
-            efa_interfaces=spec.efa_interfaces if spec.nodes_per_replica > 1 else 0,
+            handle=cluster,
+        )
+
+    def provision_pool(
+        self, parent: pulumi.Resource, spec: CloudSpec, pool: PoolSpec, cluster: CloudCluster
+    ) -> PoolCapacity:
+        eks = cluster.handle
+        assert isinstance(eks, EksCluster), "provision_pool takes the CloudCluster provision_cluster returned"
+        groups = {g.role: self._gpu_group(parent, pool, eks, g) for g in pool.groups}
+        if spec.docker_hub_credential_arn:
+            for role, group in groups.items():
+                self._allow_pull_through(parent, f"{pool.name}-gpu-{role}", group, spec.region)
+        identity: list[pulumi.Resource] = []
+        if spec.hf_token_secret:
+            identity.append(
+                server_secret_reader(
+                    parent,
+                    pool.name,
+                    cluster_name=eks.cluster_name,
+                    region=spec.region,
+                    namespace=pool.namespace,
+                    service_account=pool.server_service_account,
+                    secret_name=spec.hf_token_secret,
+                    tags=pool.tags,
+                    depends_on=self._agent,
+                )
+            )
+        return PoolCapacity(
+            server_service_account=pool.server_service_account,
+            # Pod Identity matches the association's namespace and service account: no annotation.
+            server_service_account_annotations=pulumi.Output.from_input({}),
+            efa_interfaces=self.efa_interfaces(pool),
+            groups=list(groups.values()),
             identity_ready=identity,
         )
+
+    def efa_interfaces(self, pool: PoolSpec) -> int:
+        # EFA carries the traffic between the nodes of a replica; single-node replicas need none.
+        return pool.efa_interfaces if pool.nodes_per_replica > 1 else 0
 
     def install_add_ons(
         self, parent: pulumi.Resource, spec: CloudSpec, cluster: CloudCluster, kube: pulumi.ResourceOptions
     ) -> None:
-        if not any(g.max_size > g.min_size for g in spec.groups):
+        if not spec.bursts:
             return
-        # GKE grows node pools itself; on EKS nothing resizes the burst group's ASG without this.
+        # GKE grows node pools itself; on EKS nothing resizes the burst groups' ASGs without this. One autoscaler
+        # serves every pool: it discovers the groups by their ASG tags.
         autoscaler_args: ClusterAutoscalerArgs = {
             "cluster_name": cluster.cluster_name,
             "region": spec.region,
@@ -140,35 +157,37 @@ class AwsAdapter:
         )
 
     def _gpu_group(
-        self, parent: pulumi.Resource, spec: CloudSpec, cluster: EksCluster, g: GpuGroupSpec
+        self, parent: pulumi.Resource, pool: PoolSpec, cluster: EksCluster, g: GpuGroupSpec
     ) -> GpuNodeGroup:
         args: GpuNodeGroupArgs = {
             "cluster_name": cluster.cluster_name,
             "subnet_ids": cluster.private_subnet_ids,
-            "instance_type": spec.instance_type,
-            "accelerator": spec.accelerator,
-            "accelerators_per_node": spec.accelerators_per_node,
+            "instance_type": pool.instance_type,
+            "accelerator": pool.accelerator,
+            "accelerators_per_node": pool.accelerators_per_node,
             "pricing": g.pricing,
             "min_size": g.min_size,
             "desired_size": g.desired_size,
             "max_size": g.max_size,
-            "root_volume_gib": spec.root_volume_gib,
-            "tags": spec.tags,
-            "nodes_per_replica": spec.nodes_per_replica,
+            "root_volume_gib": pool.root_volume_gib,
+            "tags": pool.tags,
+            "nodes_per_replica": pool.nodes_per_replica,
         }
-        if spec.node_launch_s is not None:
-            args["node_launch_s"] = spec.node_launch_s
-        if g.pricing == "spot" and spec.spot_instance_types:
-            args["spot_instance_types"] = spec.spot_instance_types
-        if spec.root_volume_throughput_mibps is not None:
-            args["root_volume_throughput_mibps"] = spec.root_volume_throughput_mibps
-        if spec.root_volume_iops is not None:
-            args["root_volume_iops"] = spec.root_volume_iops
-        if spec.nodes_per_replica > 1:
+        if pool.pool_label is not None:
+            args["pool"] = pool.pool_label
+        if pool.node_launch_s is not None:
+            args["node_launch_s"] = pool.node_launch_s
+        if g.pricing == "spot" and pool.spot_instance_types:
+            args["spot_instance_types"] = pool.spot_instance_types
+        if pool.root_volume_throughput_mibps is not None:
+            args["root_volume_throughput_mibps"] = pool.root_volume_throughput_mibps
+        if pool.root_volume_iops is not None:
+            args["root_volume_iops"] = pool.root_volume_iops
+        if pool.nodes_per_replica > 1:
             args["security_group_ids"] = cluster.cluster_security_group_id.apply(lambda sg: [sg])
-            if spec.efa_interfaces > 0:
-                args["efa_interfaces"] = spec.efa_interfaces
-        return GpuNodeGroup(f"{spec.name}-gpu-{g.role}", args, opts=pulumi.ResourceOptions(parent=parent))
+            if pool.efa_interfaces > 0:
+                args["efa_interfaces"] = pool.efa_interfaces
+        return GpuNodeGroup(f"{pool.name}-gpu-{g.role}", args, opts=pulumi.ResourceOptions(parent=parent))
 
     @staticmethod
     def _server_image(parent: pulumi.Resource, spec: CloudSpec) -> str:

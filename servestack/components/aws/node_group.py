@@ -15,9 +15,11 @@ from servestack.components._common import (
     ACCELERATOR_LABEL,
     GPU_LABEL,
     GPU_TAINT_KEY,
+    POOL_LABEL,
     PRICING_LABEL,
     PRICING_MODES,
     check_choice,
+    check_pool_label,
     check_positive,
     check_scaling,
     check_tags,
@@ -83,6 +85,9 @@ class GpuNodeGroupArgs(TypedDict):
     """EKS GPU AMI type; AL2023_x86_64_NVIDIA (default) or BOTTLEROCKET_x86_64_NVIDIA."""
     security_group_ids: NotRequired[pulumi.Input[list[str]]]
     """Security groups of the EFA interfaces (the cluster security group); required when nodes_per_replica > 1."""
+    pool: NotRequired[str]
+    """Pool name recorded as the `servestack.io/pool` node label, so a fleet's servers each select their own
+    pool's nodes (absent: the node group is the cluster's only GPU pool)."""
 
 
 class GpuNodeGroup(pulumi.ComponentResource):
@@ -177,6 +182,8 @@ class GpuNodeGroup(pulumi.ComponentResource):
             "servestack.io/gpus-per-node": str(gpus),
             _CA_GPU_LABEL: f"nvidia-{accelerator.lower()}",
         }
+        if "pool" in args:
+            labels[POOL_LABEL] = check_pool_label(comp, args["pool"])
         group = aws.eks.NodeGroup(
             f"{name}-ng",
             cluster_name=args["cluster_name"],

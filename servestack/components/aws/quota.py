@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from servestack.components.quotas import CapacityGroup, aws_quota_needs, judge, require
+from servestack.components.quotas import CapacityGroup, QuotaNeed, aws_quota_needs, judge, require
 
 
 def ec2_quota(quota_code: str, region: str) -> float | None:
@@ -25,6 +25,10 @@ def ec2_quota(quota_code: str, region: str) -> float | None:
 
 def preflight(instance_type: str, vcpus_per_node: int, region: str, groups: Sequence[CapacityGroup]) -> None:
     """Fail with QuotaError, before any resource exists, when the EC2 GPU quota cannot hold the peak node count."""
-    needs = aws_quota_needs(instance_type, vcpus_per_node, region, groups)
-    for note in require([judge(n, ec2_quota(n.quota_id, region)) for n in needs]):
+    check_needs(aws_quota_needs(instance_type, vcpus_per_node, region, groups))
+
+
+def check_needs(needs: Sequence[QuotaNeed]) -> None:
+    """Fail with QuotaError when a granted EC2 quota is below a need (the summed needs of every pool)."""
+    for note in require([judge(n, ec2_quota(n.quota_id, n.region)) for n in needs]):
         pulumi.log.info(f"quota preflight: {note}")

@@ -14,9 +14,11 @@ from servestack.components._common import (
     ACCELERATOR_LABEL,
     GPU_LABEL,
     GPU_TAINT_KEY,
+    POOL_LABEL,
     PRICING_LABEL,
     PRICING_MODES,
     check_choice,
+    check_pool_label,
     check_positive,
     check_scaling,
     check_tags,
@@ -99,6 +101,9 @@ class GpuNodePoolArgs(TypedDict):
     node_launch_s: NotRequired[int]
     """Seconds to launch and join one node; the pool's create/update wait is twice that (at least the
     provider's 30 minutes)."""
+    pool: NotRequired[str]
+    """Pool name recorded as the `servestack.io/pool` node label, so a fleet's servers each select their own
+    pool's nodes (absent: the node pool is the cluster's only GPU pool)."""
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -139,6 +144,8 @@ class GpuNodePool(pulumi.ComponentResource):
             PRICING_LABEL: pricing,
             "servestack.io/gpus-per-node": str(gpus),
         }
+        if "pool" in args:
+            labels[POOL_LABEL] = check_pool_label(comp, args["pool"])
         fixed = lo == hi
         if fixed and lo % zone_count:
             raise ValueError(

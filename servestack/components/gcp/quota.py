@@ -52,6 +52,10 @@ def preflight(
     project: str, accelerator_type: str, gpus_per_node: int, region: str, groups: Sequence[CapacityGroup]
 ) -> None:
     """Fail with QuotaError, before any resource exists, when the project's GPU quota cannot hold the peak."""
-    needs = gcp_quota_needs(accelerator_type, gpus_per_node, region, groups)
+    check_needs(project, gcp_quota_needs(accelerator_type, gpus_per_node, region, groups))
+
+
+def check_needs(project: str, needs: Sequence[QuotaNeed]) -> None:
+    """Fail with QuotaError when a granted GPU quota is below a need (the summed needs of every pool)."""
     for note in require([judge(n, gpu_quota(project, n)) for n in needs]):
         pulumi.log.info(f"quota preflight: {note}")

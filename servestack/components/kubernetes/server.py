@@ -121,6 +121,8 @@ class ModelServerArgs(TypedDict):
     """Size of the /dev/shm memory volume, GiB (default 2 per GPU of the pod, at most a quarter of its memory)."""
     kubeconfig: NotRequired[pulumi.Input[str]]
     """Kubeconfig of the target cluster; the ambient provider when absent."""
+    node_selector: NotRequired[dict[str, str]]
+    """Node labels the pods select besides the accelerator's (a fleet's pool label: each server on its own pool)."""
 
 
 def server_await_timeouts(node_launch_s: int, startup_budget_s: int, replicas: int = 1) -> tuple[int, int]:
@@ -183,6 +185,7 @@ class _Checked:
         if not isinstance(accelerator, str) or not accelerator:
             raise ValueError(f"{comp}: accelerator={accelerator!r} is not valid; allowed: a canonical id such as L40S")
         self.accelerator = accelerator
+        self.node_selector = {str(k): str(v) for k, v in (args.get("node_selector") or {}).items()}
         self.dtype = check_choice(comp, "dtype", args.get("dtype"), ("bfloat16", "float16"))
         if self.dtype == "bfloat16" and not _accelerator_has(accelerator, "bf16"):
             # vLLM refuses bfloat16 on parts without a bf16 tensor path (T4).
@@ -584,7 +587,7 @@ class _PodParts:
             "security_context": restricted_pod_security(),
             "automount_service_account_token": False,
             "termination_grace_period_seconds": 60,
-            "node_selector": {ACCELERATOR_LABEL: c.accelerator},
+            "node_selector": {ACCELERATOR_LABEL: c.accelerator, **c.node_selector},
             "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
             "topology_spread_constraints": [
                 {

@@ -1,12 +1,11 @@
 """SSG001 allowed-accelerators: GPU node groups use only the accelerators (and instance types) allowed.
 
 Without policy config the allowed set is the stack's own choice, `servestack:deployment` (accelerator and
-instance type, plus the spot pool's `spotInstanceTypes`), so a hand edit that swaps the GPU shows up in review.
+instance type, plus a spot pool's `spotInstanceTypes`) or, for a multi-workload stack, every server's
+deployment in `servestack:fleet`, so a hand edit that swaps the GPU shows up in review.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from servestack.catalog import load_catalog
 from servestack.costing.nodes import NODE_TYPES
@@ -22,14 +21,12 @@ def _allowed(ctx: RuleContext) -> tuple[list[str] | None, list[str] | None, str]
     accelerators = ctx.config.get("accelerators")
     instance_types = ctx.config.get("instanceTypes")
     if accelerators is None and instance_types is None:
+        # The stack's own choice: every pool's accelerator and instance type (a fleet's pools may differ).
         stack = ctx.stack
-        types = [stack.instance_type] if stack.instance_type else None
-        deployment = stack.values.get("servestack:deployment")
-        # A spot pool may launch the equivalent types the plan listed (and priced) beside its own.
-        alternates = deployment.get("spotInstanceTypes") if isinstance(deployment, Mapping) else None
-        if types is not None and isinstance(alternates, list):
-            types += [str(t) for t in alternates if str(t) not in types]
-        return [stack.accelerator] if stack.accelerator else None, types, "servestack:deployment"
+        accelerators_chosen = list(stack.accelerators) or ([stack.accelerator] if stack.accelerator else [])
+        types_chosen = list(stack.instance_types) or ([stack.instance_type] if stack.instance_type else [])
+        source = "servestack:fleet" if "servestack:fleet" in stack.values else "servestack:deployment"
+        return accelerators_chosen or None, types_chosen or None, source
     return accelerators, instance_types, "policy config"
 
 
