@@ -17,7 +17,7 @@ from servestack.errors import ServestackError
 __all__ = ["main", "build_parser"]
 
 # Verb modules, imported lazily by name so `plan` never pays for `preview`'s Pulumi imports.
-_VERBS = ("plan", "estimate", "catalog", "preview", "check", "cost", "verify", "preflight", "dashboard")
+_VERBS = ("plan", "estimate", "catalog", "preview", "check", "cost", "verify", "preflight", "dashboard", "new")
 
 # Top-level modules that come with the `pulumi` extra (pulumi-policy brings grpc and protobuf).
 _PULUMI_EXTRAS = frozenset(

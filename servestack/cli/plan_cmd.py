@@ -12,12 +12,12 @@ from servestack.errors import SpecError
 
 if TYPE_CHECKING:
     from servestack.catalog.store import CatalogChoice
-    from servestack.contract import Deployment
+    from servestack.contract import ApiAccess, Deployment
     from servestack.contract.fleet import Fleet
     from servestack.generate import StackChoices
     from servestack.selector import Plan
 
-__all__ = ["add_parser", "run", "environment_kind"]
+__all__ = ["add_parser", "run", "environment_kind", "add_stack_choice_arguments", "stack_choices"]
 
 _KINDS = ("dev", "staging", "prod")
 _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -44,30 +44,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "-C", "--cwd", dest="project_dir", default=".", help="Pulumi project directory for --write (default: current)"
     )
-    p.add_argument("--gcp-project", default=None, help="with --write: the GCP project id (gcp:project) to deploy into")
-    access = p.add_mutually_exclusive_group()
-    access.add_argument(
-        "--api-cidr", action="append", default=None, metavar="CIDR",
-        help="with --write: a network allowed to the cluster's public API endpoint (repeatable); "
-        "private access is kept",
-    )
-    access.add_argument(
-        "--api-private", action="store_true",
-        help="with --write: private cluster API endpoint only (run `pulumi up` from inside the VPC)",
-    )
-    p.add_argument(
-        "--hf-token-secret", default=None, metavar="NAME",
-        help="with --write: secret (AWS Secrets Manager / GCP Secret Manager) holding the Hugging Face token for "
-        "gated weights; the serving pod's identity may read it",
-    )
-    p.add_argument(
-        "--cluster-admin", action="append", default=None, metavar="PRINCIPAL",
-        help="with --write: IAM role ARN (AWS) or IAM member (GCP) given cluster-admin, e.g. your CI role (repeatable)",
-    )
-    p.add_argument(
-        "--commitment-purchased", action="store_true",
-        help="with --write: the plan's 1y/3y commitment is bought, so the budget pack prices the floor as committed",
-    )
+    add_stack_choice_arguments(p, when="with --write: ")
     p.add_argument(
         "--preflight", action="store_true",
         help="check candidates against the live clouds (quotas, zone offerings; your credentials) and reject those "
@@ -75,6 +52,35 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the plan JSON contract")
     p.set_defaults(func=run)
+
+
+def add_stack_choice_arguments(p: Any, when: str) -> None:
+    """The flags for what a spec cannot decide (access, credentials, GCP project), read by `stack_choices`;
+    shared by `plan --write` and `new` so both take the same flags with the same checks."""
+    p.add_argument("--gcp-project", default=None, help=when + "the GCP project id (gcp:project) to deploy into")
+    access = p.add_mutually_exclusive_group()
+    access.add_argument(
+        "--api-cidr", action="append", default=None, metavar="CIDR",
+        help=when + "a network allowed to the cluster's public API endpoint (repeatable); "
+        "private access is kept",
+    )
+    access.add_argument(
+        "--api-private", action="store_true",
+        help=when + "private cluster API endpoint only (run `pulumi up` from inside the VPC)",
+    )
+    p.add_argument(
+        "--hf-token-secret", default=None, metavar="NAME",
+        help=when + "secret (AWS Secrets Manager / GCP Secret Manager) holding the Hugging Face token for "
+        "gated weights; the serving pod's identity may read it",
+    )
+    p.add_argument(
+        "--cluster-admin", action="append", default=None, metavar="PRINCIPAL",
+        help=when + "IAM role ARN (AWS) or IAM member (GCP) given cluster-admin, e.g. your CI role (repeatable)",
+    )
+    p.add_argument(
+        "--commitment-purchased", action="store_true",
+        help=when + "the plan's 1y/3y commitment is bought, so the budget pack prices the floor as committed",
+    )
 
 
 def environment_kind(env: str, kind: str | None) -> str:
@@ -112,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
         from servestack.report import check_report_path
 
         check_report_path(Path(args.report), args.force)
-    choices = _choices(args)
+    # Bad flags exit 2 before planning, with or without --write; the choices are built only to write.
+    choices = stack_choices(args) if args.write else None
+    if choices is None:
+        _checked_stack_flags(args)
     spec = load_spec(args.spec)
     catalog_choice = _catalog_choice()
     catalog = load_catalog(catalog_choice.path)
@@ -245,8 +254,17 @@ def _print_catalog_notes(choice: CatalogChoice, dependence: dict[str, Any] | Non
     )
 
 
-def _choices(args: argparse.Namespace) -> StackChoices | None:
-    """The --write flags as stack choices (None without --write); bad values exit 2 naming the flag either way."""
+def stack_choices(args: argparse.Namespace) -> StackChoices:
+    """The flags of `add_stack_choice_arguments` as stack choices; bad values exit 2 naming the flag."""
+    from servestack.generate import StackChoices
+
+    access, secret, admins = _checked_stack_flags(args)
+    return StackChoices(access, secret, admins, bool(args.commitment_purchased), args.gcp_project)
+
+
+def _checked_stack_flags(args: argparse.Namespace) -> tuple[ApiAccess | None, str | None, tuple[str, ...]]:
+    """The access, token secret and admins flags, checked (exit 2 naming the flag) without importing the
+    stack writer, which `plan` without --write does not need."""
     access = None
     if args.api_private or args.api_cidr:
         from pydantic import ValidationError
@@ -270,11 +288,7 @@ def _choices(args: argparse.Namespace) -> StackChoices | None:
             raise SpecError("--cluster-admin", admin,
                             "an IAM role/user ARN (arn:aws:iam::123456789012:role/ci) or a GCP IAM member "
                             "(user:..., serviceAccount:..., group:...)")
-    if not args.write:
-        return None
-    from servestack.generate import StackChoices
-
-    return StackChoices(access, secret, admins, bool(args.commitment_purchased), args.gcp_project)
+    return access, secret, admins
 
 
 def _contract(spec: Any, result: Plan, catalog: Any) -> tuple[Deployment | None, str | None]:

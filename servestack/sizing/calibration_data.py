@@ -138,6 +138,28 @@ def _v05(model: str, precision: str, acc: str, rows: tuple[tuple[int, int, int, 
     ]
 
 
+# Multi-GPU static-batching tables of TensorRT-LLM's performance.md (gptSessionBenchmark at a fixed batch; the
+# tables give output tokens/s per GPU, so a point's system figure is that x TP). NVIDIA's A100 system is the
+# 80 GB SXM (NVLink) part: Mixtral fp16 at TP2 (~93 GB of weights) does not fit two 40 GB cards. The L40S has
+# no NVLink, so its TP2/TP4 rows are the only published PCIe multi-GPU figures in this data set.
+_TRT_V061 = ("TensorRT-LLM performance.md, data 'updated for v0.6.1' (static batching, out tok/s/GPU), "
+             "github.com/NVIDIA/TensorRT-LLM docs/source/performance.md @ 77d24b5f")
+_TRT_V061_DATE = "2023-12 (TensorRT-LLM 0.6.1)"
+_TRT_V09 = ("TensorRT-LLM performance.md, 'All data was generated using version 0.9.0' (static batching, "
+            "out tok/s/GPU), github.com/NVIDIA/TensorRT-LLM docs/source/performance.md (v0.9.0 revision)")
+_TRT_V09_DATE = "2024-04 (TensorRT-LLM 0.9.0)"
+
+
+def _trt_tp(model: str, precision: str, acc: str, source: str, date: str,
+            rows: tuple[tuple[int, int, int, int, float], ...]) -> list[CalibrationPoint]:
+    """Rows of (TP, batch, input, output, tokens/s per GPU) from a per-GPU static-batching table."""
+    return [
+        CalibrationPoint(model, precision, acc, tp, 1, i, o, per_gpu * tp, source, date, batch=b, engine="trtllm",
+                         note=f"{per_gpu:,.0f} tok/s/GPU x {tp}")
+        for tp, b, i, o, per_gpu in rows
+    ]
+
+
 CALIBRATION: tuple[CalibrationPoint, ...] = (
     # Llama 3.3 70B has the Llama 3.1 70B architecture.
     *_trt_v1("llama-3.1-8b", "H100", 1, _L31_8B_H100, _ALL),
@@ -158,6 +180,14 @@ CALIBRATION: tuple[CalibrationPoint, ...] = (
                                         (16, 2048, 2048, 531))),
     *_v05("llama-2-7b", "fp16", "A100-80GB", ((64, 128, 128, 3486), (32, 128, 2048, 1459), (32, 2048, 128, 529),
                                               (16, 2048, 2048, 592))),
+    # A100 (NVLink) at TP2/TP4/TP8, TensorRT-LLM 0.9.0 fp16: chose to keep 16-bit MoE GEMMs at the dense efficiency
+    # (`model.moe_compute_share`). Left out: Mixtral 2048/2048 at batch 32 (801 tok/s/GPU), which needs each decode
+    # step to read all 46.7 GB/GPU of expert weights faster than the A100's 2,039 GB/s peak allows.
+    *_trt_tp("mixtral-8x7b", "fp16", "A100-80GB", _TRT_V09, _TRT_V09_DATE,
+             ((2, 512, 128, 128, 2842), (2, 128, 128, 2048, 1724), (2, 64, 2048, 128, 319))),
+    *_trt_tp("llama-2-70b", "fp16", "A100-80GB", _TRT_V09, _TRT_V09_DATE,
+             ((4, 1024, 128, 128, 686), (8, 512, 128, 2048, 684), (4, 96, 2048, 128, 80),
+              (4, 64, 2048, 2048, 289))),
     # vLLM 0.6 on NVIDIA (one source; the vLLM holdout below shares none with it): chose the vLLM constants.
     CalibrationPoint("llama-3.1-8b", "bf16", "A100-80GB", 1, 1, _SHAREGPT_IN, _SHAREGPT_OUT, 4132.37, _SGL_VLLM060,
                      _SGL_VLLM060_DATE, batch=_VLLM_MAX_SEQS, engine="vllm", scheduler_steps=10,
@@ -203,6 +233,19 @@ HOLDOUT: tuple[CalibrationPoint, ...] = (
                                       (32, 2048, 2048, 757))),
     *_v05("gpt-j-6b", "fp16", "A100-80GB", ((64, 128, 128, 3679), (32, 128, 2048, 1558), (32, 2048, 128, 526),
                                             (16, 2048, 2048, 650))),
+    # A100 (NVLink) at TP2 and TP4 from TensorRT-LLM 0.6.1, L40S (PCIe) at TP2 and TP4 from 0.9.0: never used to
+    # choose constants (0.9.0's A100 rows are in the calibration set).
+    *_trt_tp("gpt-j-6b", "fp16", "A100-80GB", _TRT_V061, _TRT_V061_DATE,
+             ((2, 120, 128, 2048, 2192), (2, 64, 2048, 2048, 903))),
+    *_trt_tp("llama-2-7b", "fp16", "A100-80GB", _TRT_V061, _TRT_V061_DATE, ((2, 64, 2048, 2048, 782),)),
+    *_trt_tp("llama-2-70b", "fp16", "A100-80GB", _TRT_V061, _TRT_V061_DATE,
+             ((4, 1280, 128, 128, 670), (4, 240, 128, 2048, 525), (4, 120, 2048, 128, 79))),
+    *_trt_tp("llama-2-70b", "fp8", "L40S", _TRT_V09, _TRT_V09_DATE,
+             ((2, 256, 128, 128, 562), (4, 256, 128, 2048, 478), (2, 16, 2048, 128, 49),
+              (4, 64, 2048, 2048, 185))),
+    *_trt_tp("mixtral-8x7b", "fp8", "L40S", _TRT_V09, _TRT_V09_DATE,
+             ((4, 256, 128, 128, 1266), (4, 256, 128, 2048, 1490), (4, 64, 2048, 128, 155),
+              (4, 32, 2048, 2048, 412))),
     # vLLM 0.6 on NVIDIA, a second source (Lambda): never used to choose the vLLM constants. The 8B and 70B runs
     # serve the bf16 Instruct checkpoints (the repository's cache_model.py at that commit lists exactly those two);
     # 405B is the FP8 Hermes-3 checkpoint (Llama 3.1 405B architecture). TPOT is the median at saturation.
