@@ -102,15 +102,18 @@ def test_readme_cold_start_table_is_what_plan_gives() -> None:
     rows = _cold_start_rows()
     assert sorted(r[0] for r in rows) == sorted(specs)
     for name, stack, checkpoint, gib, mibps, node_min, pod_min, budget_min in rows:
-        chosen = plan(specs[name], catalog).chosen
-        assert chosen is not None, name
-        d = chosen.deployment(specs[name], catalog)
+        result = plan(specs[name], catalog)
+        assert result.chosen is not None, name
+        # A mixed fleet's row names every pool's node type; its budgets are the slowest pool's.
+        pools = ([server.deployment for server in result.mixed.fleet(specs[name], catalog).servers]
+                 if result.mixed is not None else [result.chosen.deployment(specs[name], catalog)])
+        d = max(pools, key=lambda p: p.serving.node_launch_s + p.serving.startup_budget_s)
         s = d.serving
         nodes = f" x{d.nodes_per_replica}" if d.nodes_per_replica > 1 else ""
         gated = " (gated)" if s.gated else ""
         throughput = str(d.root_volume_throughput_mibps) if d.cloud == "aws" else "-"
         assert [stack, checkpoint, float(gib), mibps, int(node_min), int(pod_min), int(budget_min)] == [
-            f"{d.cloud} {d.instance_type}{nodes}", f"{s.checkpoint}{gated}", s.checkpoint_gib, throughput,
+            f"{d.cloud} {' + '.join(p.instance_type for p in pools)}{nodes}", f"{s.checkpoint}{gated}", s.checkpoint_gib, throughput,
             s.node_launch_s // 60, s.startup_budget_s // 60, (s.node_launch_s + s.startup_budget_s) // 60,
         ], f"README cold-start row {name}"
 
