@@ -89,7 +89,7 @@ def _rate(value: str, target: Target) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from servestack.verify.load import LoadConfig
+    from servestack.verify.load import LoadClass, LoadConfig
     from servestack.verify.sources import check_positive, predict, read_stack, target_from_spec, target_from_stack
 
     if args.spec is None and args.env is None:
@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         url=url, api=api, model=args.model or target.name, rate=rate, duration_s=duration, warmup_s=warmup,
         timeout_s=timeout, input_words=target.input_tokens, max_tokens=target.output_tokens,
         ignore_eos=args.ignore_eos, seed=args.seed,
+        classes=tuple(LoadClass(name, share, words, tokens) for name, share, words, tokens in target.classes),
     )
     predicted, note = predict(target, stack)
     layout = _measured_layout(args, target, stack, predicted) if args.write_measured is not None else None

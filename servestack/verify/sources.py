@@ -46,6 +46,8 @@ class Target:
     slo: SloTargets
     spec: Any | None = None
     """The WorkloadSpec, when one could be built (needed for the estimate and --write-measured)."""
+    classes: tuple[tuple[str, float, int, int], ...] = ()
+    """(name, share, input_tokens, output_tokens) of each class of the spec's request mix; empty without one."""
 
 
 def target_from_spec(path: str) -> Target:
@@ -54,8 +56,9 @@ def target_from_spec(path: str) -> Target:
     spec = load_spec(path)
     t = spec.traffic
     slo = SloTargets(spec.slo.ttft_ms_p95, spec.slo.tpot_ms_p95, spec.slo.latency_ms_p95)
+    classes = tuple(t.classes()) if t.request_mix is not None else ()
     return Target(spec.name, t.avg_requests_per_s, t.peak_requests_per_s, t.avg_input_tokens, t.avg_output_tokens,
-                  slo, spec)
+                  slo, spec, classes)
 
 
 def read_stack(project_dir: Path, env: str) -> StackFacts:
@@ -75,6 +78,11 @@ def read_stack(project_dir: Path, env: str) -> StackFacts:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: no `config:` mapping")
     workload = config.get("servestack:workload")
+    if not isinstance(workload, dict) and "servestack:workloads" in config:
+        raise ConfigError(
+            f"{path}: a multi-workload stack (servestack:workloads); verify one workload with its SPEC file and "
+            "--endpoint URL (a mixed fleet: the address of the router's Service, see the `router` stack output)"
+        )
     if not isinstance(workload, dict):
         raise ConfigError(f"{path}: servestack:workload is missing; verify reads the traffic and SLO from it")
     deployment = config.get("servestack:deployment")
@@ -244,8 +252,14 @@ def predict(target: Target, stack: StackFacts | None) -> tuple[Predicted | None,
     p = chosen.performance
     layout = f"{chosen.accelerator} TP{chosen.layout.tensor_parallel}"
     where = f"{chosen.cloud}/{chosen.region} {chosen.instance_type} {layout}"
+    classes = [(c.name, round(c.ttft_ms, 3), round(c.tpot_ms, 3)) for c in p.classes]
+    if result.mixed is not None and (stack is None or not stack.deployment):
+        # A mixed plan serves each class on its own pool (behind the router): each class's estimate is its pool's.
+        classes = [(c.name, round(c.ttft_ms, 3), round(c.tpot_ms, 3))
+                   for pool in result.mixed.pools for c in pool.candidate.performance.classes
+                   if c.name in pool.classes]
     return Predicted(f"{source} ({where})", round(p.ttft_ms, 3), round(p.tpot_ms, 3) if p.tpot_ms else None,
-                     round(p.output_tokens_per_s, 3), p.weights_gib), None
+                     round(p.output_tokens_per_s, 3), p.weights_gib, tuple(classes)), None
 
 
 def _num(value: Any) -> float | None:
