@@ -8,14 +8,16 @@ not supported there): the check is then `unknown`, never a guess. Missing creden
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from servestack.components.quotas import CapacityGroup, QuotaNeed, aws_quota_needs
+from servestack.components.quotas import CapacityGroup, QuotaNeed, aws_quota_needs, merge_needs
 from servestack.preflight.checks import Check, PreflightError, Refused
 
-__all__ = ["AWS_PERMISSIONS", "AwsLookup", "Boto3Clients", "SPOT_SCORE_MIN", "aws_checks", "boto3_client"]
+__all__ = [
+    "AWS_PERMISSIONS", "AwsLookup", "Boto3Clients", "SPOT_SCORE_MIN", "aws_checks", "aws_fleet_checks", "boto3_client",
+]
 
 AWS_PERMISSIONS = (
     "servicequotas:GetServiceQuota, ec2:DescribeInstanceTypeOfferings, ec2:GetSpotPlacementScores"
@@ -212,8 +214,8 @@ def offering_checks(region: str, instance_type: str, zones: Iterable[str], offer
     return checks
 
 
-def spot_check(region: str, instance_type: str, nodes: int, score: int | Refused) -> Check:
-    name = f"aws spot placement score {instance_type} x{nodes} in {region}"
+def spot_check(region: str, instance_type: str, nodes: int, score: int | Refused, pool: str | None = None) -> Check:
+    name = f"aws spot placement score {instance_type} x{nodes} in {region}" + (f" (pool {pool})" if pool else "")
     if isinstance(score, Refused):
         return Check(name, "unknown", f"could not read the score ({score.why})", "grant ec2:GetSpotPlacementScores")
     if score >= SPOT_SCORE_MIN:
@@ -224,18 +226,43 @@ def spot_check(region: str, instance_type: str, nodes: int, score: int | Refused
     )
 
 
+def _groups(d: Any) -> list[CapacityGroup]:
+    return capacity_groups(d.pricing_base, d.nodes_min, d.pricing_burst, d.burst_nodes_max)
+
+
 def aws_checks(deployment: Any, lookup: AwsLookup) -> list[Check]:
     """Every AWS check of one `servestack:deployment` (a contract Deployment)."""
-    d = deployment
-    groups = capacity_groups(d.pricing_base, d.nodes_min, d.pricing_burst, d.burst_nodes_max)
-    checks = [quota_check(n, lookup.quota(d.region, n.quota_id))
-              for n in aws_quota_needs(d.instance_type, d.node_vcpus, d.region, groups)]
-    by_id = all(_ZONE_ID.match(z) for z in d.zone_names)
-    offered = lookup.offered_zones(d.region, d.instance_type,
-                                   location_type="availability-zone-id" if by_id else "availability-zone")
-    checks += offering_checks(d.region, d.instance_type, d.zone_names, offered)
-    spot_nodes = sum(g.max_nodes for g in groups if g.pricing == "spot")
-    if spot_nodes:
-        score = lookup.spot_score(d.region, d.instance_type, spot_nodes, d.zone_names if by_id else ())
-        checks.append(spot_check(d.region, d.instance_type, spot_nodes, score))
+    return aws_fleet_checks([(None, deployment)], lookup)
+
+
+def aws_fleet_checks(pools: Sequence[tuple[str | None, Any]], lookup: AwsLookup) -> list[Check]:
+    """Every AWS check of a stack's pools, given as (pool name, contract Deployment); the name is None for a
+    one-pool stack, whose checks keep their plain names.
+
+    The pools of one cluster draw on the same account quotas, so the vCPUs each needs at peak are summed per
+    quota code before they are compared (two G-family pools that each fit alone may not fit together). Offerings
+    are checked once per instance type and zone, spot placement once per spot pool.
+    """
+    needs = merge_needs(
+        need for _, d in pools for need in aws_quota_needs(d.instance_type, d.node_vcpus, d.region, _groups(d))
+    )
+    checks = [quota_check(n, lookup.quota(n.region, n.quota_id)) for n in needs]
+    seen: set[tuple[str, str]] = set()
+    for _, d in pools:
+        if (d.region, d.instance_type) in seen:
+            continue
+        seen.add((d.region, d.instance_type))
+        offered = lookup.offered_zones(d.region, d.instance_type, location_type=_location_type(d.zone_names))
+        checks += offering_checks(d.region, d.instance_type, d.zone_names, offered)
+    for pool, d in pools:
+        spot_nodes = sum(g.max_nodes for g in _groups(d) if g.pricing == "spot")
+        if spot_nodes:
+            zone_ids = d.zone_names if _location_type(d.zone_names) == "availability-zone-id" else ()
+            score = lookup.spot_score(d.region, d.instance_type, spot_nodes, zone_ids)
+            checks.append(spot_check(d.region, d.instance_type, spot_nodes, score, pool))
     return checks
+
+
+def _location_type(zone_names: Iterable[str]) -> str:
+    """Zone ids (use1-az1) name the same physical zone in every account; anything else is an account's zone name."""
+    return "availability-zone-id" if all(_ZONE_ID.match(z) for z in zone_names) else "availability-zone"
