@@ -107,7 +107,7 @@ class CheckResult:
         return not self.mandatory and not (self.strict and self.unevaluated)
 
     def to_json(self) -> dict[str, Any]:
-        """The `check --json` document of ARCHITECTURE.md, plus `showback`, `unevaluated`, `strict`, `packs`, `notes`."""
+        """The `check --json` document of ARCHITECTURE.md plus `showback`, `unevaluated`, `strict`, `packs`, `notes`."""
         return {
             "stack": self.stack,
             "passed": self.passed,

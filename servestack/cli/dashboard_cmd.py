@@ -64,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
         directory = Path(args.output_dir)
         directory.mkdir(parents=True, exist_ok=True)
         for t in chosen:
-            path = directory / f"{t.name}.json"
-            path.write_text(dashboard_json(t), encoding="utf-8")
-            written.append(str(path))
+            board = directory / f"{t.name}.json"
+            board.write_text(dashboard_json(t), encoding="utf-8")
+            written.append(str(board))
     if args.rules is not None:
         # The rules file the stack's one Prometheus loads: every server's, whichever dashboard was asked for.
         Path(args.rules).write_text(rules_yaml(every), encoding="utf-8")

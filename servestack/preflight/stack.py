@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from servestack.catalog.gke import GKE_ACCELERATOR_TYPES
 from servestack.catalog.gke import gke_accelerator_type as _gke_accelerator_type
-from servestack.errors import ConfigError
 from servestack.contract.fleet import Fleet, FleetRuleError
+from servestack.errors import ConfigError
 from servestack.preflight.aws import AwsLookup, ClientFactory, aws_fleet_checks
 from servestack.preflight.checks import Report
 from servestack.preflight.gcp import GcpGet, GcpLookup, gcp_fleet_checks, google_auth_get
