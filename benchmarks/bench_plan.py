@@ -1,7 +1,9 @@
 """Speed of `servestack plan`: per process on every example, in-process on the bundled catalog, and at scale.
 
-Run by hand: `python benchmarks/bench_plan.py` (`--cpu-only` for the per-process CPU figures alone).
-Targets (2-core machine): under 0.3 s CPU per process (user + system, best of 7: wall time on a shared
+Run by hand: `python benchmarks/bench_plan.py` (`--cpu-only` for the per-process CPU figures alone,
+`--tree DIR` to measure another checkout alongside, e.g. the main branch as "before"; `--instructions` adds
+instruction counts under valgrind, which a loaded machine does not disturb).
+Targets (2-core machine): under 0.3 s CPU per process (user + system, median of 20: wall time on a shared
 machine is mostly waiting), also with a refreshed catalog ten times the bundled one; under 50 ms
 in-process on the bundled catalog; 100,000 synthetic offerings under 2 s with cost growing linearly;
 peak RSS under 200 MB.
@@ -65,23 +67,74 @@ def _bigger_catalog(cache: Path, times: int) -> None:
     (target / ACCELERATORS_FILE).write_text((DATA_DIR / ACCELERATORS_FILE).read_text())
 
 
-def per_process_cpu(repeat: int = 7, tree: Path = ROOT) -> None:
-    """CPU per `servestack plan` process: first run (validates and compiles the catalog), then best of `repeat`.
+def per_process_cpu(repeat: int = 20, trees: tuple[Path, ...] = (ROOT,)) -> None:
+    """CPU per `servestack plan` process: first run (validates and compiles the catalog), then median and best
+    of `repeat`, for the text and the JSON answer.
 
-    `tree` is the source tree the processes import (`--tree DIR` compares another checkout).
+    `trees` are the source trees the processes import (`--tree DIR` adds another checkout to compare); their
+    runs alternate, so a load that comes and goes on a shared machine weighs on each alike. Bytecode is cached
+    in a temporary directory (PYTHONPYCACHEPREFIX) and written by the first run, as an installed package has
+    its .pyc files; with PYTHONDONTWRITEBYTECODE set every run would compile the sources again.
     """
     spec = str(ROOT / "examples" / "chat-70b.yaml")
-    args = [sys.executable, "-m", "servestack.cli", "plan", spec, "--json"]
-    print(f"servestack plan examples/chat-70b.yaml --json from {tree},")
-    print(f"CPU s per process (user + system, best of {repeat}):")
+    print(f"servestack plan examples/chat-70b.yaml on {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())},")
+    print(f"CPU s per process (user + system; first run, then median / best of {repeat}):")
     for label, times in (("bundled catalog", 0), ("refreshed catalog x10 rows", 10)):
-        with tempfile.TemporaryDirectory() as cache:
-            if times:
-                _bigger_catalog(Path(cache), times)
-            env = dict(os.environ, XDG_CACHE_HOME=cache, PYTHONPATH=str(tree))
-            first = _child_cpu(args, env, tree)
-            best = min(_child_cpu(args, env, tree) for _ in range(repeat))
-        print(f"  {label:28s} first {first:.3f}  then {best:.3f}  (target < 0.3)")
+        for flags in ([], ["--json"]):
+            args = [sys.executable, "-m", "servestack.cli", "plan", spec, *flags]
+            with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as pycache:
+                if times:
+                    _bigger_catalog(Path(cache), times)
+                envs = []
+                for tree in trees:
+                    env = dict(os.environ, XDG_CACHE_HOME=cache, PYTHONPATH=str(tree),
+                               PYTHONPYCACHEPREFIX=f"{pycache}/{len(envs)}")
+                    env.pop("PYTHONDONTWRITEBYTECODE", None)
+                    envs.append(env)
+                first = [_child_cpu(args, env, tree) for tree, env in zip(trees, envs, strict=True)]
+                runs: list[list[float]] = [[] for _ in trees]
+                for _ in range(repeat):
+                    for i, (tree, env) in enumerate(zip(trees, envs, strict=True)):
+                        runs[i].append(_child_cpu(args, env, tree))
+            for tree, f, r in zip(trees, first, runs, strict=True):
+                name = f"{label}{' --json' if flags else ''}"
+                where = f"  [{tree}]" if len(trees) > 1 else ""
+                print(f"  {name:36s} first {f:.3f}  then {statistics.median(r):.3f} / {min(r):.3f}"
+                      f"  (target < 0.3){where}")
+    print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def instructions(trees: tuple[Path, ...] = (ROOT,)) -> None:
+    """Instructions executed by one `servestack plan` process, counted by valgrind's callgrind.
+
+    Unlike CPU time, the count does not move with the load other processes put on a shared machine, so it
+    shows a change of a few percent that CPU time hides in noise. Needs `valgrind` on PATH (each run is
+    about 50 times slower than a plain one).
+    """
+    import re
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        print("instructions: valgrind not found; skipped")
+        return
+    spec = str(ROOT / "examples" / "chat-70b.yaml")
+    print("instructions per `servestack plan examples/chat-70b.yaml` process (callgrind, millions):")
+    with tempfile.TemporaryDirectory() as scratch:
+        for i, tree in enumerate(trees):
+            env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0",
+                       PYTHONPYCACHEPREFIX=f"{scratch}/pycache{i}")
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            for flags in ([], ["--json"]):
+                args = [sys.executable, "-m", "servestack.cli", "plan", spec, *flags]
+                subprocess.run(args, capture_output=True, check=True, env=env, cwd=tree)  # writes the bytecode
+                proc = subprocess.run(
+                    ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/out", *args],
+                    capture_output=True, text=True, check=True, env=env, cwd=tree,
+                )
+                found = re.search(r"Collected : (\d+)", proc.stderr)
+                count = f"{int(found.group(1)) / 1e6:,.0f}" if found else "?"
+                print(f"  plan{' --json' if flags else '':8s} {count:>8s}  [{tree}]")
 
 
 def catalog_load() -> None:
@@ -173,8 +226,10 @@ def _timed(fn: object) -> float:
 
 
 if __name__ == "__main__":
-    tree = Path(sys.argv[sys.argv.index("--tree") + 1]) if "--tree" in sys.argv else ROOT
-    per_process_cpu(tree=tree)
+    others = tuple(Path(sys.argv[i + 1]) for i, arg in enumerate(sys.argv) if arg == "--tree")
+    per_process_cpu(trees=(*others, ROOT))
+    if "--instructions" in sys.argv:
+        instructions(trees=(*others, ROOT))
     catalog_load()
     if "--cpu-only" in sys.argv:
         sys.exit(0)

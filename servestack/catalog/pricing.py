@@ -12,12 +12,22 @@ combination of every offering, so it is a few multiplications and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from servestack.catalog.platform import HOURS_PER_MONTH, volume_monthly_usd
 from servestack.catalog.types import Offering, PricingMode
 
-__all__ = ["NodeVolume", "ShapeCost", "billed_mode", "hourly_usd", "nodes_monthly_usd", "price_node_shape"]
+__all__ = [
+    "NodeVolume",
+    "ShapeCost",
+    "billed_mode",
+    "group_hourly_usd",
+    "hourly_usd",
+    "nodes_monthly_usd",
+    "pool_hourly_usd",
+    "price_node_shape",
+]
 
 
 def billed_mode(mode: PricingMode, commitment_purchased: bool) -> PricingMode:
@@ -30,6 +40,37 @@ def billed_mode(mode: PricingMode, commitment_purchased: bool) -> PricingMode:
 def hourly_usd(offering: Offering, mode: PricingMode, *, commitment_purchased: bool = True) -> float | None:
     """USD per node-hour of `offering` billed in `mode`, None when the catalog has no such price."""
     return offering.price(billed_mode(mode, commitment_purchased))
+
+
+def group_hourly_usd(prices: Sequence[float], mode: PricingMode) -> float:
+    """USD per node-hour of a group that may launch several instance types, given their prices in launch order.
+
+    A spot group lists equivalent types so it can find capacity (capacity diversification); which type a
+    spot node lands on is the cloud's choice, so every spot node is priced at the dearest type. Other
+    capacity launches the first type it can, so it is priced at the first.
+    """
+    if not prices:
+        raise ValueError("a node group prices at least one instance type")
+    return max(prices) if mode == "spot" else prices[0]
+
+
+def pool_hourly_usd(
+    offering: Offering, mode: PricingMode, spot_alternates: Sequence[Offering] = ()
+) -> float | None:
+    """USD per node-hour of a pool of `offering` in `mode` whose spot nodes may also launch `spot_alternates`.
+
+    None when the catalog has no such price (for spot: for any of the types the pool may launch).
+    """
+    price = offering.price(mode)
+    if price is None or mode != "spot" or not spot_alternates:
+        return price
+    prices = [price]
+    for alternate in spot_alternates:
+        found = alternate.price("spot")
+        if found is None:
+            return None
+        prices.append(found)
+    return group_hourly_usd(prices, mode)
 
 
 def nodes_monthly_usd(

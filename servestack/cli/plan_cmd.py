@@ -12,7 +12,7 @@ from servestack.errors import SpecError
 
 if TYPE_CHECKING:
     from servestack.catalog.store import CatalogChoice
-    from servestack.contract import Deployment
+    from servestack.contract import ApiAccess, Deployment
     from servestack.contract.fleet import Fleet
     from servestack.generate import StackChoices
     from servestack.selector import Plan
@@ -118,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
         from servestack.report import check_report_path
 
         check_report_path(Path(args.report), args.force)
-    choices = stack_choices(args)
+    # Bad flags exit 2 before planning, with or without --write; the choices are built only to write.
+    choices = stack_choices(args) if args.write else None
+    if choices is None:
+        _checked_stack_flags(args)
     spec = load_spec(args.spec)
     catalog_choice = _catalog_choice()
     catalog = load_catalog(catalog_choice.path)
@@ -132,10 +135,17 @@ def run(args: argparse.Namespace) -> int:
         result, checked = plan_with_preflight(planned, catalog, top=args.top, gcp_project=args.gcp_project)
     else:
         result = plan(planned, catalog, top=args.top)
-    deployment, missing = _contract(planned, result, catalog)
-    fleet = result.mixed.fleet(planned, catalog) if result.mixed is not None and missing is None else None
-    if fleet is not None:
-        deployment = fleet.servers[0].deployment
+    # The pydantic contract is built only when it is printed as JSON, written, reported or a fleet; the text
+    # answer shows the same serving values computed without it (building the models costs more than planning).
+    if args.json or args.write or args.report is not None or result.mixed is not None:
+        deployment, missing = _contract(planned, result, catalog)
+        fleet = result.mixed.fleet(planned, catalog) if result.mixed is not None and missing is None else None
+        if fleet is not None:
+            deployment = fleet.servers[0].deployment
+        summary = None if args.json else _summary_of(deployment)
+    else:
+        deployment, fleet = None, None
+        summary, missing = _contract_summary(planned, result, catalog)
     dependence = _commitment_dependence(planned, result, catalog)
 
     if args.json:
@@ -159,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         _print_catalog_notes(catalog_choice, dependence)
         if checked is not None:
             _print_preflight(checked.to_json())
-        _print_contract(kind, adjustments, deployment, missing)
+        _print_contract(kind, adjustments, summary, missing)
 
     if args.report is not None:
         _write_report(planned, catalog, result, env or kind, deployment, args)
@@ -169,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         assert env is not None
         if deployment is None:
             raise SpecError("model.checkpoint", None, missing or "set model.checkpoint")
+        assert choices is not None
         return _write(planned, deployment, env, kind, choices, args, quiet=args.json, fleet=fleet)
     return 0
 
@@ -245,20 +256,29 @@ def _print_catalog_notes(choice: CatalogChoice, dependence: dict[str, Any] | Non
 
 def stack_choices(args: argparse.Namespace) -> StackChoices:
     """The flags of `add_stack_choice_arguments` as stack choices; bad values exit 2 naming the flag."""
-    from pydantic import ValidationError
-
-    from servestack.contract import ApiAccess
     from servestack.generate import StackChoices
 
+    access, secret, admins = _checked_stack_flags(args)
+    return StackChoices(access, secret, admins, bool(args.commitment_purchased), args.gcp_project)
+
+
+def _checked_stack_flags(args: argparse.Namespace) -> tuple[ApiAccess | None, str | None, tuple[str, ...]]:
+    """The access, token secret and admins flags, checked (exit 2 naming the flag) without importing the
+    stack writer, which `plan` without --write does not need."""
     access = None
-    try:
-        if args.api_private:
-            access = ApiAccess(mode="private")
-        elif args.api_cidr:
-            access = ApiAccess(mode="cidrs", cidrs=list(args.api_cidr))
-    except ValidationError as exc:
-        msg = str(exc.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
-        raise SpecError("--api-cidr", ", ".join(args.api_cidr or []), msg) from None
+    if args.api_private or args.api_cidr:
+        from pydantic import ValidationError
+
+        from servestack.contract import ApiAccess
+
+        try:
+            if args.api_private:
+                access = ApiAccess(mode="private")
+            else:
+                access = ApiAccess(mode="cidrs", cidrs=list(args.api_cidr))
+        except ValidationError as exc:
+            msg = str(exc.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
+            raise SpecError("--api-cidr", ", ".join(args.api_cidr or []), msg) from None
     secret = args.hf_token_secret
     if secret is not None and not _SECRET_NAME.match(secret):
         raise SpecError("--hf-token-secret", secret, "a secret name: letters, digits and /_+=.@- (1-512 characters)")
@@ -268,7 +288,7 @@ def stack_choices(args: argparse.Namespace) -> StackChoices:
             raise SpecError("--cluster-admin", admin,
                             "an IAM role/user ARN (arn:aws:iam::123456789012:role/ci) or a GCP IAM member "
                             "(user:..., serviceAccount:..., group:...)")
-    return StackChoices(access, secret, admins, bool(args.commitment_purchased), args.gcp_project)
+    return access, secret, admins
 
 
 def _contract(spec: Any, result: Plan, catalog: Any) -> tuple[Deployment | None, str | None]:
@@ -281,6 +301,30 @@ def _contract(spec: Any, result: Plan, catalog: Any) -> tuple[Deployment | None,
     if missing is not None:
         return None, missing
     return result.chosen.deployment(spec, catalog), None
+
+
+def _contract_summary(spec: Any, result: Plan, catalog: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """What `_print_contract` shows of the chosen candidate's contract, computed without building it."""
+    from servestack.contract.derive import commitment_values, missing_checkpoint_message, serving_values
+
+    chosen = result.chosen
+    if chosen is None:
+        return None, None
+    missing = missing_checkpoint_message(spec)
+    if missing is not None:
+        return None, missing
+    serving = serving_values(spec, catalog.accelerators[chosen.accelerator], chosen.performance.weights_gib,
+                             chosen.accelerators_per_node)
+    commitment = commitment_values(chosen.offering, chosen.pricing_base, chosen.nodes_min,
+                                   chosen.hourly_usd_per_node)
+    return {"serving": serving, "commitment": commitment}, None
+
+
+def _summary_of(deployment: Deployment | None) -> dict[str, Any] | None:
+    if deployment is None:
+        return None
+    commitment = deployment.commitment
+    return {"serving": deployment.serving.model_dump(), "commitment": commitment and commitment.model_dump()}
 
 
 def _write(
@@ -330,7 +374,7 @@ def _fleet_keys(owned: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
     return out
 
 
-def _print_contract(kind: str, adjustments: list[str], deployment: Deployment | None, missing: str | None) -> None:
+def _print_contract(kind: str, adjustments: list[str], summary: dict[str, Any] | None, missing: str | None) -> None:
     from servestack.cli.output import console
 
     out = console()
@@ -338,17 +382,18 @@ def _print_contract(kind: str, adjustments: list[str], deployment: Deployment | 
         out.print(f"planned as a {kind} stack: {line}")
     if missing is not None:
         out.print(f"[bold yellow]missing[/]: model.checkpoint: {missing}")
-    if deployment is None:
+    if summary is None:
         return
-    s = deployment.serving
-    quant = f", --quantization {s.quantization}" if s.quantization else ""
+    s = summary["serving"]
+    quant = f", --quantization {s['quantization']}" if s["quantization"] else ""
+    launch, startup = s["node_launch_s"], s["startup_budget_s"]
     out.print(
-        f"serves: {s.checkpoint} ({s.checkpoint_gib:g} GiB{', gated' if s.gated else ''}), --dtype {s.dtype}, "
-        f"--kv-cache-dtype {s.kv_cache_dtype}{quant}; cold start ~{(s.node_launch_s + s.startup_budget_s) // 60} min "
-        f"budgeted (node {s.node_launch_s // 60} min + pod {s.startup_budget_s // 60} min)"
+        f"serves: {s['checkpoint']} ({s['checkpoint_gib']:g} GiB{', gated' if s['gated'] else ''}), "
+        f"--dtype {s['dtype']}, --kv-cache-dtype {s['kv_cache_dtype']}{quant}; cold start "
+        f"~{(launch + startup) // 60} min budgeted (node {launch // 60} min + pod {startup // 60} min)"
     )
-    if deployment.commitment is not None:
-        out.print(f"commitment: {deployment.commitment.instructions}")
+    if summary["commitment"] is not None:
+        out.print(f"commitment: {summary['commitment']['instructions']}")
 
 
 def _print_preflight(doc: dict[str, Any]) -> None:

@@ -54,6 +54,8 @@ class PoolSpec:
     root_volume_throughput_mibps: int | None = None
     root_volume_iops: int | None = None
     efa_interfaces: int = 0
+    spot_instance_types: list[str] = field(default_factory=list)
+    """AWS: the instance types spot node groups may launch (instance_type first); empty: instance_type only."""
     node_launch_s: int | None = None
     """Seconds to launch and join a GPU node (node groups wait twice that)."""
 

@@ -149,6 +149,8 @@ class ModelDeploymentArgs(TypedDict):
     """Memory request of one serving pod, GiB."""
     efa_interfaces: NotRequired[int]
     """EFA interfaces per node for multi-node replicas on AWS (0 = none)."""
+    spot_instance_types: NotRequired[list[str]]
+    """AWS: every instance type a spot node group may launch, instance_type first (capacity diversification)."""
     root_volume_throughput_mibps: NotRequired[int]
     """gp3 throughput of GPU node root volumes, MiB/s."""
     root_volume_iops: NotRequired[int]
@@ -237,6 +239,8 @@ class ModelPoolArgs(TypedDict):
     """Memory request of one serving pod, GiB."""
     efa_interfaces: NotRequired[int]
     """EFA interfaces per node for multi-node replicas on AWS (0 = none)."""
+    spot_instance_types: NotRequired[list[str]]
+    """AWS: every instance type a spot node group may launch, instance_type first (capacity diversification)."""
     root_volume_throughput_mibps: NotRequired[int]
     """gp3 throughput of GPU node root volumes, MiB/s."""
     root_volume_iops: NotRequired[int]
@@ -347,6 +351,8 @@ def model_deployment_args(cfg: DeploymentConfig) -> ModelDeploymentArgs:
     args["alerting_rules"] = rules_yaml(targets)
     args["grafana_dashboard"] = dashboard_json(targets)
     args["gpu_metrics"] = targets.gpu_metrics
+    if d.spot_instance_types:
+        args["spot_instance_types"] = list(d.spot_instance_types)
     if s.quantization is not None:
         args["quantization"] = s.quantization
     if cfg.hf_token_secret is not None:
@@ -789,6 +795,7 @@ def _pool_spec(comp: str, name: str, args: ModelPoolArgs, *, label: bool) -> Poo
         root_volume_throughput_mibps=args.get("root_volume_throughput_mibps"),
         root_volume_iops=args.get("root_volume_iops"),
         efa_interfaces=efa,
+        spot_instance_types=list(args.get("spot_instance_types") or []),
         node_launch_s=args.get("node_launch_s"),
     )
 

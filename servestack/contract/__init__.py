@@ -6,14 +6,17 @@ components read it (`servestack.components.config`), and the cost engine and pac
 `checkpoints` names what a deployment downloads. See docs/architecture.md.
 """
 
-from servestack.contract.checkpoints import Checkpoint, resolve_checkpoint
-from servestack.contract.model import (
-    DEFAULT_KUBERNETES_VERSION,
-    ApiAccess,
-    Commitment,
-    Deployment,
-    Serving,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from servestack.contract.checkpoints import Checkpoint, resolve_checkpoint
+    from servestack.contract.model import (
+        DEFAULT_KUBERNETES_VERSION,
+        ApiAccess,
+        Commitment,
+        Deployment,
+        Serving,
+    )
 
 __all__ = [
     "ApiAccess",
@@ -24,3 +27,17 @@ __all__ = [
     "Serving",
     "resolve_checkpoint",
 ]
+
+# Imported on first use: `plan` reads `contract.shape` and `contract.derive` for every answer but builds the
+# pydantic models only when it writes or prints the contract (their class construction costs start-up time).
+_HOME = {"Checkpoint": "checkpoints", "resolve_checkpoint": "checkpoints"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_HOME.get(name, 'model')}"), name)
+    globals()[name] = value
+    return value

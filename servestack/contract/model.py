@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from servestack.contract import shape
+from servestack.contract.parts import FP8_KV_ACCELERATORS, NO_BF16_ACCELERATORS
 from servestack.versions import DEFAULT_KUBERNETES_VERSION
 
 __all__ = [
@@ -35,11 +36,6 @@ __all__ = [
 Pricing = Literal["on_demand", "spot", "1y", "3y"]
 
 
-FP8_KV_ACCELERATORS = frozenset({"L4", "L40S", "H100", "H100-PCIe", "H200", "B200", "MI300X"})
-"""Parts with fp8 tensor cores, where vLLM runs an fp8 KV cache (catalog accelerators with fp8_tflops, less
-Inferentia2, which vLLM does not serve). Kept in step with the catalog by a test."""
-NO_BF16_ACCELERATORS = frozenset({"T4"})
-"""Parts without bf16 tensor cores: 16-bit models run in fp16 there."""
 
 
 class _Camel(BaseModel):
@@ -112,6 +108,10 @@ class Deployment(_Camel):
     zones: int = Field(ge=1, le=6)
     zone_names: list[str] = Field(min_length=1, max_length=6)
     instance_type: str = Field(min_length=1)
+    spot_instance_types: list[str] | None = Field(default=None, min_length=2, max_length=20)
+    """AWS spot pools: every instance type the pool may launch, `instance_type` first (capacity
+    diversification; equivalents chosen by `servestack.contract.derive.spot_alternates`). The plan priced the
+    spot nodes at the dearest of them. None: the pool launches `instance_type` only."""
     accelerator: str = Field(min_length=1)
     accelerators_per_node: int = Field(ge=1, le=16)
     tensor_parallel: int = Field(ge=1)
@@ -185,6 +185,14 @@ class Deployment(_Camel):
             raise ValueError("rootVolumeIops must be at least 4 x rootVolumeThroughputMibps (gp3: 0.25 MiB/s per IOPS)")
         if self.efa_interfaces and (self.cloud != "aws" or self.nodes_per_replica == 1):
             raise ValueError("efaInterfaces applies only to multi-node replicas on AWS; set it to 0")
+        if self.spot_instance_types is not None:
+            types = self.spot_instance_types
+            if self.cloud != "aws" or "spot" not in (self.pricing_base, self.pricing_burst):
+                raise ValueError("spotInstanceTypes applies only to AWS stacks with a spot pool (pricingBase or "
+                                 "pricingBurst spot); a GKE node pool has one machine type: remove it")
+            if types[0] != self.instance_type or len(set(types)) != len(types) or not all(types):
+                raise ValueError(f"spotInstanceTypes must list different instance types, instanceType "
+                                 f"({self.instance_type}) first (got {types})")
         if self.commitment is not None and self.commitment.term != self.pricing_base:
             raise ValueError(f"commitment.term ({self.commitment.term}) must equal pricingBase ({self.pricing_base})")
         return self

@@ -22,7 +22,7 @@ from typing import Any
 
 from servestack.catalog import Catalog, PricingMode, load_catalog
 from servestack.catalog.platform import HOURS_PER_MONTH, platform_prices
-from servestack.catalog.pricing import hourly_usd, nodes_monthly_usd
+from servestack.catalog.pricing import group_hourly_usd, hourly_usd, nodes_monthly_usd
 from servestack.costing.nodes import (
     COMPUTE_TYPES,
     GKE_NODE_POOL,
@@ -272,8 +272,9 @@ def _compute_line(g: NodeGroup, catalog: Catalog) -> CostedResource:
     item = _item("compute", g)
     assert g.nodes_expected is not None and g.nodes_max is not None and g.pricing_mode is not None
     modes: list[PricingMode] = [g.pricing_mode] + (["spot"] if g.split is not None else [])
-    # (first type's price, dearest type's price) per pricing mode: with several instance types the first is
-    # what the group launches first, the dearest bounds the ceiling.
+    # (expected price, dearest type's price) per pricing mode: with several instance types, on-demand capacity
+    # launches the first and spot capacity may land on any, so spot is priced at the dearest as the plan did
+    # (servestack.catalog.pricing.group_hourly_usd); the dearest bounds the ceiling.
     by_mode: dict[str, tuple[float, float]] = {}
     for mode in modes:
         found: list[float] = []
@@ -282,7 +283,7 @@ def _compute_line(g: NodeGroup, catalog: Catalog) -> CostedResource:
             if isinstance(price, str):
                 return _unknown(r, item, price)
             found.append(price)
-        by_mode[mode] = (found[0], max(found))
+        by_mode[mode] = (group_hourly_usd(found, mode), max(found))
 
     def monthly(nodes: int, which: int) -> float:
         # The same function the selector prices a candidate with (servestack.catalog.pricing).
@@ -302,6 +303,8 @@ def _compute_line(g: NodeGroup, catalog: Catalog) -> CostedResource:
         f"{g.kind} {g.instance_type} in {g.region}: {how} x {g.nodes_expected} nodes expected, "
         f"{g.nodes_max} at most, x {HOURS_PER_MONTH:g} h"
     )
+    if len(g.instance_types) > 1 and "spot" in by_mode:
+        detail += f" (spot may launch {', '.join(g.instance_types)}: priced at the dearest)"
     if g.pricing_note:
         detail += f" ({g.pricing_note})"
     return _line(r, item, monthly(g.nodes_expected, 0), monthly(g.nodes_max, 1), detail)

@@ -116,7 +116,8 @@ class StackSettings:
             exposure=exposure if isinstance(exposure, str) else None,
             values=values,
             accelerators=_distinct(d.get("accelerator") for d in deployments),
-            instance_types=_distinct(d.get("instanceType") for d in deployments),
+            # A spot pool may also launch the equivalent types its deployment lists (`spotInstanceTypes`).
+            instance_types=_distinct(t for d in deployments for t in _instance_types_of(d)),
         )
 
     def region(self, cloud: str) -> str | None:
@@ -134,6 +135,11 @@ def _deployments(values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if not isinstance(servers, list):
         return []
     return [s["deployment"] for s in servers if isinstance(s, Mapping) and isinstance(s.get("deployment"), Mapping)]
+
+
+def _instance_types_of(deployment: Mapping[str, Any]) -> list[object]:
+    alternates = deployment.get("spotInstanceTypes")
+    return [deployment.get("instanceType"), *(alternates if isinstance(alternates, list) else [])]
 
 
 def _distinct(values: Iterable[object]) -> tuple[str, ...]:

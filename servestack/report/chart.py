@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from servestack.report.data import Point, PointKind
 
@@ -21,13 +21,18 @@ HEIGHT = 380
 _LEFT, _RIGHT, _TOP, _BOTTOM = 72, 16, 28, 48
 COLOURS: dict[str, str] = {
     "chosen": "#e4572e",
+    "chosen_class": "#e4572e",
+    "alternative": "#17a589",
     "feasible": "#2e86de",
     "over_budget": "#f0a202",
     "misses_slo": "#8a8a8a",
     "slo": "#8e44ad",
 }
-"""Marker and line colours; the chosen colour appears nowhere else on the page."""
-_DRAW_ORDER: dict[PointKind, int] = {"misses_slo": 0, "over_budget": 1, "feasible": 2, "chosen": 3}
+"""Marker and line colours; the chosen colour appears nowhere else on the page (a mixed fleet's classes are
+part of the chosen plan and share it)."""
+_DRAW_ORDER: dict[PointKind, int] = {
+    "misses_slo": 0, "over_budget": 1, "feasible": 2, "alternative": 3, "chosen": 4, "chosen_class": 5,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,8 @@ class Marker:
     """Beyond the x axis: drawn at its right edge."""
     title: str
     """Tooltip: the stack and its figures."""
+    label: str = ""
+    """Text drawn next to the marker: the class names of a mixed fleet's class markers at this spot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +129,7 @@ def panel(
     left, top, right, bottom = _LEFT, _TOP, WIDTH - _RIGHT, HEIGHT - _BOTTOM
 
     # x: 0 .. past the SLO and the stacks that meet it; stacks that miss it may lie far beyond.
-    within = [x for p, x in usable if p.kind in ("chosen", "feasible", "over_budget")]
+    within = [x for p, x in usable if p.kind != "misses_slo"]
     reach = max([*within, slo_ms or 0.0]) or max(x for _, x in usable)
     x_max = max(min(max(x for _, x in usable), reach * 1.6), slo_ms or 0.0) * 1.08
     x_ticks_values = _linear_ticks(0.0, x_max, 5)
@@ -133,15 +140,17 @@ def panel(
     costs = [p.monthly_usd_expected for p, _ in usable]
     lo, hi = min(costs), max(costs)
     log_y = hi / lo >= 10
+    # A mixed fleet's class names are written under its markers: room for them above the x axis.
+    below = 2.5 if any(p.kind == "chosen_class" for p, _ in usable) else 1.0
     if log_y:
-        y_lo, y_hi = 10 ** (math.log10(lo) - 0.08), 10 ** (math.log10(hi) + 0.08)
+        y_lo, y_hi = 10 ** (math.log10(lo) - 0.08 * below), 10 ** (math.log10(hi) + 0.08)
         y_ticks_values = _log_ticks(y_lo, y_hi)
 
         def scale(v: float) -> float:
             return (math.log10(v) - math.log10(y_lo)) / (math.log10(y_hi) - math.log10(y_lo))
     else:
         pad = (hi - lo) * 0.1 or hi * 0.1
-        y_lo, y_hi = max(0.0, lo - pad), hi + pad
+        y_lo, y_hi = max(0.0, lo - pad * below), hi + pad
         y_ticks_values = _linear_ticks(y_lo, y_hi, 5)
 
         def scale(v: float) -> float:
@@ -150,12 +159,13 @@ def panel(
     def to_y(value: float) -> float:
         return bottom - (bottom - top) * scale(value)
 
-    markers = tuple(
+    ordered = sorted(usable, key=lambda px: _DRAW_ORDER[px[0].kind])
+    markers = tuple(_label_classes([
         Marker(round(to_x(x), 2), round(to_y(p.monthly_usd_expected), 2), p.kind, x > x_max,
                f"{_KIND_TEXT[p.kind]}: {p.label}; {money(p.monthly_usd_expected)}/month expected, "
                f"{money(p.monthly_usd_ceiling)} ceiling; {x_label} {_ms(x)} ms")
-        for p, x in sorted(usable, key=lambda px: _DRAW_ORDER[px[0].kind])
-    )
+        for p, x in ordered
+    ], [p for p, _ in ordered]))
     return Panel(
         id=panel_id,
         title=title,
@@ -170,8 +180,26 @@ def panel(
     )
 
 
+def _label_classes(markers: list[Marker], points: list[Point]) -> list[Marker]:
+    """Name each class marker of a mixed fleet; classes drawn on the same spot share one label."""
+    names: dict[tuple[float, float], list[str]] = {}
+    for m, p in zip(markers, points, strict=True):
+        if m.kind == "chosen_class" and p.class_name is not None:
+            names.setdefault((round(m.x), round(m.y)), []).append(p.class_name)
+    out = []
+    for m in markers:
+        spot = (round(m.x), round(m.y))
+        if m.kind == "chosen_class" and spot in names:
+            out.append(replace(m, label=", ".join(names.pop(spot))))
+        else:
+            out.append(m)
+    return out
+
+
 _KIND_TEXT: dict[str, str] = {
     "chosen": "chosen",
+    "chosen_class": "chosen fleet, one request class",
+    "alternative": "best single-accelerator stack (not chosen: the mixed fleet costs less)",
     "feasible": "meets the spec",
     "over_budget": "rejected, over budget",
     "misses_slo": "rejected, misses the latency SLO",

@@ -50,7 +50,8 @@ def _num(value: float | None) -> str:
 
 
 def render_html(report: PlanReport, chosen: Any | None = None) -> str:
-    """The page. `chosen` is the selector's Candidate of `report.chosen` (replica and node counts)."""
+    """The page. `chosen` is the selector's Candidate of the best single stack (replica and node counts); a
+    mixed fleet's pools are in `report.fleet`."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(loader=PackageLoader("servestack.report", "templates"), autoescape=True,
@@ -60,8 +61,11 @@ def render_html(report: PlanReport, chosen: Any | None = None) -> str:
         if p.kind in count:
             count[p.kind] += 1
     total = {"expected": sum(c.expected for c in report.costs), "ceiling": sum(c.ceiling for c in report.costs)}
+    shared = [c for c in report.costs if c.group == "shared platform"]
+    platform = {"expected": sum(c.expected for c in shared), "ceiling": sum(c.ceiling for c in shared)}
     return env.get_template("report.html.j2").render(
         r=report, c=report.chosen, chosen=chosen, panels=_panels(report), colours=COLOURS, count=count, total=total,
+        platform=platform,
         usd=_usd, usd2=_usd2, num=_num, money=money,
     )
 

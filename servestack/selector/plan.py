@@ -2,8 +2,9 @@
 
 Objective: the lowest expected monthly cost. Constraints: the model fits, TTFT/TPOT SLOs hold at the
 replica's operating point, placement and pricing policy are honoured, and the ceiling (every node group
-at its maximum for 730 h) stays within the budget. Ties break deterministically on the ceiling and then
-on names (see `_Priced.rank_key`).
+at its maximum for 730 h) stays within the budget. Ties break deterministically on the ceiling, then on the
+spot pool's instance types (more is better: the same price, more places to find capacity), then on names
+(see `_Priced.rank_key`).
 
 The search space is every (offering, replica layout, pricing combination) the spec allows. A replica
 layout is how one model replica uses an instance type: `tensor_parallel` accelerators inside one node
@@ -21,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from servestack.catalog.platform import platform_monthly_usd
-from servestack.catalog.pricing import nodes_monthly_usd
+from servestack.catalog.pricing import nodes_monthly_usd, pool_hourly_usd
 from servestack.catalog.types import Offering, PricingMode
 from servestack.contract import shape
-from servestack.contract.derive import checkpoint_gib, deployment_for
+from servestack.contract.derive import checkpoint_gib, deployment_for, spot_alternates, spot_peer_key
 from servestack.selector.validate import ResolvedPlacement, resolve_placement
 
 if TYPE_CHECKING:
@@ -164,6 +165,15 @@ class Candidate:
     root_volume_gib: int
     performance: ReplicaPerformance
     offering: Offering = field(repr=False, compare=False)
+    spot_alternates: tuple[Offering, ...] = field(default=(), repr=False, compare=False)
+    """Other instance types the spot pool may launch; its spot nodes are priced at the dearest of them all."""
+
+    @property
+    def spot_instance_types(self) -> list[str]:
+        """Every instance type the spot pool may launch (this candidate's first); empty without a spot pool."""
+        if not self.spot_alternates:
+            return []
+        return [self.instance_type, *(o.instance_type for o in self.spot_alternates)]
 
     def deployment(self, spec: WorkloadSpec, catalog: Catalog) -> Deployment:
         """The deployment contract of this candidate (raises SpecError naming model.checkpoint when the
@@ -175,7 +185,7 @@ class Candidate:
             tensor_parallel=self.layout.tensor_parallel, nodes_per_replica=self.layout.nodes_per_replica,
             counts=counts, pricing_base=self.pricing_base, pricing_burst=self.pricing_burst,
             price_base=self.hourly_usd_per_node, price_burst=self.hourly_usd_per_node_burst,
-            weights_gib=self.performance.weights_gib,
+            weights_gib=self.performance.weights_gib, spot_alternates=self.spot_alternates,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -215,6 +225,7 @@ class Candidate:
             "nodes_avg": self.nodes_avg,
             "hourly_usd_per_node_burst": round(self.hourly_usd_per_node_burst, 6),
             "root_volume_gib": self.root_volume_gib,
+            **({"spot_instance_types": self.spot_instance_types} if self.spot_alternates else {}),
         }
 
 
@@ -506,11 +517,15 @@ class _Priced:
     burst_price: float
     expected: float
     ceiling: float
+    spot_alternates: tuple[Offering, ...] = ()
 
     def rank_key(self) -> tuple[Any, ...]:
         o, layout = self.offering, self.sized.layout
+        # Spot priced at the dearest type makes a diversified pool cost what its dearest type costs alone;
+        # at that tie the diversified pool wins (it finds capacity in more pools, and often bills less).
+        diversified = len(self.spot_alternates) if "spot" in (self.base, self.burst) else 0
         return (
-            round(self.expected, 6), round(self.ceiling, 6), o.cloud, o.region, o.instance_type,
+            round(self.expected, 6), round(self.ceiling, 6), -diversified, o.cloud, o.region, o.instance_type,
             layout.tensor_parallel, layout.nodes_per_replica, self.base, self.burst,
         )
 
@@ -524,21 +539,25 @@ class _Priced:
             hourly_usd_per_node=self.base_price, hourly_usd_per_node_burst=self.burst_price,
             monthly_usd_expected=self.expected, monthly_usd_ceiling=self.ceiling,
             root_volume_gib=z.root_volume_gib, performance=z.perf, offering=o,
+            spot_alternates=self.spot_alternates if "spot" in (self.base, self.burst) else (),
         )
 
 
 def _price(
-    offering: Offering, z: _Sized, combos: list[tuple[PricingMode, PricingMode]], budget: float | None
+    offering: Offering, z: _Sized, combos: list[tuple[PricingMode, PricingMode]], budget: float | None,
+    alternates: tuple[Offering, ...] = (),
 ) -> _Priced | str:
-    """The cheapest combination within budget, else why none qualifies."""
+    """The cheapest combination within budget, else why none qualifies.
+
+    A spot pool may also launch `alternates` (capacity diversification) and is priced at the dearest type."""
     best: _Priced | None = None
     priced = False
     floor_nodes = z.nodes_min
     for base, burst in combos:
         # The plan prices a commitment as bought: `plan --write` records that it must be bought
         # (servestack:commitmentPurchased), and the cost engine bills it on-demand until it is.
-        pb = offering.price(base)
-        pu = offering.price(burst)
+        pb = pool_hourly_usd(offering, base, alternates)
+        pu = pool_hourly_usd(offering, burst, alternates)
         if pb is None or pu is None:
             continue
         priced = True
@@ -549,7 +568,7 @@ def _price(
         if best is None or (round(expected, 6), round(ceiling, 6), base, burst) < (
             round(best.expected, 6), round(best.ceiling, 6), best.base, best.burst
         ):
-            best = _Priced(offering, z, base, burst, pb, pu, expected, ceiling)
+            best = _Priced(offering, z, base, burst, pb, pu, expected, ceiling, alternates)
     if best is not None:
         return best
     return "over_budget" if priced else "pricing_not_offered"
@@ -583,6 +602,9 @@ def evaluate(
     budget = spec.budget.monthly_usd
     zones_needed = spec.availability.zones
     shapes: dict[tuple[str, str, int, bool], list[_Sized | str]] = {}
+    # Offerings a spot pool may diversify into: allowed by placement and not vetoed, grouped by peer key.
+    spot_peers: dict[tuple[str, str, str, int], list[Offering]] | None = None
+    prices_spot = any("spot" in combo for combo in combos)
     for offering in catalog.offerings:
         reason = _placement_reason(offering, placement)
         if reason is not None:
@@ -600,8 +622,33 @@ def evaluate(
         sized = shapes.get(key)
         if sized is None:
             sized = shapes[key] = _shape(spec, catalog, sizer, key)
+        peers: list[Offering] = []
+        if prices_spot and offering.cloud == "aws" and offering.price_spot is not None:
+            if spot_peers is None:
+                spot_peers = _spot_peers(catalog, placement, exclude)
+            peers = spot_peers.get(spot_peer_key(offering), [])
         for z in sized:
-            yield offering, z if isinstance(z, str) else _price(offering, z, combos, budget)
+            if isinstance(z, str):
+                yield offering, z
+                continue
+            alternates = spot_alternates(
+                offering, peers, zones=zones_needed, replicas_per_node=z.layout.replicas_per_node,
+                nodes_per_replica=z.layout.nodes_per_replica,
+            ) if len(peers) > 1 else ()
+            yield offering, _price(offering, z, combos, budget, alternates)
+
+
+def _spot_peers(
+    catalog: Catalog, placement: ResolvedPlacement, exclude: Exclude | None
+) -> dict[tuple[str, str, str, int], list[Offering]]:
+    peers: dict[tuple[str, str, str, int], list[Offering]] = {}
+    for o in catalog.offerings:
+        if o.cloud != "aws" or o.price_spot is None or _placement_reason(o, placement) is not None:
+            continue
+        if exclude is not None and exclude(o) is not None:
+            continue
+        peers.setdefault(spot_peer_key(o), []).append(o)
+    return peers
 
 
 def _shape(spec: WorkloadSpec, catalog: Catalog, sizer: _Sizer, key: tuple[str, str, int, bool]) -> list[_Sized | str]:

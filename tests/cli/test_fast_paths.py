@@ -50,3 +50,28 @@ def test_missing_pulumi_extras_are_named_not_a_traceback(tmp_path: Path) -> None
                           capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "pip install 'servestack[pulumi]'" in proc.stderr
+
+
+LOADED = """
+import sys
+from servestack.cli import main
+code = main({argv!r})
+print("LOADED:" + ",".join(sorted(m for m in {modules!r} if m in sys.modules)), file=sys.stderr)
+sys.exit(code)
+"""
+# Built only when a contract is written or printed as JSON: the pydantic contract models, and the stack-file
+# writer (with ruamel's round-trip YAML).
+_CONTRACT = "servestack.contract.model"
+_WRITER = "servestack.generate.stack_config"
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ([], []),
+    (["--json"], [_CONTRACT]),
+], ids=["text", "json"])
+def test_plan_builds_the_contract_models_only_when_it_prints_them(flags: list[str], expected: list[str]) -> None:
+    argv = ["plan", str(ROOT / "examples" / "chat-70b.yaml"), *flags]
+    probe = LOADED.format(argv=argv, modules=[_CONTRACT, _WRITER])
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.rsplit("LOADED:", 1)[1].strip().split(",") == (expected or [""])

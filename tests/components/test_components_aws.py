@@ -74,6 +74,16 @@ def test_spot_gpu_node_group_inputs(run_pulumi: Runner) -> None:
     assert policies == ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]
 
 
+def test_spot_group_lists_its_equivalent_types_and_the_template_pins_none(run_pulumi: Runner) -> None:
+    types = ["g6e.xlarge", "g6e.4xlarge"]
+    g = run_pulumi(lambda: GpuNodeGroup("burst", _group_args(instance_type="g6e.xlarge", accelerators_per_node=1,
+                                                             spot_instance_types=types)))
+    ng = g.one("aws:eks/nodeGroup:NodeGroup")
+    assert ng.inputs["capacityType"] == "SPOT"
+    assert ng.inputs["instanceTypes"] == types
+    assert "instanceType" not in g.one("aws:ec2/launchTemplate:LaunchTemplate").inputs
+
+
 @pytest.mark.parametrize(
     ("pricing", "capacity"), [("on_demand", "ON_DEMAND"), ("1y", "ON_DEMAND"), ("3y", "ON_DEMAND")]
 )
@@ -117,6 +127,9 @@ def test_multi_node_replica_gets_efa_and_a_placement_group(run_pulumi: Runner) -
         ({"tags": {"team": "x"}}, "tags lack environment, managed-by"),
         ({"nodes_per_replica": 2}, "needs security_group_ids"),
         ({"accelerator": "L40S GPU"}, "accelerator='L40S GPU' is not valid"),
+        ({"pricing": "on_demand", "spot_instance_types": ["g6e.12xlarge", "g6e.24xlarge"]},
+         "spot_instance_types applies only to pricing spot"),
+        ({"spot_instance_types": ["g6e.24xlarge", "g6e.12xlarge"]}, "instance_type (g6e.12xlarge) first"),
     ],
 )
 def test_bad_arguments_are_named(run_pulumi: Runner, overrides: dict[str, Any], message: str) -> None:

@@ -46,6 +46,8 @@ class Plan:
     gcp_accelerator: str = "nvidia-l4"
     accelerators_per_node: int = 1
     environment: str = "prod"
+    spot_instance_types: tuple[str, ...] = ()
+    """The contract's spotInstanceTypes: every type a spot group may launch (empty: instance_type only)."""
 
     def with_(self, **changes: Any) -> Plan:
         return replace(self, **changes)
@@ -72,7 +74,8 @@ def _eks_group(name: str, plan: Plan, instance_type: str, pricing: str, lo: int,
                lt: Resource, subnets: list[Resource], cluster: Resource, gpu: bool = True) -> Resource:
     inputs: dict[str, Any] = {
         "clusterName": "gpu-cluster",
-        "instanceTypes": [instance_type],
+        "instanceTypes": list(plan.spot_instance_types) if pricing == "spot" and plan.spot_instance_types
+        else [instance_type],
         "capacityType": CAPACITY[pricing],
         "scalingConfig": {"minSize": lo, "desiredSize": want, "maxSize": hi},
         "launchTemplate": {"id": "lt-0123", "version": "1"},

@@ -45,6 +45,7 @@ def test_costed_ceiling_equals_plan(example: str, capsys: pytest.CaptureFixture[
         pricing_base=chosen["pricing_base"], pricing_burst=chosen["pricing_burst"],
         root_gib=chosen["root_volume_gib"], accelerators_per_node=chosen["accelerators_per_node"],
         root_throughput_mibps=volume.root_volume_throughput_mibps, root_iops=volume.root_volume_iops,
+        spot_instance_types=tuple(volume.spot_instance_types or ()),
     )
     graph = aws_stack(plan) if plan.cloud == "aws" else gcp_stack(plan)
     # The plan prices a 1y/3y floor as bought; the stack config says so once it is.

@@ -112,8 +112,9 @@ def test_readme_cold_start_table_is_what_plan_gives() -> None:
         nodes = f" x{d.nodes_per_replica}" if d.nodes_per_replica > 1 else ""
         gated = " (gated)" if s.gated else ""
         throughput = str(d.root_volume_throughput_mibps) if d.cloud == "aws" else "-"
+        instances = " + ".join(p.instance_type for p in pools)
         assert [stack, checkpoint, float(gib), mibps, int(node_min), int(pod_min), int(budget_min)] == [
-            f"{d.cloud} {' + '.join(p.instance_type for p in pools)}{nodes}", f"{s.checkpoint}{gated}", s.checkpoint_gib, throughput,
+            f"{d.cloud} {instances}{nodes}", f"{s.checkpoint}{gated}", s.checkpoint_gib, throughput,
             s.node_launch_s // 60, s.startup_budget_s // 60, (s.node_launch_s + s.startup_budget_s) // 60,
         ], f"README cold-start row {name}"
 

@@ -76,3 +76,30 @@ def test_page_without_the_chart_fails_the_check(tmp_path: Path) -> None:
     start, end = text.index('<div class="charts">'), text.index('<p class="note">')
     page.write_text(text[:start] + text[end:], encoding="utf-8")
     assert pixels_near(screenshot(page, tmp_path), COLOURS["chosen"]) < 300
+
+
+@pytest.fixture(scope="module")
+def mixed_shot(tmp_path_factory: pytest.TempPathFactory) -> Image.Image:
+    tmp = tmp_path_factory.mktemp("mixed-shot")
+    page = tmp / "mixed.html"
+    assert main(["plan", str(ROOT / "examples" / "mixed-fleet-7b.yaml"), "--env", "prod", "--report", str(page)]) == 0
+    return screenshot(page, tmp)
+
+
+def test_mixed_fleet_screenshot_shows_the_fleet_and_the_alternative(mixed_shot: Image.Image) -> None:
+    assert ImageStat.Stat(mixed_shot.convert("L")).var[0] > 200, "the page rendered (almost) blank"
+    # The fleet's disc in each panel, plus its class diamonds; the single-accelerator stack's ring in each
+    # panel (its legend swatch alone is under 40 pixels).
+    assert pixels_near(mixed_shot, COLOURS["chosen"]) >= 300
+    assert pixels_near(mixed_shot, COLOURS["alternative"]) >= 120, "the best single-accelerator stack is drawn"
+    assert pixels_near(mixed_shot, COLOURS["slo"]) >= 100, "the SLO lines are drawn"
+
+
+def test_mixed_page_without_the_chart_fails_the_check(tmp_path: Path) -> None:
+    page = tmp_path / "no-chart.html"
+    assert main(["plan", str(ROOT / "examples" / "mixed-fleet-7b.yaml"), "--env", "prod", "--report", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    start, end = text.index('<div class="charts">'), text.index('<p class="note">', text.index('<div class="charts">'))
+    page.write_text(text[:start] + text[end:], encoding="utf-8")
+    shot = screenshot(page, tmp_path)
+    assert pixels_near(shot, COLOURS["alternative"]) < 120

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from servestack.catalog.platform import platform_monthly_usd
+from servestack.contract import shape
 from servestack.selector import plan, replica_layouts
 from servestack.sizing import estimate
 from servestack.workload import WorkloadSpec
@@ -140,8 +141,10 @@ def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
             vol = int(math.ceil((cache + 80) / 10) * 10)
             thr = min(1000, max(125, math.ceil(ckpt * 1024 / 240 / 25) * 25)) if o.cloud == "aws" else 0
             iops = min(16000, max(3000, thr * 4)) if o.cloud == "aws" else 0
+            spot_types = _spot_types(o, rows, zones, layout)
             for base, burst in _combos(spec.pricing.spot, spec.pricing.commitment):
-                pb, pu = o.price(base), o.price(burst)
+                pb, pu = (max(t.price_spot for t in spot_types) if m == "spot" and o.price_spot is not None
+                          else o.price(m) for m in (base, burst))
                 if pb is None or pu is None:
                     continue
                 expected = (n_min * pb + (n_avg - n_min) * pu) * 730 + platform_monthly_usd(
@@ -150,9 +153,37 @@ def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
                     o.cloud, zones, n_peak, vol, thr, iops)
                 if spec.budget.monthly_usd is not None and ceiling > spec.budget.monthly_usd:
                     continue
-                out.append((round(expected, 6), round(ceiling, 6), o.cloud, o.region, o.instance_type,
+                # At equal cost the pool that may launch more spot types ranks first.
+                diversified = len(spot_types) - 1 if "spot" in (base, burst) else 0
+                out.append((round(expected, 6), round(ceiling, 6), -diversified, o.cloud, o.region, o.instance_type,
                             layout.tensor_parallel, layout.nodes_per_replica, base, burst))
-    return sorted(out)
+    return [row[:2] + row[3:] for row in sorted(out)]
+
+
+def _spot_types(o: Any, rows: list[Any], zones: int, layout: Any) -> list[Any]:
+    """The offering and the equivalents its AWS spot pool may also launch (docs/costing.md): same region,
+    accelerator and count, a spot price, every chosen zone, room for the pods sized on `o`, same fabric."""
+    if o.cloud != "aws" or o.price_spot is None:
+        return [o]
+    per_node = layout.replicas_per_node
+    chosen = set(sorted(o.zones)[:zones])
+    out = [o]
+    for r in rows:
+        if (r.cloud, r.region, r.accelerator, r.accelerators_per_node) != (o.cloud, o.region, o.accelerator,
+                                                                             o.accelerators_per_node):
+            continue
+        if r.instance_type in {t.instance_type for t in out} or r.price_spot is None or not chosen <= set(r.zones):
+            continue
+        if (shape.pod_cpu_millicores(r.vcpus, per_node) < shape.pod_cpu_millicores(o.vcpus, per_node)
+                or shape.pod_memory_gib(r.memory_gib, per_node) < shape.pod_memory_gib(o.memory_gib, per_node)):
+            continue
+        if layout.nodes_per_replica > 1 and (
+            r.multi_node_network != o.multi_node_network
+            or shape.efa_interfaces("aws", r.instance_type, 2) != shape.efa_interfaces("aws", o.instance_type, 2)
+        ):
+            continue
+        out.append(r)
+    return out
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

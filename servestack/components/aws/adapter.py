@@ -177,6 +177,8 @@ class AwsAdapter:
             args["pool"] = pool.pool_label
         if pool.node_launch_s is not None:
             args["node_launch_s"] = pool.node_launch_s
+        if g.pricing == "spot" and pool.spot_instance_types:
+            args["spot_instance_types"] = pool.spot_instance_types
         if pool.root_volume_throughput_mibps is not None:
             args["root_volume_throughput_mibps"] = pool.root_volume_throughput_mibps
         if pool.root_volume_iops is not None:

@@ -50,6 +50,10 @@ class GpuNodeGroupArgs(TypedDict):
     """Private subnets for the nodes (only the first is used when a replica spans nodes)."""
     instance_type: str
     """EC2 instance type, e.g. g6e.xlarge or p5.48xlarge."""
+    spot_instance_types: NotRequired[list[str]]
+    """Spot groups only: every instance type the group may launch, instance_type first (capacity
+    diversification: EKS picks from the listed types where spot capacity is). The plan priced the group at the
+    dearest of them."""
     accelerator: str
     """Canonical accelerator id (H100, L4, ...), recorded as a node label."""
     accelerators_per_node: int
@@ -113,6 +117,7 @@ class GpuNodeGroup(pulumi.ComponentResource):
             raise ValueError(
                 f"{comp}: instance_type={instance_type!r} is not valid; allowed: an EC2 type like g6e.xlarge"
             )
+        instance_types = _instance_types(comp, instance_type, pricing, args.get("spot_instance_types"))
         throughput = check_positive(
             comp, "root_volume_throughput_mibps", args.get("root_volume_throughput_mibps", GP3_THROUGHPUT_MIBPS[0])
         )
@@ -184,7 +189,8 @@ class GpuNodeGroup(pulumi.ComponentResource):
             cluster_name=args["cluster_name"],
             node_role_arn=role.role.arn,
             subnet_ids=subnet_ids,
-            instance_types=[instance_type],
+            # Several types only with SPOT capacity; the launch template names no type, so EKS may launch any.
+            instance_types=instance_types,
             capacity_type=capacity_type_for(pricing),
             ami_type=ami_type,
             scaling_config={"min_size": lo, "desired_size": want, "max_size": hi},
@@ -238,6 +244,21 @@ def scale_from_zero_tags(labels: dict[str, str], gpus: int) -> list[tuple[str, s
         suffix = "ca-label-" + re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
         tags.append((suffix, f"{template}/label/{key}", labels[key]))
     return tags
+
+
+def _instance_types(comp: str, instance_type: str, pricing: str, alternates: Any) -> list[str]:
+    if alternates is None:
+        return [instance_type]
+    if pricing != "spot":
+        raise ValueError(f"{comp}: spot_instance_types applies only to pricing spot (got pricing {pricing}); "
+                         "on-demand and committed groups launch instance_type only")
+    if (
+        not isinstance(alternates, list) or not alternates or alternates[0] != instance_type
+        or not all(isinstance(t, str) and "." in t for t in alternates) or len(set(alternates)) != len(alternates)
+    ):
+        raise ValueError(f"{comp}: spot_instance_types={alternates!r} is not valid; allowed: different EC2 types, "
+                         f"instance_type ({instance_type}) first")
+    return list(alternates)
 
 
 def _first_autoscaling_group(resources: Sequence[Any] | None) -> str:

@@ -1,8 +1,8 @@
 """SSG001 allowed-accelerators: GPU node groups use only the accelerators (and instance types) allowed.
 
 Without policy config the allowed set is the stack's own choice, `servestack:deployment` (accelerator and
-instance type) or, for a multi-workload stack, every server's deployment in `servestack:fleet`, so a hand edit
-that swaps the GPU shows up in review.
+instance type, plus a spot pool's `spotInstanceTypes`) or, for a multi-workload stack, every server's
+deployment in `servestack:fleet`, so a hand edit that swaps the GPU shows up in review.
 """
 
 from __future__ import annotations
