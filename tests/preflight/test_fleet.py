@@ -97,6 +97,8 @@ def test_spot_placement_is_scored_per_spot_pool(aws_env: str, tmp_path: Path) ->
     assert len(spot) == 1 and len(servers) == 2  # the pair: p4d on demand, g6e with a spot burst
     project = write_project(tmp_path, "fleet", fleet_stack(servers))
     d = spot[0].deployment
+    # A diversified spot group (spotInstanceTypes, instanceType first) is scored with every type it may launch.
+    types = list(d.spot_instance_types or [d.instance_type])
     ec2, scores = stubbed("ec2", "us-east-1")
     for s in servers:
         scores.add_response("describe_instance_type_offerings", {"InstanceTypeOfferings": [
@@ -104,13 +106,14 @@ def test_spot_placement_is_scored_per_spot_pool(aws_env: str, tmp_path: Path) ->
             for z in s.deployment.zone_names]})
     scores.add_response("get_spot_placement_scores", {"SpotPlacementScores": [
         {"Region": "us-east-1", "AvailabilityZoneId": d.zone_names[0], "Score": 3}]},
-        {"InstanceTypes": [d.instance_type], "TargetCapacity": d.burst_nodes_max, "TargetCapacityUnitType": "units",
+        {"InstanceTypes": types, "TargetCapacity": d.burst_nodes_max, "TargetCapacityUnitType": "units",
          "SingleAvailabilityZone": True, "RegionNames": ["us-east-1"]})
     client, _ = aws_factory({P_ON_DEMAND: 1000, G_ON_DEMAND: 1000, G_SPOT: 1000}, ec2)
     report = preflight_stack(project, "fleet", aws_client=client)
     scores.assert_no_pending_responses()
     (score,) = by_name(report, "spot placement score")
     assert f"(pool {spot[0].spec.name})" in score.check and score.status == "fail" and "3/10" in score.detail
+    assert "+".join(types) in score.check
     assert [c.status for c in by_name(report, "quota")] == ["pass", "pass", "pass"]
 
 
@@ -152,3 +155,18 @@ def test_a_broken_fleet_names_the_key(mixed_project: Path, tmp_path: Path) -> No
     )
     assert proc.returncode == 2 and "servestack:fleet.servers[1].deployment.region" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_diversified_spot_group_needs_quota_for_its_largest_type(aws_env: str, tmp_path: Path) -> None:
+    from servestack.catalog import load_catalog
+
+    servers = plan_pair(AWS_PAIR)
+    d = next(s.deployment for s in servers if s.deployment.spot_instance_types)
+    catalog = load_catalog()
+    largest = max(v.vcpus for t in d.spot_instance_types or [] if (v := catalog.find_offering("aws", d.region, t)))
+    assert largest > d.node_vcpus  # the pair's spot burst may launch a bigger type of the same accelerator
+    project = write_project(tmp_path, "fleet", fleet_stack(servers))
+    client, _ = aws_factory({P_ON_DEMAND: 1000, G_ON_DEMAND: 1000, G_SPOT: d.burst_nodes_max * d.node_vcpus})
+    report = preflight_stack(project, "fleet", aws_client=client)
+    (quota,) = by_name(report, G_SPOT)
+    assert quota.status == "fail" and f"{d.burst_nodes_max * largest} needed at peak" in quota.detail
