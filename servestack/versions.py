@@ -56,6 +56,8 @@ class AddonVersions:
     prometheus: ChartPin
     dcgm_exporter: ChartPin
     """NVIDIA DCGM exporter chart (GPU metrics); app_version is its image tag (DCGM version-exporter version)."""
+    envoy_gateway: ChartPin
+    """Envoy Gateway chart (the router of a mixed fleet: Gateway API + Envoy); app_version is the release."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ _EFA_DEVICE_PLUGIN = ChartPin("aws-efa-k8s-device-plugin", "v0.5.30", _EKS_CHART
 # Chart 27.x keeps the values keys ServingAddons sets (server.persistentVolume, the sub-chart toggles).
 _PROMETHEUS = ChartPin("prometheus", "27.20.0", _PROMETHEUS_REPO, "v3.4.1")
 # Chart 4.1.3 runs nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04 (DCGM 4.2.3, exporter 4.1.3).
+# Envoy Gateway: one minor per Kubernetes window of its compatibility matrix, newest patch of each. The chart
+# carries the Gateway API CRDs of its release (v1.9: Gateway API v1.6.1) and the Envoy proxy image it runs.
+_ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
+_ENVOY_GATEWAY_1_6 = ChartPin(_ENVOY_GATEWAY_CHART, "v1.6.7", None, "v1.6.7")
+_ENVOY_GATEWAY_1_8 = ChartPin(_ENVOY_GATEWAY_CHART, "v1.8.3", None, "v1.8.3")
+_ENVOY_GATEWAY_1_9 = ChartPin(_ENVOY_GATEWAY_CHART, "v1.9.0", None, "v1.9.0")
 _DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.1.3", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.3")
 
 # Chart versions as published by each project (read 2026-12-02 from the charts' repositories and tags):
@@ -114,6 +122,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
         dcgm_exporter=_DCGM_EXPORTER,
+        envoy_gateway=_ENVOY_GATEWAY_1_6,
     ),
     "1.31": AddonVersions(
         kubernetes="1.31",
@@ -124,6 +133,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
         dcgm_exporter=_DCGM_EXPORTER,
+        envoy_gateway=_ENVOY_GATEWAY_1_6,
     ),
     "1.32": AddonVersions(
         kubernetes="1.32",
@@ -134,6 +144,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
         dcgm_exporter=_DCGM_EXPORTER,
+        envoy_gateway=_ENVOY_GATEWAY_1_8,
     ),
     "1.33": AddonVersions(
         kubernetes="1.33",
@@ -144,6 +155,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
         dcgm_exporter=_DCGM_EXPORTER,
+        envoy_gateway=_ENVOY_GATEWAY_1_9,
     ),
     "1.34": AddonVersions(
         kubernetes="1.34",
@@ -154,6 +166,7 @@ ADDON_VERSIONS: dict[str, AddonVersions] = {
         efa_device_plugin=_EFA_DEVICE_PLUGIN,
         prometheus=_PROMETHEUS,
         dcgm_exporter=_DCGM_EXPORTER,
+        envoy_gateway=_ENVOY_GATEWAY_1_9,
     ),
 }
 
@@ -218,6 +231,18 @@ SUPPORT_STATEMENTS: dict[str, SupportStatement] = {
         as_of="2026-08-22",
         ranges={"": ("1.19", None)},
         note="kubeVersion '>=1.19.0-0' in every 27.x chart.",
+    ),
+    "envoy_gateway": SupportStatement(
+        addon="envoy_gateway",
+        source="https://github.com/envoyproxy/gateway/blob/v1.9.0/site/content/en/news/releases/matrix.md",
+        as_of="2026-12-02",
+        ranges={
+            "1.6": ("1.30", "1.33"),
+            "1.8": ("1.32", "1.35"),
+            "1.9": ("1.33", "1.36"),
+        },
+        note="Kubernetes versions of the compatibility matrix; v1.6 and v1.8 are past their end of life "
+        "(2026-05-13, 2026-11-08): clusters on 1.30-1.32 should move to 1.33 for a supported router.",
     ),
     "dcgm_exporter": SupportStatement(
         addon="dcgm_exporter",

@@ -13,13 +13,7 @@ from servestack.check import run_check
 from servestack.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="a mixed-fleet plan prices one entry load balancer "
-                                            "(the router in front of the pools); the program still gives every pool "
-                                            "its own LoadBalancer Service until the router is deployed"))
-    if p.name.startswith("mixed-fleet-") else p
-    for p in sorted((ROOT / "examples").glob("*.yaml"))
-]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

@@ -42,6 +42,7 @@ def test_every_row_is_complete(version: str) -> None:
         "efa_device_plugin",
         "prometheus",
         "dcgm_exporter",
+        "envoy_gateway",
     }
     for addon in addon_fields():
         pin = getattr(row, addon)

@@ -91,7 +91,7 @@ def _rate(value: str, target: Target) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from servestack.verify.load import LoadConfig
+    from servestack.verify.load import LoadClass, LoadConfig
     from servestack.verify.sources import check_positive, predict, read_stack, target_from_spec, target_from_stack
 
     if args.spec is None and args.env is None:
@@ -120,14 +120,16 @@ def run(args: argparse.Namespace) -> int:
         facts = _some(stack)
         if len(facts.pools) > 1:
             raise SpecError("--endpoint", "<missing>", f"workload {target.name} is served by pools "
-                            f"{', '.join(facts.pools)} (a mixed fleet): the URL of the pool to test, from "
-                            f"`pulumi stack output endpoints -s {facts.env}`")
+                            f"{', '.join(facts.pools)} behind the router (a mixed fleet): the address of the "
+                            f"router's Service, which `pulumi stack output router -s {facts.env}` names "
+                            "(namespace/name; kubectl get service shows its address)")
         endpoint = stack_base_url(facts, stack_endpoint(project, facts.env, facts.pool))
     url, api = endpoint_url(endpoint, args.api)
     config = LoadConfig(
         url=url, api=api, model=args.model or target.name, rate=rate, duration_s=duration, warmup_s=warmup,
         timeout_s=timeout, input_words=target.input_tokens, max_tokens=target.output_tokens,
         ignore_eos=args.ignore_eos, seed=args.seed,
+        classes=tuple(LoadClass(name, share, words, tokens) for name, share, words, tokens in target.classes),
     )
     predicted, note = predict(target, stack)
     layout = _measured_layout(args, target, stack, predicted) if args.write_measured is not None else None

@@ -249,6 +249,8 @@ class ModelPoolArgs(TypedDict):
     """Grafana dashboard JSON of this server, shipped as a ConfigMap for Grafana's dashboard sidecar."""
     gpu_metrics: NotRequired[bool]
     """The pool runs NVIDIA GPUs the DCGM exporter reads."""
+    routed: NotRequired[bool]
+    """Behind the fleet's ModelRouter (a mixed fleet's pool): a ClusterIP Service instead of its own load balancer."""
 
 
 class ServingClusterArgs(TypedDict):
@@ -382,7 +384,11 @@ def fleet_args(cfg: DeploymentConfig) -> tuple[ServingClusterArgs, list[ModelPoo
     groups: list[Any] = []
     for server in cfg.fleet.servers:
         args = model_deployment_args(cfg.for_server(server))
-        pools.append(_pool_args(args, server.pool))
+        pool = _pool_args(args, server.pool)
+        if server.request_classes:
+            # A mixed fleet's pools take their requests from the router, which is the stack's one load balancer.
+            pool["routed"] = True
+        pools.append(pool)
         # One Prometheus holds every server's alerting rules; the groups are named per workload.
         rules = yaml.safe_load(args.get("alerting_rules", "")) or {}
         groups += [g for g in rules.get("groups", []) if g not in groups]
@@ -532,9 +538,12 @@ class ModelPool(pulumi.ComponentResource):
     """
 
     endpoint: pulumi.Output[str]
-    """Address of the pool's OpenAI-compatible endpoint once its load balancer is provisioned."""
+    """Address of the pool's OpenAI-compatible endpoint once its load balancer is provisioned (a routed pool: its
+    in-cluster Service URL; clients go through the fleet's router)."""
     namespace: pulumi.Output[str]
     """Namespace of the pool's model server."""
+    service_name: pulumi.Output[str]
+    """A routed pool's ClusterIP Service, which the router's route sends requests to ("" for other pools)."""
 
     def __init__(
         self, name: str, args: ModelPoolArgs, cluster: ServingCluster, opts: pulumi.ResourceOptions | None = None
@@ -556,7 +565,11 @@ class ModelPool(pulumi.ComponentResource):
         self.pool_name = name
         self.endpoint = lb.address
         self.namespace = namespace
-        self.register_outputs({"endpoint": self.endpoint, "namespace": self.namespace})
+        self.service_name = (lb.service_name if isinstance(lb, _RoutedEntry)
+                             else pulumi.Output.from_input(""))
+        self.register_outputs(
+            {"endpoint": self.endpoint, "namespace": self.namespace, "service_name": self.service_name}
+        )
 
 
 def _kubernetes(parent: pulumi.Resource, name: str, cloud: CloudCluster) -> pulumi.ResourceOptions:
@@ -715,6 +728,10 @@ def _model_server(
             kube, pulumi.ResourceOptions(depends_on=[*cloud.ready, *capacity.identity_ready, addons])
         ),
     )
+    wait_s = server_await_timeout_s(server_args["node_launch_s"], server_args["startup_budget_s"])
+    entry: Any = (
+        _routed_service(name, namespace, server.selector, wait_s, kube) if args.get("routed", False) else None
+    )
     lb_args: ModelLoadBalancerArgs = {
         "namespace": namespace,
         "selector": server.selector,
@@ -726,7 +743,7 @@ def _model_server(
         lb_args["tls_certificate_arn"] = args["tls_certificate_arn"]
     if "tls_domain" in args:
         lb_args["tls_domain"] = args["tls_domain"]
-    lb = ModelLoadBalancer(f"{name}-lb", lb_args, opts=kube)
+    lb = entry if entry is not None else ModelLoadBalancer(f"{name}-lb", lb_args, opts=kube)
     ServingAutoscaler(
         f"{name}-autoscaler",
         {
@@ -742,6 +759,37 @@ def _model_server(
         opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[*cloud.ready, addons, server])),
     )
     return lb
+
+
+class _RoutedEntry:
+    """A routed pool's entry point: a ClusterIP Service the router sends the pool's classes to."""
+
+    def __init__(self, address: pulumi.Output[str], service_name: pulumi.Output[str]) -> None:
+        self.address = address
+        self.service_name = service_name
+
+
+def _routed_service(
+    name: str, namespace: pulumi.Output[str], selector: Any, wait_s: int, kube: pulumi.ResourceOptions
+) -> _RoutedEntry:
+    from servestack.components.kubernetes._shared import PART_OF, SERVER_PORT, await_options, timeout_annotation
+
+    service = k8s.core.v1.Service(
+        f"{name}-svc",
+        metadata={
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": name, **PART_OF},
+            # The provider waits for ready endpoints: as long as the server's cold start.
+            "annotations": timeout_annotation(wait_s),
+        },
+        spec={"type": "ClusterIP", "selector": selector,
+              "ports": [{"name": "http", "port": 80, "target_port": SERVER_PORT}]},
+        opts=await_options(kube, wait_s),
+    )
+    service_name = service.metadata.apply(lambda m: m.name or name)
+    address = pulumi.Output.all(service_name, namespace).apply(lambda v: f"{v[0]}.{v[1]}.svc.cluster.local")
+    return _RoutedEntry(address, service_name)
 
 
 def _cloud_spec(name: str, args: ModelDeploymentArgs) -> CloudSpec:
@@ -869,10 +917,45 @@ def _deploy_fleet(cfg: DeploymentConfig) -> tuple[ServingCluster, list[ModelPool
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("registryUrl", cluster.registry_url)
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    # One endpoint per pool until a router fronts a workload's pools (mixed fleets).
+    router = _fleet_router(cfg, cluster, pools)
+    if router is not None:
+        # A mixed fleet's clients call the router's load balancer; its routed pools' endpoints are in-cluster.
+        pulumi.export("router", {"service": router.service, "port": router.port})
     pulumi.export("endpoints", {pool.pool_name: pool.endpoint for pool in pools})
     pulumi.export("namespaces", {pool.pool_name: pool.namespace for pool in pools})
     return cluster, pools
+
+
+def _fleet_router(cfg: DeploymentConfig, cluster: ServingCluster, pools: list[ModelPool]) -> Any:
+    """The ModelRouter of a fleet whose workloads have several pools (mixed fleets); None when none has."""
+    from servestack.components.kubernetes.router import ModelRouter, ModelRouterArgs, RoutedClass, RoutedWorkload
+
+    by_pool = {pool.pool_name: pool for pool in pools}
+    workloads: dict[str, RoutedWorkload] = {}
+    for server in cfg.fleet.servers:
+        if not server.request_classes:
+            continue
+        pool = by_pool[server.pool]
+        routed = workloads.setdefault(server.workload, {"name": server.workload, "classes": []})
+        for request_class in server.request_classes:
+            entry: RoutedClass = {
+                "name": request_class.name,
+                "input_tokens": request_class.input_tokens,
+                "service_namespace": pool.namespace,
+                "service_name": pool.service_name,
+            }
+            routed["classes"].append(entry)
+    if not workloads:
+        return None
+    args: ModelRouterArgs = {
+        "cloud": cfg.deployment.cloud,
+        "workloads": list(workloads.values()),
+        "exposure": cfg.exposure,
+        "kubernetes_version": cfg.kubernetes_version,
+    }
+    if cfg.tls_certificate_arn:
+        args["tls_certificate_arn"] = cfg.tls_certificate_arn
+    return ModelRouter(f"{cluster.pulumi_resource_name}-router", args, opts=cluster.kube)
 
 
 def _commitment(cfg: DeploymentConfig, commitment: Any) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Api", "LoadConfig", "RequestResult", "LoadRun", "Progress", "make_prompt", "arrival_times", "run_load"]
+__all__ = ["Api", "LoadClass", "LoadConfig", "RequestResult", "LoadRun", "Progress", "make_prompt", "arrival_times",
+           "class_schedule", "run_load"]
 
 Api = Literal["completions", "chat"]
 
@@ -49,6 +50,26 @@ def arrival_times(rate: float, horizon_s: float, seed: int) -> list[float]:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadClass:
+    """One request size class of a mix: its share of the requests and the prompt and output it sends."""
+
+    name: str
+    share: float
+    input_words: int
+    max_tokens: int
+
+
+def class_schedule(classes: tuple[LoadClass, ...], count: int, seed: int) -> list[LoadClass]:
+    """The class of each of `count` requests, drawn independently with the classes' shares as probabilities.
+
+    Independent draws split one Poisson arrival stream into one Poisson stream per class at rate x share,
+    which is how a mix of users arrives; the seed makes a run repeatable.
+    """
+    rng = random.Random(seed * 7919 + 17)
+    return rng.choices(list(classes), weights=[c.share for c in classes], k=count)
+
+
+@dataclass(frozen=True, slots=True)
 class LoadConfig:
     """One run: where to send, what, how fast and for how long. Times in seconds."""
 
@@ -69,6 +90,9 @@ class LoadConfig:
     ignore_eos: bool = True
     seed: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    classes: tuple[LoadClass, ...] = ()
+    """A request mix: each request takes one class's prompt and output length (input_words and max_tokens are
+    then unused); empty for one class of input_words/max_tokens."""
 
     @property
     def deadline_s(self) -> float:
@@ -89,6 +113,8 @@ class RequestResult:
     error: str | None = None
     """None when it succeeded; else a short kind: timeout, connect, http_503, stream, ..."""
     detail: str | None = None
+    request_class: str | None = None
+    """The mix class it was sized as; None without a mix."""
 
     @property
     def ok(self) -> bool:
@@ -126,18 +152,25 @@ class _StreamError(Exception):
 
 
 class _Runner:
-    def __init__(self, config: LoadConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: LoadConfig, client: httpx.AsyncClient, schedule: list[LoadClass]) -> None:
         self.config = config
         self.client = client
+        self.schedule = schedule
         self.ignore_eos = config.ignore_eos
         self.ignore_eos_refused = False
         self.done = 0
         self.errors = 0
 
+    def class_name(self, index: int) -> str | None:
+        return self.schedule[index].name if self.schedule else None
+
     def body(self, index: int) -> dict[str, Any]:
         c = self.config
-        prompt = make_prompt(c.input_words, c.seed * 1_000_003 + index)
-        body: dict[str, Any] = {"model": c.model, "max_tokens": c.max_tokens, "stream": True,
+        words, max_tokens = c.input_words, c.max_tokens
+        if self.schedule:
+            words, max_tokens = self.schedule[index].input_words, self.schedule[index].max_tokens
+        prompt = make_prompt(words, c.seed * 1_000_003 + index)
+        body: dict[str, Any] = {"model": c.model, "max_tokens": max_tokens, "stream": True,
                                 "stream_options": {"include_usage": True}, "temperature": 0.0}
         if c.api == "chat":
             body["messages"] = [{"role": "user", "content": prompt}]
@@ -157,22 +190,24 @@ class _Runner:
             first, end, tokens = await asyncio.wait_for(self._stream(index, seen), timeout=self.config.timeout_s)
         except asyncio.TimeoutError:
             stage = "no first token" if not seen else "the stream stalled after its first token"
-            return self._fail(due, warmup, "timeout", f"{stage}; request not done within {self.config.timeout_s:g} s")
+            return self._fail(index, due, warmup, "timeout",
+                              f"{stage}; request not done within {self.config.timeout_s:g} s")
         except _StreamError as exc:
-            return self._fail(due, warmup, exc.kind, exc.detail)
+            return self._fail(index, due, warmup, exc.kind, exc.detail)
         except httpx.ConnectError as exc:
-            return self._fail(due, warmup, "connect", str(exc) or "connection refused")
+            return self._fail(index, due, warmup, "connect", str(exc) or "connection refused")
         except httpx.TimeoutException as exc:
-            return self._fail(due, warmup, "timeout", f"{type(exc).__name__}: {exc}")
+            return self._fail(index, due, warmup, "timeout", f"{type(exc).__name__}: {exc}")
         except httpx.HTTPError as exc:
-            return self._fail(due, warmup, "stream", f"{type(exc).__name__}: {exc}")
+            return self._fail(index, due, warmup, "stream", f"{type(exc).__name__}: {exc}")
         self.done += 1
-        return RequestResult(due, warmup, ttft_s=first - start, e2e_s=end - start, output_tokens=tokens)
+        return RequestResult(due, warmup, ttft_s=first - start, e2e_s=end - start, output_tokens=tokens,
+                             request_class=self.class_name(index))
 
-    def _fail(self, due: float, warmup: bool, kind: str, detail: str) -> RequestResult:
+    def _fail(self, index: int, due: float, warmup: bool, kind: str, detail: str) -> RequestResult:
         self.done += 1
         self.errors += 1
-        return RequestResult(due, warmup, error=kind, detail=detail[:300])
+        return RequestResult(due, warmup, error=kind, detail=detail[:300], request_class=self.class_name(index))
 
     async def _stream(self, index: int, seen: list[float]) -> tuple[float, float, int]:
         """(time of the first token, time of [DONE], output tokens) of one streamed request."""
@@ -263,7 +298,8 @@ async def _run(config: LoadConfig, progress: Progress | None) -> LoadRun:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
     started_at = time.time()
     async with httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False) as client:
-        runner = _Runner(config, client)
+        schedule = class_schedule(config.classes, len(arrivals), config.seed) if config.classes else []
+        runner = _Runner(config, client, schedule)
         t0 = time.perf_counter()
         tasks: list[asyncio.Task[RequestResult]] = []
 
@@ -296,13 +332,14 @@ async def _run(config: LoadConfig, progress: Progress | None) -> LoadRun:
             launcher.cancel()
         end = time.perf_counter()
         results: list[RequestResult] = []
-        for task, due in zip(tasks, arrivals, strict=False):
+        for index, (task, due) in enumerate(zip(tasks, arrivals, strict=False)):
             if task.done() and not task.cancelled():
                 results.append(task.result())
             else:
                 task.cancel()
                 results.append(RequestResult(due, due < config.warmup_s, error="timeout",
-                                             detail=f"still running at the run deadline ({config.deadline_s:g} s)"))
+                                             detail=f"still running at the run deadline ({config.deadline_s:g} s)",
+                                             request_class=runner.class_name(index)))
         await asyncio.gather(*tasks, return_exceptions=True)
         if progress is not None:
             progress(end - t0, len(results), sum(1 for r in results if not r.ok))

@@ -36,6 +36,9 @@ class StackFacts:
     endpoint is `endpoints[pool]`. None on a one-workload stack (the `endpoint` output)."""
     pools: tuple[str, ...] = ()
     """Every pool of the workload under test on a fleet stack (several for a mixed fleet)."""
+    classes: tuple[tuple[str, float, int, int], ...] = ()
+    """A mixed fleet's request classes of the workload under test, (name, share, input_tokens, output_tokens)
+    from its pools' `requestClasses`; empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class Target:
     slo: SloTargets
     spec: Any | None = None
     """The WorkloadSpec, when one could be built (needed for the estimate and --write-measured)."""
+    classes: tuple[tuple[str, float, int, int], ...] = ()
+    """(name, share, input_tokens, output_tokens) of each class of the spec's request mix; empty without one."""
 
 
 def target_from_spec(path: str) -> Target:
@@ -59,8 +64,9 @@ def target_from_spec(path: str) -> Target:
     spec = load_spec(path)
     t = spec.traffic
     slo = SloTargets(spec.slo.ttft_ms_p95, spec.slo.tpot_ms_p95, spec.slo.latency_ms_p95)
+    classes = tuple(t.classes()) if t.request_mix is not None else ()
     return Target(spec.name, t.avg_requests_per_s, t.peak_requests_per_s, t.avg_input_tokens, t.avg_output_tokens,
-                  slo, spec)
+                  slo, spec, classes)
 
 
 def read_stack(project_dir: Path, env: str, workload: str | None = None) -> StackFacts:
@@ -116,11 +122,20 @@ def _fleet_facts(env: str, path: Path, config: dict[str, Any], workload: str | N
     if workload not in named:
         raise ConfigError(f"--workload: {workload!r} is not a workload of stack {env}; allowed: {', '.join(named)}")
     mine = [s for s in servers if isinstance(s, dict) and s.get("workload") == workload]
+    if not mine:
+        raise ConfigError(f"{path}: servestack:fleet.servers: workload {workload!r} has no server; a multi-workload "
+                          "stack serves each workload from at least one pool")
     pools = tuple(str(s.get("pool")) for s in mine)
+    classes = tuple(
+        (str(c["name"]), float(c["share"]), int(c["inputTokens"]), int(c["outputTokens"]))
+        for s in mine for c in (s.get("requestClasses") or [])
+        if isinstance(c, dict) and {"name", "share", "inputTokens", "outputTokens"} <= set(c)
+    )
     # A mixed fleet serves one workload from several pools, each with its own endpoint until a router fronts them.
     deployment = mine[0].get("deployment") if len(mine) == 1 else None
     return StackFacts(env, path, environment, named[workload], deployment if isinstance(deployment, dict) else {},
-                      exposure, pool=pools[0] if len(pools) == 1 else None, pools=pools)
+                      exposure, pool=pools[0] if len(pools) == 1 else None, pools=pools,
+                      classes=classes if len(pools) > 1 else ())
 
 
 def _number(block: dict[str, Any], key: str, where: str) -> float:
@@ -156,6 +171,7 @@ def target_from_stack(stack: StackFacts) -> Target:
         int(_number(traffic, "avgOutputTokens", t)),
         slo,
         _spec_from_stack(stack),
+        stack.classes,
     )
 
 
@@ -290,8 +306,14 @@ def predict(target: Target, stack: StackFacts | None) -> tuple[Predicted | None,
     p = chosen.performance
     layout = f"{chosen.accelerator} TP{chosen.layout.tensor_parallel}"
     where = f"{chosen.cloud}/{chosen.region} {chosen.instance_type} {layout}"
+    classes = [(c.name, round(c.ttft_ms, 3), round(c.tpot_ms, 3)) for c in p.classes]
+    if result.mixed is not None and (stack is None or not stack.deployment):
+        # A mixed plan serves each class on its own pool (behind the router): each class's estimate is its pool's.
+        classes = [(c.name, round(c.ttft_ms, 3), round(c.tpot_ms, 3))
+                   for pool in result.mixed.pools for c in pool.candidate.performance.classes
+                   if c.name in pool.classes]
     return Predicted(f"{source} ({where})", round(p.ttft_ms, 3), round(p.tpot_ms, 3) if p.tpot_ms else None,
-                     round(p.output_tokens_per_s, 3), p.weights_gib), None
+                     round(p.output_tokens_per_s, 3), p.weights_gib, tuple(classes)), None
 
 
 def _num(value: Any) -> float | None:

@@ -18,6 +18,7 @@ EXPECTED = {
     "ArtifactRegistry",
     "ModelServer",
     "ModelLoadBalancer",
+    "ModelRouter",
     "ServingAutoscaler",
     "ServingAddons",
     "NvidiaDevicePlugin",

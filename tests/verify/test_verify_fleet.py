@@ -78,4 +78,24 @@ def test_a_mixed_workload_asks_for_the_pool_endpoint(tmp_path: Path, capsys: pyt
         "servestack:fleet"]["servers"]]
     code = main(["verify", "-s", "prod", "-C", str(proj), *FAST])
     err = capsys.readouterr().err
-    assert code == 2 and "--endpoint" in err and all(p in err for p in pools), err
+    assert code == 2 and "--endpoint" in err and "router" in err and all(p in err for p in pools), err
+
+
+def test_a_mixed_workload_loads_its_request_classes(fake: FakeOpenAI, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    proj = tmp_path / "mixed"
+    proj.mkdir()
+    (proj / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    assert main(["plan", str(ROOT / "examples" / "mixed-fleet-7b.yaml"), "--env", "prod", "--write", "-C", str(proj),
+                 "--api-cidr", "203.0.113.0/24"]) == 0
+    capsys.readouterr()
+    servers = yaml.safe_load((proj / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["servestack:fleet"][
+        "servers"]
+    names = {c["name"] for s in servers for c in s["requestClasses"]}
+    # The router's address given by hand: the load mixes the pools' request classes by their shares.
+    code = main(["verify", "-s", "prod", "-C", str(proj), "--endpoint", fake.base_url, "--rate", "20",
+                 "--duration", "1.0", "--warmup", "0.2", "--timeout", "5", "--json"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    doc = json.loads(out)
+    assert names <= set(doc.get("classes", {})), doc.get("classes")

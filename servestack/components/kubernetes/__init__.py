@@ -3,6 +3,7 @@
 - `server`: `ModelServer`, vLLM as a Deployment or LeaderWorkerSet
 - `load_balancer`: `ModelLoadBalancer`, the internal or TLS public entry point
 - `autoscaling`: `ServingAutoscaler`, KEDA on vLLM's queue
+- `router`: `ModelRouter`, Envoy Gateway routing a mixed fleet's requests to their size class's pool
 - `addons`: `ServingAddons` (KEDA, Prometheus, LeaderWorkerSet, EFA device plugin) and `NvidiaDevicePlugin`
 - `prepull`: `ImagePrePuller`, a DaemonSet that pulls the serving image onto GPU nodes as they join
 
@@ -22,6 +23,7 @@ from servestack.components.kubernetes.addons import (
 from servestack.components.kubernetes.autoscaling import ServingAutoscaler, ServingAutoscalerArgs
 from servestack.components.kubernetes.load_balancer import ModelLoadBalancer, ModelLoadBalancerArgs
 from servestack.components.kubernetes.prepull import ImagePrePuller, ImagePrePullerArgs
+from servestack.components.kubernetes.router import ModelRouter, ModelRouterArgs
 from servestack.components.kubernetes.server import (
     ModelServer,
     ModelServerArgs,
@@ -34,6 +36,8 @@ __all__ = [
     "ModelServerArgs",
     "ModelLoadBalancer",
     "ModelLoadBalancerArgs",
+    "ModelRouter",
+    "ModelRouterArgs",
     "ServingAutoscaler",
     "ServingAutoscalerArgs",
     "ServingAddons",
