@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from servestack.check.costs import CostLine, CostSummary, cents
+from servestack.check.costs import CostLine, CostSummary, cents, showback_json
 from servestack.errors import ConfigError
 
 __all__ = [
@@ -93,7 +93,8 @@ class CostDiff:
         def side(s: CostSummary | None, budget: float | None) -> dict[str, Any] | None:
             if s is None:
                 return None
-            return {"expected": cents(s.expected), "ceiling": cents(s.ceiling), "budget_usd": budget}
+            return {"expected": cents(s.expected), "ceiling": cents(s.ceiling), "budget_usd": budget,
+                    "showback": showback_json(s)}
 
         def line(ln: CostLine | None) -> dict[str, Any] | None:
             return None if ln is None else {"expected": cents(ln.expected), "ceiling": cents(ln.ceiling)}

@@ -11,18 +11,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from servestack.costing import CostedResource
+from servestack.costing import CostedResource, Showback
 from servestack.errors import SpecError
 
 if TYPE_CHECKING:
-    from servestack.preview.model import PreviewResult
+    from servestack.preview.model import PreviewResource, PreviewResult
 
 __all__ = [
     "CostLine",
     "CostSummary",
+    "Owner",
     "StackCostSettings",
     "cents",
     "cost_summary",
+    "showback_json",
     "stack_cost_settings",
     "summary_from_lines",
 ]
@@ -45,6 +47,78 @@ class CostSummary:
     ceiling: float | None
     lines: list[CostLine] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    showback: Showback | None = None
+    """Each workload's share of the totals (the shared cluster split by GPU cost, docs/costing.md); None when
+    the graph has no `workload` tags or the totals are unknown (a split of a partial sum would look cheap)."""
+    owners: dict[str, Owner] = field(default_factory=dict)
+    """The owner tags (`team`, `cost-center`) each workload's resources carry, by workload."""
+
+    @property
+    def workloads(self) -> int:
+        """How many workloads the showback splits the stack's cost between (0 without showback)."""
+        return len(self.showback.shares) if self.showback is not None else 0
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who pays for a workload: the `team` and `cost-center` tags on its resources (None when untagged)."""
+
+    team: str | None
+    cost_center: str | None
+
+
+# Where resources keep their tags or labels, by provider (as the cost engine's showback reads them).
+_TAG_PATHS: tuple[tuple[str, ...], ...] = (
+    ("tags",), ("labels",), ("resourceLabels",), ("nodeConfig", "resourceLabels"), ("metadata", "labels"),
+)
+
+
+def _tags(resource: PreviewResource) -> Iterable[Mapping[str, Any]]:
+    for path in _TAG_PATHS:
+        value: Any = resource.inputs
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if isinstance(value, Mapping):
+            yield value
+
+
+def owners_of(resources: Iterable[PreviewResource]) -> dict[str, Owner]:
+    """Each workload's owner, from the first of its resources that names a team or cost center."""
+    found: dict[str, Owner] = {}
+    for resource in resources:
+        for tags in _tags(resource):
+            workload = tags.get("workload")
+            if not isinstance(workload, str) or workload in found:
+                continue
+            team, center = tags.get("team"), tags.get("cost-center")
+            if isinstance(team, str) or isinstance(center, str):
+                found[workload] = Owner(team if isinstance(team, str) else None,
+                                        center if isinstance(center, str) else None)
+    return found
+
+
+def showback_json(summary: CostSummary) -> dict[str, Any] | None:
+    """The `showback` block of `check --json` and `cost diff --json` (docs/costing.md): per workload its owner
+    and its GPU, direct, shared-share and total USD per month, expected and ceiling."""
+    show = summary.showback
+    if show is None:
+        return None
+
+    def usd(expected: float, ceiling: float) -> dict[str, float | None]:
+        return {"expected": cents(expected), "ceiling": cents(ceiling)}
+
+    workloads: dict[str, Any] = {}
+    for share in show.shares:
+        owner = summary.owners.get(share.workload, Owner(None, None))
+        workloads[share.workload] = {
+            "team": owner.team,
+            "cost_center": owner.cost_center,
+            "gpu_usd": usd(share.gpu_expected, share.gpu_ceiling),
+            "direct_usd": usd(share.direct_expected, share.direct_ceiling),
+            "shared_usd": usd(share.shared_expected, share.shared_ceiling),
+            "total_usd": usd(share.expected, share.ceiling),
+        }
+    return {"rule": show.rule, "shared_usd": usd(show.shared_expected, show.shared_ceiling), "workloads": workloads}
 
 
 def summary_from_lines(lines: Iterable[CostLine], notes: Iterable[str] = ()) -> CostSummary:
@@ -73,7 +147,9 @@ def cost_summary(preview: PreviewResult) -> CostSummary:
         names = ", ".join(g.label for g in unpriced)
         notes.insert(0, f"totals unknown: {names} run(s) or may run accelerators but cannot be priced")
         return CostSummary(expected=None, ceiling=None, lines=lines, notes=notes)
-    return CostSummary(expected=report.expected, ceiling=report.ceiling, lines=lines, notes=notes)
+    show = report.showback if report.showback is not None and report.showback.shares else None
+    return CostSummary(expected=report.expected, ceiling=report.ceiling, lines=lines, notes=notes, showback=show,
+                       owners=owners_of(preview.resources) if show is not None else {})
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servestack.check.analyzer import AnalyzerResource, Diagnostic, PackInfo, PolicyPackProcess, wait_all
-from servestack.check.costs import CostSummary, cents, cost_summary, stack_cost_settings
+from servestack.check.costs import CostSummary, cents, cost_summary, showback_json, stack_cost_settings
 from servestack.check.packs import central_pack_dirs, vendored_pack_notes
 from servestack.check.policy_config import PolicyConfigEntry, load_policy_config, unknown_policy_names
 from servestack.errors import SpecError
@@ -107,13 +107,14 @@ class CheckResult:
         return not self.mandatory and not (self.strict and self.unevaluated)
 
     def to_json(self) -> dict[str, Any]:
-        """The `check --json` document of ARCHITECTURE.md, plus `unevaluated`, `strict`, `packs` and `notes`."""
+        """The `check --json` document of ARCHITECTURE.md plus `showback`, `unevaluated`, `strict`, `packs`, `notes`."""
         return {
             "stack": self.stack,
             "passed": self.passed,
             "violations": [v.to_json() for v in self.violations],
             "monthly_usd": {"expected": cents(self.costs.expected), "ceiling": cents(self.costs.ceiling)},
             "budget_usd": self.budget_usd,
+            "showback": showback_json(self.costs),
             "unevaluated": list(self.unevaluated),
             "strict": self.strict,
             "packs": [p.to_json() for p in self.packs],

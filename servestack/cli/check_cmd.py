@@ -114,6 +114,7 @@ def _print(result: Any) -> None:
     out.print(f"[bold]Monthly cost[/bold]: expected {_money(costs.expected)}, ceiling {_money(costs.ceiling)}{budget}")
     for note in result.notes:
         out.print(f"  [dim]{escape(note)}[/dim]")
+    print_showback(out, costs)
     for note in result.pack_notes:
         out.print(f"[yellow]note[/yellow]: {escape(note)}")
     print_unevaluated(out, result.unevaluated, strict=result.strict)
@@ -129,6 +130,32 @@ def _print(result: Any) -> None:
         out.print(f"[red bold]FAILED[/red bold]: {', '.join(reasons)}")
     else:
         out.print("[green bold]PASSED[/green bold]")
+
+
+def print_showback(out: Any, costs: Any, title: str = "Showback") -> None:
+    """Each workload's share of the stack's monthly cost, when several workloads share it (one workload's share
+    is the whole bill, already printed)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    show = costs.showback
+    if show is None or len(show.shares) < 2:
+        return
+    table = Table(title=f"{title} (USD/month; {show.rule})")
+    for col in ("workload", "team", "cost center"):
+        table.add_column(col, overflow="fold")
+    for col in ("GPU", "own", "shared", "total expected", "total ceiling"):
+        table.add_column(col, justify="right")
+    for share in show.shares:
+        owner = costs.owners.get(share.workload)
+        table.add_row(
+            escape(share.workload), escape((owner and owner.team) or "-"), escape((owner and owner.cost_center) or "-"),
+            _money(share.gpu_expected), _money(share.direct_expected), _money(share.shared_expected),
+            _money(share.expected), _money(share.ceiling),
+        )
+    table.caption = (f"shared cluster: {_money(show.shared_expected)} expected, {_money(show.shared_ceiling)} "
+                     "ceiling, split between the workloads above")
+    out.print(table)
 
 
 def print_unevaluated(out: Any, unevaluated: list[dict[str, str]], *, strict: bool) -> None:

@@ -64,6 +64,11 @@ def _print(diff: Any) -> None:
             format_delta(e.delta_ceiling),
         )
     out.print(table)
+    from servestack.cli.check_cmd import print_showback
+
+    for e in diff.environments:
+        if e.after is not None:
+            print_showback(out, e.after, title=f"{escape(e.stack)}: showback after")
     for e in diff.environments:
         for r in e.resources:
             if r.changed:

@@ -27,6 +27,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("spec", nargs="?", default=None, help="workload spec YAML (optional with -s: read from the stack)")
     p.add_argument("-s", "--stack", dest="env", default=None, help="stack name: traffic, SLO, model and "
                    "deployment from stacks/Pulumi.<env>.yaml, endpoint from its `endpoint` output")
+    p.add_argument("--workload", default=None, metavar="NAME", help="with -s on a stack serving several workloads: "
+                   "the workload to test (its pool's entry of the `endpoints` output)")
     p.add_argument("-C", "--cwd", dest="project_dir", default=".", help="Pulumi project directory (default: current)")
     p.add_argument("--endpoint", default=None, help="base URL of the OpenAI-compatible server, e.g. http://host:8000")
     p.add_argument("--rate", default="avg", help="offered load: avg, peak (the spec's rates) or req/s (default avg)")
@@ -99,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
     timeout = check_positive("--timeout", args.timeout)
     _check_measured_flags(args)
     project = Path(args.project_dir)
-    stack = read_stack(project, args.env) if args.env is not None else None
+    if args.workload is not None and args.env is None:
+        raise SpecError("--workload", args.workload, "used with -s ENV (a stack serving several workloads)")
+    stack = read_stack(project, args.env, args.workload) if args.env is not None else None
     target = target_from_spec(args.spec) if args.spec is not None else target_from_stack(_some(stack))
     rate = _rate(args.rate, target)
     if rate * duration < 1:
@@ -113,7 +117,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         from servestack.verify.sources import stack_base_url, stack_endpoint
 
-        endpoint = stack_base_url(_some(stack), stack_endpoint(project, _some(stack).env))
+        facts = _some(stack)
+        if len(facts.pools) > 1:
+            raise SpecError("--endpoint", "<missing>", f"workload {target.name} is served by pools "
+                            f"{', '.join(facts.pools)} behind the router (a mixed fleet): the address of the "
+                            f"router's Service, which `pulumi stack output router -s {facts.env}` names "
+                            "(namespace/name; kubectl get service shows its address)")
+        endpoint = stack_base_url(facts, stack_endpoint(project, facts.env, facts.pool))
     url, api = endpoint_url(endpoint, args.api)
     config = LoadConfig(
         url=url, api=api, model=args.model or target.name, rate=rate, duration_s=duration, warmup_s=warmup,

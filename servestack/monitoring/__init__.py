@@ -5,8 +5,8 @@ Pulumi-free; `ServingAddons` loads the output into the Prometheus and Grafana co
 """
 
 from servestack.monitoring.dashboard import DASHBOARD_LABEL, dashboard, dashboard_json, dashboard_uid
-from servestack.monitoring.rules import AlertRule, alert_rules, rules_document, rules_yaml
-from servestack.monitoring.targets import MonitoringTargets, monitoring_targets
+from servestack.monitoring.rules import AlertRule, alert_rules, fleet_rules_document, rules_document, rules_yaml
+from servestack.monitoring.targets import MonitoringTargets, fleet_targets, monitoring_targets
 
 __all__ = [
     "DASHBOARD_LABEL",
@@ -16,6 +16,8 @@ __all__ = [
     "dashboard",
     "dashboard_json",
     "dashboard_uid",
+    "fleet_rules_document",
+    "fleet_targets",
     "monitoring_targets",
     "rules_document",
     "rules_yaml",

@@ -25,14 +25,21 @@ _WIDTH = 12
 _HEIGHT = 8
 
 
-def dashboard_uid(workload: str) -> str:
-    """Grafana uids are at most 40 characters."""
-    return f"servestack-{workload}"[:40]
+def dashboard_uid(name: str) -> str:
+    """The uid of a workload's (a fleet pool's) dashboard. Grafana uids are at most 40 characters: a longer one
+    keeps its start and a digest of the whole, so two long pool names of one stack do not collide."""
+    full = f"servestack-{name}"
+    if len(full) <= 40:
+        return full
+    import hashlib
+
+    return f"{full[:31]}-{hashlib.sha256(full.encode()).hexdigest()[:8]}"
 
 
 def gpu_nodes_expr(t: MonitoringTargets) -> str:
-    """GPU nodes running: nodes with a DCGM exporter (NVIDIA), else nodes hosting a model server pod."""
-    if t.gpu_metrics:
+    """GPU nodes running: nodes with a DCGM exporter (NVIDIA), else nodes hosting a model server pod. A fleet's
+    pool counts its serving pods: DCGM reports every GPU node of the cluster, whichever pool it belongs to."""
+    if t.gpu_metrics and t.pool is None:
         return f"count(count by (Hostname) ({m.GPU_UTIL}))"
     # Without DCGM, one replica occupies nodes_per_replica nodes, and replicas share a node when they fit.
     per_node = max(1, round(t.replicas_peak / t.nodes_peak)) if t.nodes_per_replica == 1 else 1
@@ -47,7 +54,7 @@ def cost_expr(t: MonitoringTargets) -> str:
 
 
 def _serving(t: MonitoringTargets) -> str:
-    return f'count(count by (pod) ({m.REQUESTS_RUNNING}{{model_name="{t.workload}"}}))'
+    return f"count(count by (pod) ({m.REQUESTS_RUNNING}{{{t.selector}}}))"
 
 
 def _target(ref: str, expr: str, legend: str) -> dict[str, Any]:
@@ -73,7 +80,7 @@ def _panel(title: str, unit: str, targets: list[tuple[str, str]], description: s
 
 
 def _latency(t: MonitoringTargets, title: str, bucket: str, slo: float | None) -> dict[str, Any]:
-    sel = f'model_name="{t.workload}"'
+    sel = t.selector
     targets = [
         (f"histogram_quantile({q}, sum by (le) (rate({bucket}{{{sel}}}[{RATE_WINDOW}])))", f"p{round(q * 100)}")
         for q in (0.5, 0.95, 0.99)
@@ -84,8 +91,8 @@ def _latency(t: MonitoringTargets, title: str, bucket: str, slo: float | None) -
 
 
 def dashboard(t: MonitoringTargets) -> dict[str, Any]:
-    """The dashboard as data."""
-    sel = f'model_name="{t.workload}"'
+    """The dashboard as data (a fleet's pool: that pool's server, titled with its workload and pool)."""
+    sel = t.selector
     http = f'{m.HTTP_REQUESTS}{{namespace="{t.namespace}", handler=~"/v1/.*"'
     panels = [
         _latency(t, "Time to first token", m.TTFT_BUCKET, t.ttft_p95_s),
@@ -136,9 +143,9 @@ def dashboard(t: MonitoringTargets) -> dict[str, Any]:
         panel["id"] = i + 1
         panel["gridPos"] = {"x": (i % 2) * _WIDTH, "y": (i // 2) * _HEIGHT, "w": _WIDTH, "h": _HEIGHT}
     return {
-        "uid": dashboard_uid(t.workload),
-        "title": f"servestack / {t.workload} ({t.environment})",
-        "tags": ["servestack", t.workload, t.environment],
+        "uid": dashboard_uid(t.name),
+        "title": f"servestack / {_title(t)} ({t.environment})",
+        "tags": ["servestack", t.workload, *([t.pool] if t.pool not in (None, t.workload) else []), t.environment],
         "timezone": "utc",
         "schemaVersion": 39,
         "version": 1,
@@ -151,6 +158,10 @@ def dashboard(t: MonitoringTargets) -> dict[str, Any]:
         }]},
         "panels": panels,
     }
+
+
+def _title(t: MonitoringTargets) -> str:
+    return t.workload if t.pool in (None, t.workload) else f"{t.workload} / pool {t.pool}"
 
 
 def dashboard_json(t: MonitoringTargets) -> str:

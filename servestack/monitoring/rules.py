@@ -1,5 +1,10 @@
 """Prometheus alerting rules for one stack, with thresholds from its SLO and plan.
 
+A stack with several servers gets one group per pool (`servestack-<pool>`, every rule labelled with its
+`workload` and `pool`), selecting that pool's model server, plus one cluster-wide `servestack-gpu` group for the
+GPU health rules (DCGM reports per node, not per pool): the same group from every pool, so the one Prometheus
+the program installs holds it once (`fleet_rules_document`).
+
 The output is a plain rules file (`groups:` of `alert` rules), the format `promtool check rules` validates and the
 prometheus-community chart loads from `serverFiles."alerting_rules.yml"`: no Prometheus Operator needed.
 """
@@ -7,7 +12,8 @@ prometheus-community chart loads from `serverFiles."alerting_rules.yml"`: no Pro
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -26,7 +32,9 @@ __all__ = [
     "SLO_FOR",
     "KV_CACHE_FULL",
     "GPU_TEMP_MAX_C",
+    "GPU_GROUP",
     "alert_rules",
+    "fleet_rules_document",
     "rules_document",
     "rules_yaml",
 ]
@@ -40,6 +48,8 @@ KV_CACHE_FULL = 0.95
 """KV-cache usage above which vLLM starts preempting sequences (recomputing them), which inflates TPOT."""
 GPU_TEMP_MAX_C = 85.0
 """Sustained GPU temperature that precedes thermal throttling on data-centre parts."""
+GPU_GROUP = "servestack-gpu"
+"""The rule group of a fleet's GPU health rules, shared by its pools."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +63,14 @@ class AlertRule:
     summary: str
     description: str
     threshold: float | None
+    labels: tuple[tuple[str, str], ...] = ()
+    """Labels besides severity: a fleet's pool rules carry `workload` and `pool`."""
 
     def as_dict(self) -> dict[str, Any]:
         rule: dict[str, Any] = {"alert": self.alert, "expr": self.expr}
         if self.for_ != "0m":
             rule["for"] = self.for_
-        rule["labels"] = {"severity": self.severity}
+        rule["labels"] = {"severity": self.severity, **dict(self.labels)}
         rule["annotations"] = {"summary": self.summary, "description": self.description}
         return rule
 
@@ -77,9 +89,28 @@ def _minutes(seconds: float) -> str:
 
 
 def alert_rules(t: MonitoringTargets) -> list[AlertRule]:
-    """The stack's alerts: SLO percentiles, queue, KV cache, errors, replicas, and (NVIDIA parts) GPU health."""
-    model = f'model_name="{t.workload}"'
-    where = f"{t.workload} ({t.environment})"
+    """The stack's alerts: SLO percentiles, queue, KV cache, errors, replicas, and (NVIDIA parts) GPU health.
+
+    For a fleet's pool: the server's alerts only, labelled with workload and pool (`gpu_rules` are the cluster's).
+    """
+    rules = _server_rules(t)
+    if t.pool is not None:
+        labels = (("workload", t.workload), ("pool", t.pool))
+        return [replace(rule, labels=labels) for rule in rules]
+    if t.gpu_metrics:
+        rules += _gpu_rules(t, f"{t.workload} ({t.environment})")
+    return rules
+
+
+def gpu_rules(t: MonitoringTargets) -> list[AlertRule]:
+    """A fleet's GPU health rules: about every GPU node of the cluster, so the same from each of its pools."""
+    return _gpu_rules(t, f"cluster ({t.environment})") if t.gpu_metrics else []
+
+
+def _server_rules(t: MonitoringTargets) -> list[AlertRule]:
+    model = t.selector
+    where = f"{t.workload} ({t.environment})" if t.pool in (None, t.workload) else (
+        f"{t.workload} pool {t.pool} ({t.environment})")
     rules: list[AlertRule] = []
     latencies = (
         ("VllmTtftP95OverSlo", "time to first token", m.TTFT_BUCKET, t.ttft_p95_s, "slo.ttft_ms_p95"),
@@ -166,8 +197,6 @@ def alert_rules(t: MonitoringTargets) -> list[AlertRule]:
                      "above the planned peak; re-plan with the measured rate."),
         threshold=float(t.replicas_peak),
         ))
-    if t.gpu_metrics:
-        rules += _gpu_rules(t, where)
     return rules
 
 
@@ -205,10 +234,24 @@ def _gpu_rules(t: MonitoringTargets, where: str) -> list[AlertRule]:
 
 
 def rules_document(t: MonitoringTargets) -> dict[str, Any]:
-    """The rules file as data: what the chart's `serverFiles."alerting_rules.yml"` takes."""
-    return {"groups": [{"name": f"servestack-{t.workload}", "rules": [r.as_dict() for r in alert_rules(t)]}]}
+    """The rules file as data: what the chart's `serverFiles."alerting_rules.yml"` takes. A fleet's pool gives its
+    own group and the cluster's GPU group (the program keeps one copy of groups its pools share)."""
+    groups = [{"name": f"servestack-{t.name}", "rules": [r.as_dict() for r in alert_rules(t)]}]
+    if t.pool is not None and t.gpu_metrics:
+        groups.append({"name": GPU_GROUP, "rules": [r.as_dict() for r in gpu_rules(t)]})
+    return {"groups": groups}
 
 
-def rules_yaml(t: MonitoringTargets) -> str:
-    """The rules file as text (what `promtool check rules` reads)."""
-    return yaml.safe_dump(rules_document(t), sort_keys=False, width=120)
+def fleet_rules_document(targets: Sequence[MonitoringTargets]) -> dict[str, Any]:
+    """The rules file of every server of a stack, as its one Prometheus loads it: each pool's group, and a group
+    the pools share once."""
+    groups: list[dict[str, Any]] = []
+    for t in targets:
+        groups += [g for g in rules_document(t)["groups"] if g not in groups]
+    return {"groups": groups}
+
+
+def rules_yaml(t: MonitoringTargets | Sequence[MonitoringTargets]) -> str:
+    """The rules file as text (what `promtool check rules` reads), of one server or of every server of a stack."""
+    document = rules_document(t) if isinstance(t, MonitoringTargets) else fleet_rules_document(t)
+    return yaml.safe_dump(document, sort_keys=False, width=120)

@@ -1,7 +1,12 @@
-"""What monitoring watches for one stack: the workload's SLO and the plan's figures, read from the stack config.
+"""What monitoring watches for one server: the workload's SLO and the plan's figures, read from the stack config.
 
 Pulumi-free: `servestack dashboard` and the tests build it from a stack file; the Pulumi program builds it from
 the same validated `DeploymentConfig`, so the alerts, the dashboard and the deployment cannot disagree.
+
+A stack with several servers (servestack:fleet) is watched server by server: `fleet_targets` gives one
+`MonitoringTargets` per pool, each selecting its own pool's model server by namespace (the pools of a mixed fleet
+serve the same model name), and `monitoring_targets(cfg.for_server(server))` -- what the program renders for
+each pool -- finds the same pool.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ __all__ = [
     "QUEUE_ALERT_FACTOR",
     "WAITING_REQUESTS_PER_REPLICA",
     "MonitoringTargets",
+    "fleet_targets",
     "monitoring_targets",
     "stack_config",
 ]
@@ -37,7 +43,8 @@ class MonitoringTargets:
     workload: str
     """Served model name: vLLM's `model_name` label."""
     namespace: str
-    """Namespace of the model server (ModelDeployment names it after the workload)."""
+    """Namespace of the model server (ModelDeployment names it after the workload, a fleet's ModelPool after
+    its pool)."""
     environment: str
     ttft_p95_s: float | None
     tpot_p95_s: float | None
@@ -58,6 +65,20 @@ class MonitoringTargets:
     """True when the accelerator is NVIDIA's, so the DCGM exporter runs and GPU alerts apply."""
     startup_budget_s: int
     """Pod scheduled -> serving on a fresh node: absence alerts wait at least this long."""
+    pool: str | None = None
+    """The server's pool on a stack with several servers (servestack:fleet); None for a one-workload stack."""
+
+    @property
+    def name(self) -> str:
+        """What names this server's rule group and dashboard: its pool, else its workload."""
+        return self.pool or self.workload
+
+    @property
+    def selector(self) -> str:
+        """PromQL label matchers of this server's vLLM metrics. A pool's also match its namespace: the pools of a
+        mixed fleet serve one model name, and only the namespace (the scrape job's label) tells them apart."""
+        model = f'model_name="{self.workload}"'
+        return model if self.pool is None else f'{model}, namespace="{self.namespace}"'
 
     @property
     def severity(self) -> str:
@@ -78,9 +99,17 @@ def _slo_seconds(cfg: DeploymentConfig) -> dict[str, float | None]:
     for key, field in _SLO_KEYS.items():
         value = cfg.workload.slo.get(key)
         if value is not None and not value > 0:
-            raise ConfigError(f"servestack:workload.slo.{key}: {value!r} is not valid; a positive number of ms")
+            raise ConfigError(f"{_workload_key(cfg)}.slo.{key}: {value!r} is not valid; a positive number of ms")
         out[field] = None if value is None else value / 1000.0
     return out
+
+
+def _workload_key(cfg: DeploymentConfig) -> str:
+    """Where the workload block lives in the stack file: `servestack:workload`, or its entry of the list."""
+    if cfg.fleet_workloads is None:
+        return "servestack:workload"
+    index = next(i for i, w in enumerate(cfg.fleet_workloads) if w.name == cfg.workload.name)
+    return f"servestack:workloads[{index}]"
 
 
 def _is_nvidia(accelerator: str) -> bool:
@@ -91,13 +120,30 @@ def _is_nvidia(accelerator: str) -> bool:
     return facts is not None and facts.vendor == "nvidia"
 
 
-def monitoring_targets(cfg: DeploymentConfig) -> MonitoringTargets:
-    """The thresholds and plan figures of a validated stack config."""
+def _pool_of(cfg: DeploymentConfig) -> str | None:
+    """The pool a (per-server view of a) fleet config describes: the server `for_server` built it from (it keeps
+    that server's own Deployment object), else the only server of its workload. None for a one-workload stack."""
+    if cfg.fleet_servers is None:
+        return None
+    mine = [s for s in cfg.fleet.servers if s.workload == cfg.workload.name]
+    same = [s for s in mine if s.deployment is cfg.deployment] or [s for s in mine if s.deployment == cfg.deployment]
+    found = same or mine
+    return found[0].pool if found else None
+
+
+def monitoring_targets(cfg: DeploymentConfig, pool: str | None = None) -> MonitoringTargets:
+    """The thresholds and plan figures of a validated stack config, or of its server `pool` on a fleet stack
+    (default: the server the config is a view of, see `_pool_of`)."""
+    if pool is not None:
+        cfg = cfg.for_server(cfg.fleet.server(pool))
+    else:
+        pool = _pool_of(cfg)
     d = cfg.deployment
     slo = _slo_seconds(cfg)
     return MonitoringTargets(
+        pool=pool,
         workload=cfg.workload.name,
-        namespace=cfg.workload.name,
+        namespace=pool or cfg.workload.name,
         environment=cfg.environment,
         ttft_p95_s=slo["ttft_p95_s"],
         tpot_p95_s=slo["tpot_p95_s"],
@@ -115,6 +161,13 @@ def monitoring_targets(cfg: DeploymentConfig) -> MonitoringTargets:
         gpu_metrics=_is_nvidia(d.accelerator),
         startup_budget_s=d.serving.startup_budget_s,
     )
+
+
+def fleet_targets(cfg: DeploymentConfig) -> list[MonitoringTargets]:
+    """One MonitoringTargets per server of the stack, in stack order (one for a one-workload stack)."""
+    if cfg.fleet_servers is None:
+        return [monitoring_targets(cfg)]
+    return [monitoring_targets(cfg, server.pool) for server in cfg.fleet.servers]
 
 
 def stack_config(project_dir: Path, stack: str | None) -> DeploymentConfig:

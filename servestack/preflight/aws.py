@@ -8,14 +8,16 @@ not supported there): the check is then `unknown`, never a guess. Missing creden
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from servestack.components.quotas import CapacityGroup, QuotaNeed, aws_quota_needs
+from servestack.components.quotas import CapacityGroup, QuotaNeed, aws_quota_needs, merge_needs
 from servestack.preflight.checks import Check, PreflightError, Refused
 
-__all__ = ["AWS_PERMISSIONS", "AwsLookup", "Boto3Clients", "SPOT_SCORE_MIN", "aws_checks", "boto3_client"]
+__all__ = [
+    "AWS_PERMISSIONS", "AwsLookup", "Boto3Clients", "SPOT_SCORE_MIN", "aws_checks", "aws_fleet_checks", "boto3_client",
+]
 
 AWS_PERMISSIONS = (
     "servicequotas:GetServiceQuota, ec2:DescribeInstanceTypeOfferings, ec2:GetSpotPlacementScores"
@@ -58,6 +60,7 @@ def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | Refuse
         NoCredentialsError,
         PartialCredentialsError,
     )
+    from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
     try:
         response: dict[str, Any] = getattr(client, operation)(**kwargs)
@@ -70,6 +73,10 @@ def _call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any] | Refuse
         return Refused(f"{err.get('Code', '?')}: {err.get('Message', '')}".rstrip(": "))
     except BotoCoreError as exc:
         return Refused(str(exc))
+    except ResponseParserError as exc:
+        # An endpoint that answers something other than the API's format (an AWS-compatible endpoint without the
+        # operation): the check cannot be made, which is not a traceback.
+        return Refused(f"unreadable answer ({str(exc).splitlines()[0]})")
     return response
 
 
@@ -147,11 +154,14 @@ class AwsLookup:
                     break
         return zones
 
-    def spot_score(self, region: str, instance_type: str, nodes: int, zone_ids: Iterable[str] = ()) -> int | Refused:
+    def spot_score(self, region: str, instance_type: str | Sequence[str], nodes: int,
+                   zone_ids: Iterable[str] = ()) -> int | Refused:
         """The best single-zone spot placement score (1-10) of `nodes` instances in `region`, among `zone_ids`
-        when given (scores name zones by id)."""
+        when given (scores name zones by id). Several types score the diversified request: a spot group that may
+        launch any of them."""
+        types = [instance_type] if isinstance(instance_type, str) else list(instance_type)
         found = _call(
-            self._client("ec2", region), "get_spot_placement_scores", InstanceTypes=[instance_type],
+            self._client("ec2", region), "get_spot_placement_scores", InstanceTypes=types,
             TargetCapacity=max(nodes, 1), TargetCapacityUnitType="units", SingleAvailabilityZone=True,
             RegionNames=[region],
         )
@@ -212,8 +222,10 @@ def offering_checks(region: str, instance_type: str, zones: Iterable[str], offer
     return checks
 
 
-def spot_check(region: str, instance_type: str, nodes: int, score: int | Refused) -> Check:
-    name = f"aws spot placement score {instance_type} x{nodes} in {region}"
+def spot_check(region: str, instance_type: str | Sequence[str], nodes: int, score: int | Refused,
+               pool: str | None = None) -> Check:
+    shown = instance_type if isinstance(instance_type, str) else "+".join(instance_type)
+    name = f"aws spot placement score {shown} x{nodes} in {region}" + (f" (pool {pool})" if pool else "")
     if isinstance(score, Refused):
         return Check(name, "unknown", f"could not read the score ({score.why})", "grant ec2:GetSpotPlacementScores")
     if score >= SPOT_SCORE_MIN:
@@ -224,18 +236,65 @@ def spot_check(region: str, instance_type: str, nodes: int, score: int | Refused
     )
 
 
+def _groups(d: Any) -> list[CapacityGroup]:
+    return capacity_groups(d.pricing_base, d.nodes_min, d.pricing_burst, d.burst_nodes_max)
+
+
 def aws_checks(deployment: Any, lookup: AwsLookup) -> list[Check]:
     """Every AWS check of one `servestack:deployment` (a contract Deployment)."""
-    d = deployment
-    groups = capacity_groups(d.pricing_base, d.nodes_min, d.pricing_burst, d.burst_nodes_max)
-    checks = [quota_check(n, lookup.quota(d.region, n.quota_id))
-              for n in aws_quota_needs(d.instance_type, d.node_vcpus, d.region, groups)]
-    by_id = all(_ZONE_ID.match(z) for z in d.zone_names)
-    offered = lookup.offered_zones(d.region, d.instance_type,
-                                   location_type="availability-zone-id" if by_id else "availability-zone")
-    checks += offering_checks(d.region, d.instance_type, d.zone_names, offered)
-    spot_nodes = sum(g.max_nodes for g in groups if g.pricing == "spot")
-    if spot_nodes:
-        score = lookup.spot_score(d.region, d.instance_type, spot_nodes, d.zone_names if by_id else ())
-        checks.append(spot_check(d.region, d.instance_type, spot_nodes, score))
+    return aws_fleet_checks([(None, deployment)], lookup)
+
+
+def aws_fleet_checks(pools: Sequence[tuple[str | None, Any]], lookup: AwsLookup) -> list[Check]:
+    """Every AWS check of a stack's pools, given as (pool name, contract Deployment); the name is None for a
+    one-pool stack, whose checks keep their plain names.
+
+    The pools of one cluster draw on the same account quotas, so the vCPUs each needs at peak are summed per
+    quota code before they are compared (two G-family pools that each fit alone may not fit together). Offerings
+    are checked once per instance type and zone, spot placement once per spot pool with every type its spot
+    group may launch (`spotInstanceTypes`).
+    """
+    needs = merge_needs(need for _, d in pools for need in _quota_needs(d))
+    checks = [quota_check(n, lookup.quota(n.region, n.quota_id)) for n in needs]
+    seen: set[tuple[str, str]] = set()
+    for _, d in pools:
+        if (d.region, d.instance_type) in seen:
+            continue
+        seen.add((d.region, d.instance_type))
+        offered = lookup.offered_zones(d.region, d.instance_type, location_type=_location_type(d.zone_names))
+        checks += offering_checks(d.region, d.instance_type, d.zone_names, offered)
+    for pool, d in pools:
+        spot_nodes = sum(g.max_nodes for g in _groups(d) if g.pricing == "spot")
+        if spot_nodes:
+            zone_ids = d.zone_names if _location_type(d.zone_names) == "availability-zone-id" else ()
+            # A diversified spot group (spotInstanceTypes, instanceType first) is scored as the request it makes.
+            types = list(d.spot_instance_types or [d.instance_type])
+            score = lookup.spot_score(d.region, types, spot_nodes, zone_ids)
+            checks.append(spot_check(d.region, types, spot_nodes, score, pool))
     return checks
+
+
+def _quota_needs(d: Any) -> list[QuotaNeed]:
+    """The vCPU quotas one pool needs at peak. A diversified spot group (`spotInstanceTypes`) may launch its
+    largest type on every node, so its spot nodes count at that type's vCPUs (the types share the accelerator,
+    hence the family and the quota code)."""
+    groups = _groups(d)
+    types = list(d.spot_instance_types or [])
+    if not types:
+        return aws_quota_needs(d.instance_type, d.node_vcpus, d.region, groups)
+    from servestack.catalog import load_catalog
+
+    catalog = load_catalog()
+    sizes = [(o.vcpus, t) for t in types if (o := catalog.find_offering("aws", d.region, t)) is not None]
+    vcpus, largest = max(sizes, default=(d.node_vcpus, d.instance_type))
+    if vcpus < d.node_vcpus:
+        vcpus, largest = d.node_vcpus, d.instance_type
+    spot = [g for g in groups if g.pricing == "spot"]
+    rest = [g for g in groups if g.pricing != "spot"]
+    return (aws_quota_needs(d.instance_type, d.node_vcpus, d.region, rest)
+            + aws_quota_needs(largest, int(vcpus), d.region, spot))
+
+
+def _location_type(zone_names: Iterable[str]) -> str:
+    """Zone ids (use1-az1) name the same physical zone in every account; anything else is an account's zone name."""
+    return "availability-zone-id" if all(_ZONE_ID.match(z) for z in zone_names) else "availability-zone"

@@ -7,14 +7,14 @@ responses behind it; the default one is an authorised google-auth session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from servestack.components.quotas import GCP_ALL_REGIONS_QUOTA, GCP_FAMILY_QUOTA, GCP_GPU_FAMILIES
 from servestack.preflight.checks import Check, PreflightError, Refused
 
-__all__ = ["GcpGet", "GcpLookup", "REQUIRED_APIS", "gcp_checks", "google_auth_get", "gpu_metric"]
+__all__ = ["GcpGet", "GcpLookup", "REQUIRED_APIS", "gcp_checks", "gcp_fleet_checks", "google_auth_get", "gpu_metric"]
 
 GcpGet = Callable[[str, Mapping[str, str]], tuple[int, Mapping[str, Any]]]
 """GET url with query params -> (HTTP status, decoded JSON body)."""
@@ -197,27 +197,46 @@ def api_check(project: str, api: str, state: str | Refused) -> Check:
 
 def gcp_checks(deployment: Any, accelerator_type: str, lookup: GcpLookup) -> list[Check]:
     """Every GCP check of one `servestack:deployment` (a contract Deployment) on its GKE accelerator type."""
+    return gcp_fleet_checks([(deployment, accelerator_type)], lookup)
+
+
+def gcp_fleet_checks(pools: Sequence[tuple[Any, str]], lookup: GcpLookup) -> list[Check]:
+    """Every GCP check of a stack's pools, each a (contract Deployment, GKE accelerator type).
+
+    The pools of one cluster draw on the same project quotas: GPUs are summed per accelerator type for the
+    regional quotas (on-demand and preemptible) and over every pool for GPUS_ALL_REGIONS. APIs are asked once,
+    accelerator offerings once per type.
+    """
     from servestack.preflight.aws import capacity_groups
 
-    d = deployment
     project = lookup.project
     checks = [api_check(project, api, lookup.api_state(api)) for api in REQUIRED_APIS]
-    groups = capacity_groups(d.pricing_base, d.nodes_min, d.pricing_burst, d.burst_nodes_max)
-    per_node = d.accelerators_per_node
-    on_demand = sum(g.max_nodes for g in groups if g.pricing != "spot") * per_node
-    spot = sum(g.max_nodes for g in groups if g.pricing == "spot") * per_node
-    family = GCP_GPU_FAMILIES.get(accelerator_type)
-    metric, preemptible = gpu_metric(accelerator_type), gpu_metric(accelerator_type, preemptible=True)
-    if metric is None or preemptible is None:
-        checks.append(Check(f"gcp quota for {accelerator_type} in {d.region}", "unknown",
-                            f"servestack does not know the quota metric of {accelerator_type}",
-                            f"check the GPU quotas of {d.region} in the console"))
-    else:
-        regional = lookup.region_quotas(d.region)
+    # (region, accelerator type) -> [on-demand GPUs, spot GPUs] at peak, in stack order.
+    gpus: dict[tuple[str, str], list[int]] = {}
+    for d, accelerator_type in pools:
+        groups = capacity_groups(d.pricing_base, d.nodes_min, d.pricing_burst, d.burst_nodes_max)
+        counted = gpus.setdefault((d.region, accelerator_type), [0, 0])
+        counted[0] += sum(g.max_nodes for g in groups if g.pricing != "spot") * d.accelerators_per_node
+        counted[1] += sum(g.max_nodes for g in groups if g.pricing == "spot") * d.accelerators_per_node
+    for (region, accelerator_type), (on_demand, spot) in gpus.items():
+        family = GCP_GPU_FAMILIES.get(accelerator_type)
+        metric, preemptible = gpu_metric(accelerator_type), gpu_metric(accelerator_type, preemptible=True)
+        if metric is None or preemptible is None:
+            checks.append(Check(f"gcp quota for {accelerator_type} in {region}", "unknown",
+                                f"servestack does not know the quota metric of {accelerator_type}",
+                                f"check the GPU quotas of {region} in the console"))
+            continue
+        regional = lookup.region_quotas(region)
         if on_demand:
-            checks.append(quota_check(project, metric, d.region, on_demand, regional, family))
+            checks.append(quota_check(project, metric, region, on_demand, regional, family))
         if spot:
-            checks.append(quota_check(project, preemptible, d.region, spot, regional, family, fallback=metric))
-    checks.append(quota_check(project, "GPUS_ALL_REGIONS", "global", on_demand + spot, lookup.project_quotas(), None))
-    checks += offering_checks(project, accelerator_type, d.zone_names, lookup.accelerator_zones(accelerator_type))
+            checks.append(quota_check(project, preemptible, region, spot, regional, family, fallback=metric))
+    total = sum(on_demand + spot for on_demand, spot in gpus.values())
+    checks.append(quota_check(project, "GPUS_ALL_REGIONS", "global", total, lookup.project_quotas(), None))
+    seen: set[str] = set()
+    for d, accelerator_type in pools:
+        if accelerator_type in seen:
+            continue
+        seen.add(accelerator_type)
+        checks += offering_checks(project, accelerator_type, d.zone_names, lookup.accelerator_zones(accelerator_type))
     return checks

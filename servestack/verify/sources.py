@@ -31,6 +31,14 @@ class StackFacts:
     deployment: dict[str, Any]
     exposure: str = "internal"
     """servestack:exposure: internal (plain HTTP inside the network) or public (TLS)."""
+    pool: str | None = None
+    """On a stack with several servers (servestack:fleet), the pool serving the workload under test: its
+    endpoint is `endpoints[pool]`. None on a one-workload stack (the `endpoint` output)."""
+    pools: tuple[str, ...] = ()
+    """Every pool of the workload under test on a fleet stack (several for a mixed fleet)."""
+    classes: tuple[tuple[str, float, int, int], ...] = ()
+    """A mixed fleet's request classes of the workload under test, (name, share, input_tokens, output_tokens)
+    from its pools' `requestClasses`; empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +69,12 @@ def target_from_spec(path: str) -> Target:
                   slo, spec, classes)
 
 
-def read_stack(project_dir: Path, env: str) -> StackFacts:
-    """The stack file's servestack:workload and servestack:deployment; ConfigError naming what is missing."""
+def read_stack(project_dir: Path, env: str, workload: str | None = None) -> StackFacts:
+    """The stack file's workload block and deployment; ConfigError naming what is missing.
+
+    A stack with several servers (servestack:workloads + servestack:fleet) needs `workload` (--workload) when it
+    holds more than one workload; the facts are then that workload's block and its pool's deployment.
+    """
     import yaml
 
     from servestack.generate import stack_file_path
@@ -77,21 +89,53 @@ def read_stack(project_dir: Path, env: str) -> StackFacts:
     config = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: no `config:` mapping")
-    workload = config.get("servestack:workload")
-    if not isinstance(workload, dict) and "servestack:workloads" in config:
-        raise ConfigError(
-            f"{path}: a multi-workload stack (servestack:workloads); verify one workload with its SPEC file and "
-            "--endpoint URL (a mixed fleet: the address of the router's Service, see the `router` stack output)"
-        )
-    if not isinstance(workload, dict):
-        raise ConfigError(f"{path}: servestack:workload is missing; verify reads the traffic and SLO from it")
-    deployment = config.get("servestack:deployment")
     environment = config.get("servestack:environment")
     exposure = config.get("servestack:exposure", "internal")
     if exposure not in ("internal", "public"):
         raise ConfigError(f"{path}: servestack:exposure: {exposure!r} is not valid; allowed: internal, public")
-    return StackFacts(env, path, environment if isinstance(environment, str) else None, workload,
-                      deployment if isinstance(deployment, dict) else {}, exposure)
+    environment = environment if isinstance(environment, str) else None
+    if "servestack:fleet" in config:
+        return _fleet_facts(env, path, config, workload, environment, exposure)
+    block = config.get("servestack:workload")
+    if not isinstance(block, dict):
+        raise ConfigError(f"{path}: servestack:workload is missing; verify reads the traffic and SLO from it")
+    if workload is not None and workload != block.get("name"):
+        raise ConfigError(f"--workload: {workload!r} is not a workload of stack {env}; allowed: {block.get('name')}")
+    deployment = config.get("servestack:deployment")
+    return StackFacts(env, path, environment, block, deployment if isinstance(deployment, dict) else {}, exposure)
+
+
+def _fleet_facts(env: str, path: Path, config: dict[str, Any], workload: str | None, environment: str | None,
+                 exposure: str) -> StackFacts:
+    """The facts of one workload of a stack with several servers."""
+    blocks = config.get("servestack:workloads")
+    fleet = config.get("servestack:fleet")
+    servers = fleet.get("servers") if isinstance(fleet, dict) else None
+    if not isinstance(blocks, list) or not isinstance(servers, list):
+        raise ConfigError(f"{path}: servestack:workloads and servestack:fleet.servers must both be lists")
+    named = {b["name"]: b for b in blocks if isinstance(b, dict) and isinstance(b.get("name"), str)}
+    if workload is None:
+        if len(named) != 1:
+            raise ConfigError(f"-s {env}: the stack serves {len(named)} workloads; pass --workload NAME, one of: "
+                              f"{', '.join(named)}")
+        workload = next(iter(named))
+    if workload not in named:
+        raise ConfigError(f"--workload: {workload!r} is not a workload of stack {env}; allowed: {', '.join(named)}")
+    mine = [s for s in servers if isinstance(s, dict) and s.get("workload") == workload]
+    if not mine:
+        raise ConfigError(f"{path}: servestack:fleet.servers: workload {workload!r} has no server; a multi-workload "
+                          "stack serves each workload from at least one pool")
+    pools = tuple(str(s.get("pool")) for s in mine)
+    classes = tuple(
+        (str(c["name"]), float(c["share"]), int(c["inputTokens"]), int(c["outputTokens"]))
+        for s in mine for c in (s.get("requestClasses") or [])
+        if isinstance(c, dict) and {"name", "share", "inputTokens", "outputTokens"} <= set(c)
+    )
+    # A mixed fleet serves one workload from several pools, each with its own endpoint until a router fronts them.
+    deployment = mine[0].get("deployment") if len(mine) == 1 else None
+    return StackFacts(env, path, environment, named[workload], deployment if isinstance(deployment, dict) else {},
+                      exposure, pool=pools[0] if len(pools) == 1 else None, pools=pools,
+                      classes=classes if len(pools) > 1 else ())
 
 
 def _number(block: dict[str, Any], key: str, where: str) -> float:
@@ -127,6 +171,7 @@ def target_from_stack(stack: StackFacts) -> Target:
         int(_number(traffic, "avgOutputTokens", t)),
         slo,
         _spec_from_stack(stack),
+        stack.classes,
     )
 
 
@@ -162,24 +207,26 @@ def _spec_from_stack(stack: StackFacts) -> Any | None:
 _OUTPUT_TIMEOUT_S = 120
 
 
-def stack_endpoint(project_dir: Path, env: str) -> str:
-    """The stack's `endpoint` output (`pulumi stack output endpoint -s ENV --json`, run in the project).
+def stack_endpoint(project_dir: Path, env: str, pool: str | None = None) -> str:
+    """The stack's `endpoint` output (`pulumi stack output endpoint -s ENV --json`, run in the project), or with
+    `pool` (a stack with several servers) the pool's entry of its `endpoints` output.
 
     ConfigError (exit 2) when the Pulumi CLI is missing, does not answer, or the stack has no endpoint yet
     (not deployed, or the load balancer has no address), each saying to pass --endpoint URL instead.
     """
+    output = "endpoint" if pool is None else "endpoints"
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise ConfigError(
             f"-s {env}: the endpoint is a stack output and the Pulumi CLI is not installed here (not on PATH); "
             "pass it with --endpoint URL (e.g. from `pulumi stack output endpoint` where Pulumi runs)"
         )
-    command = [pulumi, "stack", "output", "endpoint", "-s", env, "--json"]
+    command = [pulumi, "stack", "output", output, "-s", env, "--json"]
     try:
         proc = subprocess.run(command, cwd=project_dir, capture_output=True, text=True,
                               timeout=_OUTPUT_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        raise ConfigError(f"-s {env}: `pulumi stack output endpoint` did not answer within {_OUTPUT_TIMEOUT_S} s; "
+        raise ConfigError(f"-s {env}: `pulumi stack output {output}` did not answer within {_OUTPUT_TIMEOUT_S} s; "
                           "pass --endpoint URL") from None
     except OSError as exc:
         raise ConfigError(f"-s {env}: {pulumi} could not run ({exc.strerror or exc}); pass --endpoint URL") from None
@@ -187,18 +234,25 @@ def stack_endpoint(project_dir: Path, env: str) -> str:
         lines = proc.stderr.strip().splitlines()
         why = lines[-1].removeprefix("error: ") if lines else f"exit code {proc.returncode}"
         if "does not have output property" in why:
-            raise ConfigError(f"-s {env}: the stack has no `endpoint` output yet (run `pulumi up -s {env}` first); "
+            raise ConfigError(f"-s {env}: the stack has no `{output}` output yet (run `pulumi up -s {env}` first); "
                               "pass --endpoint URL to test another server")
-        raise ConfigError(f"-s {env}: `pulumi stack output endpoint` failed: {why}; pass --endpoint URL")
+        raise ConfigError(f"-s {env}: `pulumi stack output {output}` failed: {why}; pass --endpoint URL")
     try:
         value = json.loads(proc.stdout) if proc.stdout.strip() else None
     except json.JSONDecodeError:
         value = proc.stdout.strip()  # an older CLI without --json prints the bare value
+    if pool is not None:
+        if not isinstance(value, dict) or pool not in value:
+            shown = ", ".join(map(str, value)) if isinstance(value, dict) else repr(value)
+            raise ConfigError(f"-s {env}: the stack's `endpoints` output has no pool {pool!r} (it holds: {shown}); "
+                              "run `pulumi up` or pass --endpoint URL")
+        value = value[pool]
+        output = f"endpoints.{pool}"
     if value is None or value == "":
-        raise ConfigError(f"-s {env}: the stack's `endpoint` output is empty: the load balancer has no address yet "
+        raise ConfigError(f"-s {env}: the stack's `{output}` output is empty: the load balancer has no address yet "
                           f"(see `pulumi stack output -s {env}`); wait for it or pass --endpoint URL")
     if not isinstance(value, str):
-        raise ConfigError(f"-s {env}: the stack's `endpoint` output is {value!r}, not a host name or URL; "
+        raise ConfigError(f"-s {env}: the stack's `{output}` output is {value!r}, not a host name or URL; "
                           "pass --endpoint URL")
     return value.strip()
 

@@ -36,7 +36,8 @@ def test_compliant_stack_passes(project: Path) -> None:
     doc = result.to_json()
     # The contract's fields, plus the ones added since (never removed).
     assert set(doc) == {
-        "stack", "passed", "violations", "monthly_usd", "budget_usd", "unevaluated", "strict", "packs", "notes"
+        "stack", "passed", "violations", "monthly_usd", "budget_usd", "showback", "unevaluated", "strict", "packs",
+        "notes",
     }
     assert set(doc["monthly_usd"]) == {"expected", "ceiling"}
     assert [(p.name, p.policies) for p in result.packs] == [("tiny", 3)]

@@ -93,7 +93,7 @@ def test_the_class_schedule_is_repeatable_and_follows_the_shares() -> None:
     assert 0.09 <= share_b <= 0.11, share_b
 
 
-def test_a_fleet_stack_asks_for_the_spec_and_the_router_endpoint(
+def test_a_fleet_stack_workload_without_a_server_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "stacks").mkdir()
@@ -103,4 +103,6 @@ def test_a_fleet_stack_asks_for_the_spec_and_the_router_endpoint(
     (tmp_path / "stacks" / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack), encoding="utf-8")
     code = main(["verify", "-s", "prod", "-C", str(tmp_path), "--endpoint", "http://127.0.0.1:9", *FAST])
     err = capsys.readouterr().err
-    assert code == 2 and "a multi-workload stack" in err and "router" in err, err
+    # A stack with several servers is verified per workload (tests/verify/test_verify_fleet.py); one whose
+    # workload has no server is refused, naming the key.
+    assert code == 2 and "a multi-workload stack" in err and "servestack:fleet.servers" in err, err
