@@ -390,6 +390,10 @@ def mixed_fleet(
     classes = spec.traffic.classes()
     if len(classes) < 2 or spec.model.resolved_architecture() is None:
         return None
+    if len({tokens for _, _, tokens, _ in classes}) < len(classes):
+        # The router tells classes apart by prompt size (servestack.components.kubernetes.router): two classes
+        # of the same prompt length cannot be routed, so no fleet that needs routing them is deployable.
+        return None
     started = time.perf_counter()
     columns = _columns(spec, catalog, exclude)
     solution = _solve(spec, columns, homogeneous.monthly_usd_expected) if columns else None
