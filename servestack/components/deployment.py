@@ -389,7 +389,7 @@ def fleet_args(cfg: DeploymentConfig) -> tuple[ServingClusterArgs, list[ModelPoo
             # A mixed fleet's pools take their requests from the router, which is the stack's one load balancer.
             pool["routed"] = True
         pools.append(pool)
-        # One Prometheus holds every server's alerting rules; one group per pool (servestack-<pool>) plus one for the GPU rules.
+        # One Prometheus holds every server's alerting rules: a group per pool (servestack-<pool>), one for GPUs.
         rules = yaml.safe_load(args.get("alerting_rules", "")) or {}
         groups += [g for g in rules.get("groups", []) if g not in groups]
     cluster = _cluster_args(model_deployment_args(cfg), pools)
