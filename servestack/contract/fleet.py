@@ -14,16 +14,14 @@ The validators below are the only place a fleet's rules are checked. Pulumi-free
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from servestack.contract.model import Deployment
+from servestack.contract.model import Deployment, _Camel, _whole
 
 __all__ = ["Fleet", "FleetServer", "FleetRuleError", "RequestClass", "RESERVED_POOLS", "SHARE_TOLERANCE"]
 
@@ -50,19 +48,6 @@ class FleetRuleError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         self.path, self.message = path, message
         super().__init__(f"{path}: {message}")
-
-
-class _Camel(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, allow_inf_nan=False
-    )
-
-
-def _whole(value: Any) -> Any:
-    # Pulumi config numbers arrive as floats from JSON; accept 200.0, reject 200.5.
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return value
 
 
 def _dns_label(value: str) -> str:
