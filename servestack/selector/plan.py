@@ -521,9 +521,7 @@ class _Priced:
 
     def rank_key(self) -> tuple[Any, ...]:
         o, layout = self.offering, self.sized.layout
-        # Spot priced at the dearest type makes a diversified pool cost what its dearest type costs alone;
-        # at that tie the diversified pool wins (it finds capacity in more pools, and often bills less).
-        diversified = len(self.spot_alternates) if "spot" in (self.base, self.burst) else 0
+        diversified = _diversified(self.base, self.burst, self.sized.burst_nodes_peak, self.spot_alternates)
         return (
             round(self.expected, 6), round(self.ceiling, 6), -diversified, o.cloud, o.region, o.instance_type,
             layout.tensor_parallel, layout.nodes_per_replica, self.base, self.burst,
@@ -543,6 +541,16 @@ class _Priced:
         )
 
 
+def _diversified(base: PricingMode, burst: PricingMode, burst_nodes_peak: int, alternates: tuple[Offering, ...]) -> int:
+    """How many extra spot types the pool may launch, counted only when it runs spot nodes at all.
+
+    Spot priced at the dearest type makes a diversified pool cost what its dearest type costs alone; at that
+    tie the diversified pool wins (it finds capacity in more pools, and often bills less). A spot burst pool
+    that never scales above the floor runs no spot node, so it gains nothing over an on-demand one."""
+    runs_spot = base == "spot" or (burst == "spot" and burst_nodes_peak > 0)
+    return len(alternates) if runs_spot else 0
+
+
 def _price(
     offering: Offering, z: _Sized, combos: list[tuple[PricingMode, PricingMode]], budget: float | None,
     alternates: tuple[Offering, ...] = (),
@@ -551,6 +559,7 @@ def _price(
 
     A spot pool may also launch `alternates` (capacity diversification) and is priced at the dearest type."""
     best: _Priced | None = None
+    best_key: tuple[Any, ...] = ()
     priced = False
     floor_nodes = z.nodes_min
     for base, burst in combos:
@@ -565,10 +574,11 @@ def _price(
         if budget is not None and ceiling > budget:
             continue
         expected = nodes_monthly_usd(pb, floor_nodes, pu, z.burst_nodes_avg) + z.platform_expected
-        if best is None or (round(expected, 6), round(ceiling, 6), base, burst) < (
-            round(best.expected, 6), round(best.ceiling, 6), best.base, best.burst
-        ):
+        key = (round(expected, 6), round(ceiling, 6), -_diversified(base, burst, z.burst_nodes_peak, alternates),
+               base, burst)
+        if best is None or key < best_key:
             best = _Priced(offering, z, base, burst, pb, pu, expected, ceiling, alternates)
+            best_key = key
     if best is not None:
         return best
     return "over_budget" if priced else "pricing_not_offered"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from servestack.catalog.platform import platform_monthly_usd
@@ -153,8 +153,10 @@ def brute_force(spec: WorkloadSpec, rows: list[Any]) -> list[tuple[Any, ...]]:
                     o.cloud, zones, n_peak, vol, thr, iops)
                 if spec.budget.monthly_usd is not None and ceiling > spec.budget.monthly_usd:
                     continue
-                # At equal cost the pool that may launch more spot types ranks first.
-                diversified = len(spot_types) - 1 if "spot" in (base, burst) else 0
+                # At equal cost the pool that may launch more spot types ranks first, if it runs spot nodes at all
+                # (a spot burst that never scales above the floor runs none).
+                runs_spot = base == "spot" or (burst == "spot" and n_peak > n_min)
+                diversified = len(spot_types) - 1 if runs_spot else 0
                 out.append((round(expected, 6), round(ceiling, 6), -diversified, o.cloud, o.region, o.instance_type,
                             layout.tensor_parallel, layout.nodes_per_replica, base, burst))
     return [row[:2] + row[3:] for row in sorted(out)]
@@ -188,6 +190,18 @@ def _spot_types(o: Any, rows: list[Any], zones: int, layout: Any) -> list[Any]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=offerings(), spec=workloads())
+@example(
+    # Two equal AWS types and a floor that covers the traffic: the spot burst pool never scales, so it is no
+    # better than an on-demand one however many types it could launch.
+    rows=[offering(f"type-{i}", "A100-80GB", 1, cloud="aws", region="us-west-2", zones=("a",), on_demand=1.0,
+                   spot=0.3) for i in range(2)],
+    spec=WorkloadSpec.model_validate({
+        "name": "w", "model": {"id": "llama-3.1-8b", "precision": "bf16", "max_context_tokens": 4096},
+        "traffic": {"peak_requests_per_s": 1.0, "avg_requests_per_s": 1.0, "avg_input_tokens": 64,
+                    "avg_output_tokens": 16},
+        "pricing": {"spot": "allowed", "commitment": "none"},
+    }),
+)
 def test_selector_matches_brute_force(rows: list[Any], spec: WorkloadSpec) -> None:
     result = plan(spec, catalog_of(*rows), top=3)
     expected = brute_force(spec, rows)
