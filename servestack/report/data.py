@@ -190,6 +190,8 @@ class FleetReport:
     explanation: str
     worst_ttft_class: str
     worst_tpot_class: str
+    alternative_over_budget: bool = False
+    """The single-accelerator stack's ceiling is over the budget: the fleet is the only plan that fits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,12 +280,15 @@ def build_report(
     ]
 
     shown = _cheapest_per_shape(points) + _cheapest_per_shape(over_budget) + _cheapest_per_shape(misses_slo)
-    best_single = _point("chosen", chosen, measured) if chosen is not None else None
+    # The single stack a mixed fleet is compared with (over the budget when only the fleet fits it).
+    single = result.mixed.homogeneous if result.mixed is not None else chosen
+    best_single = _point("chosen", single, measured) if single is not None else None
     fleet = _fleet_report(spec, result.mixed, best_single) if result.mixed is not None and best_single else None
     chosen_point = best_single
     if best_single is not None:
         # The best single stack is drawn once: as the chosen point, or as the alternative a mixed fleet beat.
-        shown = [p for p in shown if not (p.kind == "feasible" and p.shape_key == best_single.shape_key)]
+        shown = [p for p in shown if not (p.kind in ("feasible", "over_budget")
+                                          and p.shape_key == best_single.shape_key)]
         if fleet is None:
             shown.append(best_single)
         else:
@@ -372,7 +377,7 @@ def _fleet_report(spec: WorkloadSpec, m: MixedFleet, best_single: Point) -> Flee
     return FleetReport(
         m.cloud, m.region, m.zones, tuple(pools), m.monthly_usd_expected, m.monthly_usd_ceiling,
         m.platform_monthly_usd_expected, _replace_kind(best_single, "alternative"), m.saving_usd, m.saving_share,
-        m.explanation(), worst_ttft.name, worst_tpot.name,
+        m.explanation(), worst_ttft.name, worst_tpot.name, m.homogeneous_over_budget,
     )
 
 

@@ -93,6 +93,14 @@ class MixedFleet:
     platform_monthly_usd_expected: float
     homogeneous: Candidate
     solve_seconds: float
+    homogeneous_over_budget: bool = False
+    """True when no single-accelerator stack fits the budget: `homogeneous` is then the cheapest of them,
+    whose ceiling is over it, and the mixed fleet is the only plan (it may even cost more on average)."""
+
+    @property
+    def primary(self) -> Pool:
+        """The pool serving most requests: its offering stands for the fleet where one offering is read."""
+        return max(self.pools, key=lambda p: (p.request_share, p.name))
 
     @property
     def saving_usd(self) -> float:
@@ -105,8 +113,7 @@ class MixedFleet:
     def to_json(self) -> dict[str, Any]:
         """A plan CANDIDATE for the whole fleet: the top-level fields of the pool serving most requests (so
         readers of one offering keep working), the fleet's monthly totals, every pool, and the saving."""
-        primary = max(self.pools, key=lambda p: (p.request_share, p.name))
-        out = primary.candidate.to_json()
+        out = self.primary.candidate.to_json()
         out["monthly_usd_expected"] = round(self.monthly_usd_expected, 2)
         out["monthly_usd_ceiling"] = round(self.monthly_usd_ceiling, 2)
         out["pools"] = [p.to_json() for p in self.pools]
@@ -115,6 +122,7 @@ class MixedFleet:
             "saving_share": round(self.saving_share, 4),
             "platform_monthly_usd_expected": round(self.platform_monthly_usd_expected, 2),
             "homogeneous": {k: v for k, v in self.homogeneous.to_json().items() if k != "estimate"},
+            "homogeneous_over_budget": self.homogeneous_over_budget,
             "explanation": self.explanation(),
         }
         return out
@@ -145,6 +153,13 @@ class MixedFleet:
             f"x{p.candidate.accelerators_per_node}, {p.candidate.replicas_min}-{p.candidate.replicas_peak} replicas)"
             for p in self.pools
         )
+        if self.homogeneous_over_budget:
+            return (
+                f"mixed fleet fits the budget where no single-accelerator stack does: the cheapest "
+                f"({h.instance_type}, {h.accelerator} x{h.accelerators_per_node}) needs a "
+                f"${h.monthly_usd_ceiling:,.0f}/month ceiling (${h.monthly_usd_expected:,.0f} expected), the fleet "
+                f"${self.monthly_usd_ceiling:,.0f}: {parts}"
+            )
         return (
             f"mixed fleet saves ${self.saving_usd:,.0f}/month ({self.saving_share:.1%}) against the best homogeneous "
             f"stack ({h.instance_type}, {h.accelerator} x{h.accelerators_per_node}, "
@@ -384,9 +399,13 @@ def _exact_pool(spec: WorkloadSpec, catalog: Catalog, col: _Column, names: list[
 
 
 def mixed_fleet(
-    spec: WorkloadSpec, catalog: Catalog, homogeneous: Candidate, exclude: Exclude | None = None
+    spec: WorkloadSpec, catalog: Catalog, homogeneous: Candidate, exclude: Exclude | None = None,
+    *, homogeneous_over_budget: bool = False,
 ) -> MixedFleet | None:
-    """The cheapest mixed fleet for a spec with several request classes, when it beats `homogeneous`."""
+    """The cheapest mixed fleet for a spec with several request classes, when it beats `homogeneous`.
+
+    With `homogeneous_over_budget` (`homogeneous` is the cheapest single-accelerator stack and its ceiling is over
+    the budget), any fleet within the budget beats it: the fleet is then the only plan that fits."""
     classes = spec.traffic.classes()
     if len(classes) < 2 or spec.model.resolved_architecture() is None:
         return None
@@ -396,7 +415,8 @@ def mixed_fleet(
         return None
     started = time.perf_counter()
     columns = _columns(spec, catalog, exclude)
-    solution = _solve(spec, columns, homogeneous.monthly_usd_expected) if columns else None
+    incumbent = math.inf if homogeneous_over_budget else homogeneous.monthly_usd_expected
+    solution = _solve(spec, columns, incumbent) if columns else None
     solve_seconds = time.perf_counter() - started
     if not solution or len(solution) < 2:
         return None
@@ -436,9 +456,9 @@ def mixed_fleet(
     budget = spec.budget.monthly_usd
     if budget is not None and total_ceiling > budget:
         return None
-    if total_expected > homogeneous.monthly_usd_expected - _SAVING_EPSILON_USD:
+    if not homogeneous_over_budget and total_expected > homogeneous.monthly_usd_expected - _SAVING_EPSILON_USD:
         return None
     return MixedFleet(
         tuple(pools), first.cloud, first.region, zones, total_expected, total_ceiling, platform_expected,
-        homogeneous, solve_seconds,
+        homogeneous, solve_seconds, homogeneous_over_budget,
     )

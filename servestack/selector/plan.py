@@ -14,6 +14,7 @@ GPUDirect-class fabric - tried only when the model does not fit on one full node
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections import Counter
@@ -252,11 +253,17 @@ class Plan:
 
     @property
     def feasible(self) -> bool:
-        return bool(self.candidates)
+        return bool(self.candidates) or self.mixed is not None
 
     @property
     def chosen(self) -> Candidate | None:
-        return self.candidates[0] if self.candidates else None
+        """The best single-accelerator stack; when only a mixed fleet fits the budget, its largest pool (the
+        offering whose cloud, region and serving values the fleet's stack shares)."""
+        if self.candidates:
+            return self.candidates[0]
+        if self.mixed is not None:
+            return self.mixed.primary.candidate
+        return None
 
     def homogeneous_json(self, candidate: Candidate) -> dict[str, Any]:
         """A single-pool CANDIDATE, with `pools` listing that one pool and every class it serves."""
@@ -699,7 +706,15 @@ def plan(
 
             fleet = mixed_fleet(spec, catalog, ranked[0], exclude)
         return Plan(spec.name, as_of, count, ranked, ordered_rejections, mixed=fleet, class_names=names)
-    return _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top, exclude)
+    infeasible = _infeasible(spec, catalog, sizer, ordered_rejections, as_of, count, top, exclude)
+    if mixed and len(names) > 1 and infeasible.binding_constraint == "over_budget" and infeasible.closest:
+        # Every single-accelerator stack is over budget; pools sized per class may still fit it.
+        from servestack.selector.mixed import mixed_fleet
+
+        fleet = mixed_fleet(spec, catalog, infeasible.closest[0], exclude, homogeneous_over_budget=True)
+        if fleet is not None:
+            return dataclasses.replace(infeasible, mixed=fleet, class_names=names)
+    return infeasible
 
 
 def _infeasible(

@@ -231,3 +231,37 @@ def test_class_and_pool_names_are_escaped(mixed_plan: dict[str, object]) -> None
     hostile = dataclasses.replace(report, fleet=dataclasses.replace(fleet, pools=(hostile_pool, *fleet.pools[1:])))
     page = render_html(hostile, result.chosen)  # type: ignore[attr-defined]
     assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+def test_a_fleet_that_alone_fits_the_budget_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Short chats and long documents whose per-class pools need a lower ceiling than any single type: the
+    # budget sits between the two, so the single-type stack is the over-budget alternative, not a saving.
+    doc = {"name": "triage", "model": {"id": "qwen2.5-7b", "max_context_tokens": 8192},
+           "traffic": {"peak_requests_per_s": 10, "avg_requests_per_s": 5, "request_mix": [
+               {"name": "short", "share": 0.8, "input_tokens": 89, "output_tokens": 179},
+               {"name": "long", "share": 0.2, "input_tokens": 3885, "output_tokens": 412}]},
+           "slo": {"ttft_ms_p95": 2000, "tpot_ms_p95": 50}, "placement": {"clouds": ["aws"]}}
+    spec_path = tmp_path / "triage.yaml"
+    spec_path.write_text(yaml.safe_dump(doc))
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["plan", str(spec_path), "--json"]) == 0
+    unbudgeted = json.loads(buffer.getvalue())["chosen"]
+    doc["budget"] = {"monthly_usd": unbudgeted["mixed"]["homogeneous"]["monthly_usd_ceiling"] - 1}
+    spec_path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "triage.html"
+    assert main(["plan", str(spec_path), "--report", str(out)]) == 0
+    capsys.readouterr()
+    page = out.read_text(encoding="utf-8")
+    why = re.search(r'<td class="saving" id="saving">([^<]*)</td>', page)
+    assert why and text(why.group(1)).startswith("the only plan within the budget"), why
+    alternative = re.search(r'<td id="alternative">([^<]*)</td>', page)
+    assert alternative and "over the budget" in alternative.group(1)
+    assert alternative and unbudgeted["mixed"]["homogeneous"]["instance_type"] in alternative.group(1)
+    # The single stack is drawn once, as the alternative, not also as an over-budget point of the same shape.
+    svg = panel(page, "ttft")
+    (ring,) = groups(svg, "alternative")
+    assert "cheapest single accelerator, over budget" in ring
+    x, y = centre(ring)
+    squares = [re.search(r'<rect x="([\d.]+)" y="([\d.]+)"', body) for body in groups(svg, "over_budget")]
+    assert (x, y) not in [(float(m.group(1)) + 4.5, float(m.group(2)) + 4.5) for m in squares if m]

@@ -182,3 +182,46 @@ def test_human_plan_output_lists_the_pools(capsys: pytest.CaptureFixture[str]) -
     assert main(["plan", str(MIXED_EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "mixed fleet" in out and out.count("  pool ") >= 2 and "saves $" in out
+
+
+def _triage(budget: float | None) -> WorkloadSpec:
+    """Short chats and one in five long documents, where per-class pools need a lower ceiling than any one type."""
+    return WorkloadSpec.model_validate({
+        "name": "triage", "model": {"id": "qwen2.5-7b", "max_context_tokens": 8192},
+        "traffic": {"peak_requests_per_s": 10, "avg_requests_per_s": 5, "request_mix": [
+            {"name": "short", "share": 0.8, "input_tokens": 89, "output_tokens": 179},
+            {"name": "long", "share": 0.2, "input_tokens": 3885, "output_tokens": 412}]},
+        "slo": {"ttft_ms_p95": 2000, "tpot_ms_p95": 50},
+        "placement": {"clouds": ["aws"]},
+        "budget": {"monthly_usd": budget},
+    })
+
+
+def test_a_mixed_fleet_is_the_plan_when_no_single_type_fits_the_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unbudgeted = plan(_triage(None), CATALOG)
+    assert unbudgeted.mixed is not None
+    cheapest_single = plan(_triage(1.0), CATALOG).closest[0].monthly_usd_ceiling
+    fleet_ceiling = unbudgeted.mixed.monthly_usd_ceiling
+    assert fleet_ceiling < cheapest_single, "the premise: the fleet's ceiling is below every single type's"
+    budget = (fleet_ceiling + cheapest_single) / 2
+    result = plan(_triage(budget), CATALOG)
+    # Before, every single-type stack was over budget and the plan stopped there ("raise the budget").
+    assert result.feasible and result.candidates == () and result.mixed is not None
+    assert result.mixed.homogeneous_over_budget and result.mixed.monthly_usd_ceiling <= budget
+    assert result.mixed.homogeneous.monthly_usd_ceiling > budget
+    assert "fits the budget where no single-accelerator stack does" in result.mixed.explanation()
+    doc = result.to_json()
+    assert doc["feasible"] and doc["chosen"]["mixed"]["homogeneous_over_budget"] is True
+    assert result.chosen is not None and result.chosen.instance_type == doc["chosen"]["instance_type"]
+    # Written and read back as the fleet the program deploys.
+    spec_path = tmp_path / "triage.yaml"
+    spec_path.write_text(json.dumps(_triage(budget).model_dump(mode="json", exclude_none=True)))
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    assert main(["plan", str(spec_path), "--env", "prod", "--write", "-C", str(tmp_path),
+                 "--api-cidr", "203.0.113.0/24"]) == 0
+    capsys.readouterr()
+    config = load_yaml_file(tmp_path / "stacks" / "Pulumi.prod.yaml", "stack file")["config"]
+    servers = config["servestack:fleet"]["servers"]
+    assert len(servers) == len(result.mixed.pools) >= 2
