@@ -219,8 +219,10 @@ class JointPlan:
                     f"(${self.separate_expected:,.0f}/month expected)")
         one, sep = self.one_cluster.monthly_usd_expected, self.separate_expected
         if self.mode == "one_cluster":
-            return (f"one cluster in {self.one_cluster.cloud}/{self.one_cluster.region}: ${one:,.0f}/month expected, "
-                    f"${self.saving_usd:,.0f}/month less than separate clusters (${sep:,.0f})")
+            fleets = [w for w, m in zip(self.workloads, self.one_cluster.workload_fleets(), strict=True) if m]
+            pools = f" ({', '.join(fleets)} on mixed fleet pools behind one router)" if fleets else ""
+            return (f"one cluster in {self.one_cluster.cloud}/{self.one_cluster.region}{pools}: ${one:,.0f}/month "
+                    f"expected, ${self.saving_usd:,.0f}/month less than separate clusters (${sep:,.0f})")
         return (f"separate clusters: ${sep:,.0f}/month expected, ${self.saving_usd:,.0f}/month less than one "
                 f"cluster in {self.one_cluster.cloud}/{self.one_cluster.region} (${one:,.0f})")
 

@@ -118,6 +118,24 @@ def test_plan_write_and_plan_report_agree_with_the_generated_mixed_project(
     assert (project / "reports" / "prod.html").read_text() == report.read_text()
 
 
+def test_update_moves_a_project_onto_the_mixed_fleet_when_the_spec_gains_a_mix(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
+    # The same workload with one average request size plans one pool; its mix plans a mixed fleet.
+    plain = _write_variant(tmp_path / "plain.yaml", MIXED, traffic={
+        "peak_requests_per_s": 30, "avg_requests_per_s": 15, "avg_input_tokens": 100, "avg_output_tokens": 60})
+    project = tmp_path / "p"
+    assert _new(project, [plain]) == 0
+    assert "servestack:deployment" in _config(project, "prod")
+    (project / "workloads" / "assistant-7b.yaml").write_text(MIXED.read_text())
+    assert main(["new", str(project), "--update"]) == 0
+    config = _config(project, "prod")
+    spec = _spec(MIXED)
+    mixed = plan(spec, catalog).mixed
+    assert mixed is not None
+    # The single-server pair the first run wrote is gone (it was servestack's, unedited), the fleet is in.
+    assert "servestack:deployment" not in config and "servestack:workload" not in config
+    assert config["servestack:fleet"] == mixed.fleet(spec, catalog).to_stack_config()
+
+
 # ---- several workloads -----------------------------------------------------------------------------------
 
 def test_separate_clusters_cost_each_workload_its_mixed_fleet(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
@@ -190,6 +208,7 @@ def test_a_project_with_a_mixed_workload_in_one_cluster_previews_and_checks(
     assert preview["monthly_usd"]["expected"] == pytest.approx(one.monthly_usd_expected, abs=0.01)
     assert preview["monthly_usd"]["ceiling"] == pytest.approx(one.monthly_usd_ceiling, abs=0.01)
     assert f"**{money(one.monthly_usd_expected)}**" in _readme_total(project, "prod")
+    assert "(assistant-7b on mixed fleet pools behind one router)" in (project / "README.md").read_text()
     gateways = [r for r in preview["resources"] if r["type"] == "kubernetes:gateway.networking.k8s.io/v1:Gateway"]
     assert len(gateways) == 1
 
