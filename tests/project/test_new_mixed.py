@@ -94,8 +94,8 @@ def test_the_mixed_example_project_deploys_the_fleet_its_plan_chose(tmp_path: Pa
     # The README: a line per pool naming its classes, and the plan's totals.
     readme = (project / "README.md").read_text()
     for pool in result.mixed.pools:
-        assert f"| {spec.name}: pool {pool.name} (serves {', '.join(pool.classes)}) | {pool.candidate.instance_type} |" \
-            in readme
+        line = f"| {spec.name}: pool {pool.name} (serves {', '.join(pool.classes)}) | {pool.candidate.instance_type} |"
+        assert line in readme
     assert _readme_total(project, "prod") == (f"| **total** | | | | | | **{money(result.mixed.monthly_usd_expected)}** "
                                               f"| **{money(result.mixed.monthly_usd_ceiling)}** |")
     policy = json.loads((project / "policy" / "prod.json").read_text())
@@ -147,8 +147,9 @@ def test_separate_clusters_cost_each_workload_its_mixed_fleet(tmp_path: Path, ca
     assert joint.mode == "separate_clusters" and joint.one_cluster is None
     mixed, small = (plan(s, catalog) for s in specs)
     assert mixed.mixed is not None and small.chosen is not None and small.mixed is None
-    assert joint.separate_expected == pytest.approx(mixed.mixed.monthly_usd_expected + small.chosen.monthly_usd_expected)
-    assert joint.separate_ceiling == pytest.approx(mixed.mixed.monthly_usd_ceiling + small.chosen.monthly_usd_ceiling)
+    fleet, alone = mixed.mixed, small.chosen
+    assert joint.separate_expected == pytest.approx(fleet.monthly_usd_expected + alone.monthly_usd_expected)
+    assert joint.separate_ceiling == pytest.approx(fleet.monthly_usd_ceiling + alone.monthly_usd_ceiling)
     assert joint.to_json()["separate_clusters"]["chosen"][0]["pools"] == mixed.mixed.to_json()["pools"]
 
     project = tmp_path / "p"
