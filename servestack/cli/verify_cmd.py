@@ -115,15 +115,14 @@ def run(args: argparse.Namespace) -> int:
     if args.endpoint is not None:
         endpoint = args.endpoint
     else:
-        from servestack.verify.sources import stack_base_url, stack_endpoint
+        from servestack.verify.sources import stack_base_url, stack_endpoint, stack_router_url
 
         facts = _some(stack)
         if len(facts.pools) > 1:
-            raise SpecError("--endpoint", "<missing>", f"workload {target.name} is served by pools "
-                            f"{', '.join(facts.pools)} behind the router (a mixed fleet): the address of the "
-                            f"router's Service, which `pulumi stack output router -s {facts.env}` names "
-                            "(namespace/name; kubectl get service shows its address)")
-        endpoint = stack_base_url(facts, stack_endpoint(project, facts.env, facts.pool))
+            # A mixed fleet: its pools sit behind the router, so the load takes the path a client's would.
+            endpoint = stack_router_url(project, facts, target.name)
+        else:
+            endpoint = stack_base_url(facts, stack_endpoint(project, facts.env, facts.pool))
     url, api = endpoint_url(endpoint, args.api)
     config = LoadConfig(
         url=url, api=api, model=args.model or target.name, rate=rate, duration_s=duration, warmup_s=warmup,

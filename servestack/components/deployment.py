@@ -919,8 +919,9 @@ def _deploy_fleet(cfg: DeploymentConfig) -> tuple[ServingCluster, list[ModelPool
     pulumi.export("kubeconfig", cluster.kubeconfig)
     router = _fleet_router(cfg, cluster, pools)
     if router is not None:
-        # A mixed fleet's clients call the router's load balancer; its routed pools' endpoints are in-cluster.
-        pulumi.export("router", {"service": router.service, "port": router.port})
+        # A mixed fleet's clients call the router's load balancer, at their workload's path; its routed pools'
+        # endpoints are in-cluster.
+        pulumi.export("router", {"address": router.address, "port": router.port, "paths": router.paths})
     pulumi.export("endpoints", {pool.pool_name: pool.endpoint for pool in pools})
     pulumi.export("namespaces", {pool.pool_name: pool.namespace for pool in pools})
     return cluster, pools
@@ -955,6 +956,8 @@ def _fleet_router(cfg: DeploymentConfig, cluster: ServingCluster, pools: list[Mo
     }
     if cfg.tls_certificate_arn:
         args["tls_certificate_arn"] = cfg.tls_certificate_arn
+    if cfg.tls_domain:
+        args["tls_domain"] = cfg.tls_domain
     return ModelRouter(f"{cluster.pulumi_resource_name}-router", args, opts=cluster.kube)
 
 

@@ -8,7 +8,8 @@ ceiling of a stack written by `plan --write` equals the plan's `monthly_usd_ceil
   the `servestack-pricing` tag picks a 1y/3y committed price for on-demand capacity;
 - node volumes (launch template EBS / GKE boot disk) at the platform's per-GiB-month price, per node;
 - cluster control planes, NAT gateways (per gateway on AWS; per VM on GCP, capped), load balancers
-  (a Kubernetes Service of type LoadBalancer, an Ingress or Gateway, or an explicit NLB / forwarding rule).
+  (a Kubernetes Service of type LoadBalancer, an Ingress or Gateway, or an explicit NLB / forwarding rule; an
+  Envoy Gateway whose proxies' Service is ClusterIP is not one).
 
 Anything that costs money but has no bundled price (registries, public IPs, persistent volume claims,
 usage charges) is reported as unknown with a reason, never as zero.
@@ -42,10 +43,10 @@ _CONTROL_PLANES = {"aws:eks/cluster:Cluster": "aws", "gcp:container/cluster:Clus
 _REGISTRIES = ("aws:ecr/repository:Repository", "gcp:artifactregistry/repository:Repository")
 _NAT_VM_TYPES = (GKE_NODE_POOL,)
 """GCP groups priced behind Cloud NAT: the private node pools servestack and the platform table assume."""
-_LB_KUBERNETES = (
-    "kubernetes:networking.k8s.io/v1:Ingress",
-    "kubernetes:gateway.networking.k8s.io/v1:Gateway",
-)
+_GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+_GATEWAY_CLASS = "kubernetes:gateway.networking.k8s.io/v1:GatewayClass"
+_ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+_LB_KUBERNETES = ("kubernetes:networking.k8s.io/v1:Ingress", _GATEWAY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +177,9 @@ def cost_graph(
             groups.extend(found)
             for group in found:
                 lines.extend(_node_lines(group, cat, several=len(found) > 1))
+    in_cluster = _gateways_without_load_balancer(resources)
     for r in resources:
-        if r.type in COMPUTE_TYPES:
+        if r.type in COMPUTE_TYPES or r.urn in in_cluster:
             continue
         lines.extend(_other_lines(r, groups, default_cloud))
     notes = tuple(f"{g.label} ({g.kind}): {g.pricing_note}" for g in groups
@@ -354,6 +356,30 @@ def _other_lines(r: Resource, groups: Sequence[NodeGroup], default_cloud: str | 
     if t == "gcp:compute/forwardingRule:ForwardingRule":
         return [_lb_line(r, "gcp", "forwarding rule")]
     return []
+
+
+def _gateways_without_load_balancer(resources: Sequence[Resource]) -> set[str]:
+    """URNs of Gateways that provision no load balancer of their own.
+
+    A Gateway costs a load balancer unless its implementation is told otherwise. Envoy Gateway's is: the class's
+    parameters (an EnvoyProxy) set the type of the proxies' Service, a LoadBalancer unless they say ClusterIP
+    or NodePort; the stack's entry point is then another Service, priced where it is declared."""
+    proxies: dict[tuple[str, str], Any] = {}
+    for r in resources:
+        if r.type == _ENVOY_PROXY:
+            proxies[(str(r.get("metadata", "namespace")), str(r.get("metadata", "name")))] = r.get(
+                "spec", "provider", "kubernetes", "envoyService", "type")
+    service_type: dict[str, Any] = {}
+    for r in resources:
+        ref = r.get("spec", "parametersRef")
+        if r.type != _GATEWAY_CLASS or not isinstance(ref, dict) or ref.get("kind") != "EnvoyProxy":
+            continue
+        key = (str(ref.get("namespace")), str(ref.get("name")))
+        if key in proxies:
+            service_type[str(r.get("metadata", "name"))] = proxies[key]
+    return {r.urn for r in resources
+            if r.type == _GATEWAY and service_type.get(str(r.get("spec", "gatewayClassName"))) in ("ClusterIP",
+                                                                                                 "NodePort")}
 
 
 def _gke_default_pool(r: Resource) -> list[CostedResource]:

@@ -17,7 +17,7 @@ from servestack.errors import ConfigError, ServestackError, SpecError
 from servestack.verify.report import Predicted, SloTargets
 
 __all__ = ["Target", "StackFacts", "read_stack", "target_from_spec", "target_from_stack", "stack_endpoint",
-           "stack_base_url", "predict"]
+           "stack_base_url", "stack_router_url", "predict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,7 @@ def _fleet_facts(env: str, path: Path, config: dict[str, Any], workload: str | N
         for s in mine for c in (s.get("requestClasses") or [])
         if isinstance(c, dict) and {"name", "share", "inputTokens", "outputTokens"} <= set(c)
     )
-    # A mixed fleet serves one workload from several pools, each with its own endpoint until a router fronts them.
+    # A mixed fleet serves one workload from several pools behind the router (the `router` output).
     deployment = mine[0].get("deployment") if len(mine) == 1 else None
     return StackFacts(env, path, environment, named[workload], deployment if isinstance(deployment, dict) else {},
                       exposure, pool=pools[0] if len(pools) == 1 else None, pools=pools,
@@ -215,11 +215,42 @@ def stack_endpoint(project_dir: Path, env: str, pool: str | None = None) -> str:
     (not deployed, or the load balancer has no address), each saying to pass --endpoint URL instead.
     """
     output = "endpoint" if pool is None else "endpoints"
+    value = _stack_output(project_dir, env, output)
+    if pool is not None:
+        if not isinstance(value, dict) or pool not in value:
+            shown = ", ".join(map(str, value)) if isinstance(value, dict) else repr(value)
+            raise ConfigError(f"-s {env}: the stack's `endpoints` output has no pool {pool!r} (it holds: {shown}); "
+                              "run `pulumi up` or pass --endpoint URL")
+        value = value[pool]
+        output = f"endpoints.{pool}"
+    return _address(env, output, value)
+
+
+def stack_router_url(project_dir: Path, stack: StackFacts, workload: str) -> str:
+    """The URL a mixed workload is served at: the `router` output's load balancer address and the workload's path
+    (`pulumi stack output router -s ENV --json`); scheme and port follow `servestack:exposure`.
+
+    ConfigError (exit 2) as for `stack_endpoint`, or when the router does not route `workload`."""
+    env = stack.env
+    value = _stack_output(project_dir, env, "router")
+    paths = value.get("paths") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(paths, dict):
+        raise ConfigError(f"-s {env}: the stack's `router` output is {value!r}, not the router's address and paths "
+                          "(a stack deployed by an older servestack: run `pulumi up` again, or pass --endpoint URL)")
+    if workload not in paths:
+        raise ConfigError(f"-s {env}: the router does not route workload {workload!r} (it routes: "
+                          f"{', '.join(map(str, paths))}); run `pulumi up` or pass --endpoint URL")
+    host = _address(env, "router.address", value.get("address"))
+    path = str(paths[workload]).rstrip("/")
+    return f"{stack_base_url(stack, host)}{path}"
+
+
+def _stack_output(project_dir: Path, env: str, output: str) -> Any:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise ConfigError(
             f"-s {env}: the endpoint is a stack output and the Pulumi CLI is not installed here (not on PATH); "
-            "pass it with --endpoint URL (e.g. from `pulumi stack output endpoint` where Pulumi runs)"
+            f"pass it with --endpoint URL (e.g. from `pulumi stack output {output}` where Pulumi runs)"
         )
     command = [pulumi, "stack", "output", output, "-s", env, "--json"]
     try:
@@ -238,16 +269,12 @@ def stack_endpoint(project_dir: Path, env: str, pool: str | None = None) -> str:
                               "pass --endpoint URL to test another server")
         raise ConfigError(f"-s {env}: `pulumi stack output {output}` failed: {why}; pass --endpoint URL")
     try:
-        value = json.loads(proc.stdout) if proc.stdout.strip() else None
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
     except json.JSONDecodeError:
-        value = proc.stdout.strip()  # an older CLI without --json prints the bare value
-    if pool is not None:
-        if not isinstance(value, dict) or pool not in value:
-            shown = ", ".join(map(str, value)) if isinstance(value, dict) else repr(value)
-            raise ConfigError(f"-s {env}: the stack's `endpoints` output has no pool {pool!r} (it holds: {shown}); "
-                              "run `pulumi up` or pass --endpoint URL")
-        value = value[pool]
-        output = f"endpoints.{pool}"
+        return proc.stdout.strip()  # an older CLI without --json prints the bare value
+
+
+def _address(env: str, output: str, value: Any) -> str:
     if value is None or value == "":
         raise ConfigError(f"-s {env}: the stack's `{output}` output is empty: the load balancer has no address yet "
                           f"(see `pulumi stack output -s {env}`); wait for it or pass --endpoint URL")

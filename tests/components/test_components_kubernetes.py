@@ -199,8 +199,10 @@ def test_autoscaler_scales_on_waiting_requests_within_plan_bounds(run_pulumi: Ru
     behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
     queries = [t["metadata"]["query"] for t in spec["triggers"]]
-    assert "vllm:num_requests_waiting" in queries[0] and 'model_name="chat-70b"' in queries[0]
-    assert "kv_cache_usage_perc" in queries[1]
+    # Scoped to the server's namespace: the pools of a mixed fleet serve one model name, each scales on its own.
+    assert queries[0] == 'sum(vllm:num_requests_waiting{model_name="chat-70b", namespace="chat"})'
+    assert queries[1] == ('avg(vllm:kv_cache_usage_perc{model_name="chat-70b", namespace="chat"} '
+                          'or vllm:gpu_cache_usage_perc{model_name="chat-70b", namespace="chat"})')
     assert all(t["type"] == "prometheus" for t in spec["triggers"])
 
 

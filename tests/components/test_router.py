@@ -166,12 +166,28 @@ def test_every_pool_namespace_grants_the_route(mixed: tuple[dict[str, Any], Prev
 
 def test_the_router_is_the_one_load_balancer_priced(mixed: tuple[dict[str, Any], PreviewResult]) -> None:
     _, preview = mixed
-    services = {r.name: r.inputs["spec"]["type"] for r in _of(preview, "kubernetes:core/v1:Service")}
-    assert "LoadBalancer" not in services.values(), services
+    services = {r.name: r.inputs for r in _of(preview, "kubernetes:core/v1:Service")}
+    balancers = {name: inputs for name, inputs in services.items() if inputs["spec"]["type"] == "LoadBalancer"}
+    assert list(balancers) == ["mixed-router-lb-svc"], {n: i["spec"]["type"] for n, i in services.items()}
+    entry = balancers["mixed-router-lb-svc"]
+    # In front of the Gateway's own proxies, on the port Envoy Gateway gives them for the listener.
+    gateway = _of(preview, "kubernetes:gateway.networking.k8s.io/v1:Gateway")[0].inputs
+    assert entry["metadata"]["namespace"] == "envoy-gateway-system"
+    assert entry["spec"]["selector"] == {
+        "gateway.envoyproxy.io/owning-gateway-name": gateway["metadata"]["name"],
+        "gateway.envoyproxy.io/owning-gateway-namespace": gateway["metadata"]["namespace"],
+    }
+    listener = gateway["spec"]["listeners"][0]["port"]
+    assert listener >= 1024, "a privileged listener port is shifted by 10000 on the proxies"
+    assert [p["targetPort"] for p in entry["spec"]["ports"]] == [listener]
+    proxy = _of(preview, "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")[0].inputs["spec"]
+    assert proxy["provider"]["kubernetes"]["envoyService"]["type"] == "ClusterIP"
     assert preview.costs is not None
-    balancers = [line for line in preview.costs.lines if line.item == "load-balancer"]
-    assert [line.type for line in balancers] == ["kubernetes:gateway.networking.k8s.io/v1:Gateway"]
-    assert preview.outputs["router"]["service"].startswith("envoy-gateway-system/")
+    priced = [line for line in preview.costs.lines if line.item == "load-balancer"]
+    assert [line.type for line in priced] == ["kubernetes:core/v1:Service"]
+    # The address clients use, and the path of the one workload, are stack outputs.
+    router = preview.outputs["router"]
+    assert router["address"] and router["port"] == 80 and router["paths"] == {"assistant-7b": "/"}
 
 
 def test_envoy_gateway_and_proxy_are_pinned(mixed: tuple[dict[str, Any], PreviewResult]) -> None:
@@ -188,8 +204,8 @@ def test_envoy_gateway_and_proxy_are_pinned(mixed: tuple[dict[str, Any], Preview
     assert proxy["provider"]["kubernetes"]["envoyPDB"] == {"minAvailable": 1}
     assert deployment["pod"]["securityContext"]["runAsNonRoot"] is True
     assert deployment["container"]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-    assert proxy["provider"]["kubernetes"]["envoyService"]["annotations"][
-        "service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
+    entry = next(r for r in _of(preview, "kubernetes:core/v1:Service") if r.inputs["spec"]["type"] == "LoadBalancer")
+    assert entry.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
 
 
 def _args(**extra: Any) -> ModelRouterArgs:
@@ -204,26 +220,29 @@ def _args(**extra: Any) -> ModelRouterArgs:
     return args  # type: ignore[return-value]
 
 
+def _entry(graph: Any) -> Any:
+    return next(r for r in graph.of("kubernetes:core/v1:Service") if r.inputs["spec"]["type"] == "LoadBalancer")
+
+
 def test_a_public_router_on_aws_terminates_tls_at_the_nlb(run_pulumi: Runner) -> None:
     graph = run_pulumi(lambda: ModelRouter("r", _args(exposure="public", tls_certificate_arn="arn:aws:acm:x")))
-    proxy = graph.one("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
-    annotations = proxy.inputs["spec"]["provider"]["kubernetes"]["envoyService"]["annotations"]
+    entry = _entry(graph)
+    annotations = entry.inputs["metadata"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] == "arn:aws:acm:x"
-    gateway = graph.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
-    assert gateway.inputs["spec"]["listeners"][0]["port"] == 443
+    assert [p["port"] for p in entry.inputs["spec"]["ports"]] == [443]
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ({"exposure": "public"}, "exposure=public on aws needs tls_certificate_arn"),
-    ({"cloud": "gcp", "exposure": "public"}, "exposure=public on gcp is not supported for a mixed fleet"),
-    ({"workloads": []}, "workloads is empty"),
-    ({"kubernetes_version": "1.20"}, "kubernetes_version='1.20' is not supported"),
-    ({"bytes_per_token": 0}, "bytes_per_token=0 is not valid"),
-])
-def test_bad_router_arguments_name_the_field(extra: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        ModelRouter("r", _args(**extra))
+def test_a_public_router_on_gcp_takes_a_managed_certificate_through_an_ingress(run_pulumi: Runner) -> None:
+    graph = run_pulumi(lambda: ModelRouter("r", _args(cloud="gcp", exposure="public", tls_domain="llm.example.com")))
+    assert graph.one("kubernetes:networking.gke.io/v1:ManagedCertificate").inputs["spec"] == {
+        "domains": ["llm.example.com"]}
+    ingress = graph.one("kubernetes:networking.k8s.io/v1:Ingress")
+    assert ingress.inputs["metadata"]["namespace"] == "envoy-gateway-system"
+    # The load balancer's health check asks the router for /health, which a pool's server answers.
+    backend = graph.one("kubernetes:cloud.google.com/v1:BackendConfig").inputs["spec"]["healthCheck"]
+    listener = graph.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs["spec"]["listeners"][0]["port"]
+    assert backend["port"] == listener and backend["requestPath"] == "/health"
 
 
 @pytest.mark.parametrize("kubernetes", SUPPORTED_KUBERNETES_VERSIONS)
@@ -246,11 +265,9 @@ def test_both_packs_pass_the_routed_fleet(mixed: tuple[dict[str, Any], PreviewRe
 
 def test_an_internal_router_on_gcp_is_an_internal_passthrough_load_balancer(run_pulumi: Runner) -> None:
     graph = run_pulumi(lambda: ModelRouter("r", _args(cloud="gcp")))
-    service = graph.one("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy").inputs["spec"]["provider"][
-        "kubernetes"]["envoyService"]
-    assert service == {"name": "r", "type": "LoadBalancer",
-                       "annotations": {"networking.gke.io/load-balancer-type": "Internal"}}
-    assert graph.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs["spec"]["listeners"][0]["port"] == 80
+    entry = _entry(graph)
+    assert entry.inputs["metadata"]["annotations"]["networking.gke.io/load-balancer-type"] == "Internal"
+    assert [p["port"] for p in entry.inputs["spec"]["ports"]] == [80]
 
 
 def test_the_crd_schemas_are_those_of_the_default_release() -> None:
@@ -262,3 +279,75 @@ def test_the_crd_schemas_are_those_of_the_default_release() -> None:
         document = json.loads(path.read_text())
         assert document["release"].startswith(f"envoyproxy/gateway {pin.version} "), path.name
         assert f"/blob/{pin.version}/" in document["source"], path.name
+
+
+def _route_target(route: dict[str, Any], path: str, content_length: int | None) -> tuple[str, str | None] | None:
+    """(backend Service, rewritten prefix) a request on `path` takes through one HTTPRoute, by Gateway API
+    precedence: an Exact path beats a prefix, a longer prefix beats a shorter one, then the most header matches."""
+    best: tuple[tuple[int, int, int, int], tuple[str, str | None]] | None = None
+    for index, rule in enumerate(route["spec"]["rules"]):
+        for match in rule["matches"]:
+            kind, value = match["path"]["type"], match["path"]["value"]
+            if kind == "Exact" and path != value:
+                continue
+            if kind == "PathPrefix" and not (value == "/" or path == value or path.startswith(value + "/")):
+                continue
+            headers = match.get("headers", [])
+            if any(content_length is None or not re.fullmatch(h["value"], str(content_length)) for h in headers):
+                continue
+            rewrite = next((f["urlRewrite"]["path"]["replacePrefixMatch"] for f in rule.get("filters", [])
+                            if f["type"] == "URLRewrite"), None)
+            key = (0 if kind == "Exact" else 1, -len(value), -len(headers), index)
+            target = (rule["backendRefs"][0]["name"], rewrite)
+            if best is None or key < best[0]:
+                best = (key, target)
+    return None if best is None else best[1]
+
+
+def test_several_mixed_workloads_share_the_router_by_path_prefix(run_pulumi: Runner) -> None:
+    chat = _args()["workloads"][0]
+    code = {"name": "code", "classes": [
+        {"name": "small", "input_tokens": 300, "service_namespace": "c", "service_name": "c"},
+        {"name": "big", "input_tokens": 9000, "service_namespace": "d", "service_name": "d"},
+    ]}
+    paths: dict[str, str] = {}
+
+    def program() -> None:
+        ModelRouter("r", _args(workloads=[chat, code])).paths.apply(paths.update)
+
+    graph = run_pulumi(program)
+    routes = {r.inputs["metadata"]["name"]: r.inputs for r in graph.of(
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")}
+    assert set(routes) == {"chat", "code"}
+    for route in routes.values():
+        _validate(route)
+
+    def reach(path: str, content_length: int | None) -> set[tuple[str, str | None]]:
+        """Every route's answer: exactly one route may take a request, or the Gateway's choice is arbitrary."""
+        return {t for t in (_route_target(r, path, content_length) for r in routes.values()) if t is not None}
+
+    assert reach("/chat/v1/chat/completions", 900) == {("a", "/")}
+    assert reach("/chat/v1/chat/completions", 30_000) == {("b", "/")}
+    assert reach("/code/v1/completions", 1_300) == {("c", "/")}
+    assert reach("/code/v1/completions", None) == {("d", "/")}
+    assert reach("/codex/v1/completions", 100) == set()  # a prefix matches whole path segments only
+    # The load balancer's health check reaches a server: the first workload's pool of the rest.
+    assert reach("/health", None) == {("b", None)}
+    assert paths == {"chat": "/chat", "code": "/code"}
+
+
+def test_a_workload_listed_twice_is_refused() -> None:
+    chat = _args()["workloads"][0]
+    with pytest.raises(ValueError, match="workload 'chat' is listed twice"):
+        ModelRouter("r", _args(workloads=[chat, chat]))
+
+
+def test_each_pool_scales_on_its_own_queue(mixed: tuple[dict[str, Any], PreviewResult]) -> None:
+    stack, preview = mixed
+    # Both pools serve the workload's one model name; a query by name alone would scale each on the other's load.
+    scaled = _of(preview, "kubernetes:keda.sh/v1alpha1:ScaledObject")
+    assert len(scaled) == len(stack["servestack:fleet"]["servers"]) == 2
+    for obj in scaled:
+        namespace = obj.inputs["metadata"]["namespace"]
+        for trigger in obj.inputs["spec"]["triggers"]:
+            assert f'namespace="{namespace}"' in trigger["metadata"]["query"], trigger

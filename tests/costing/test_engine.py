@@ -248,3 +248,27 @@ def test_report_dict_lists_unknowns() -> None:
     data = cost_resources(aws_stack(), region="us-east-1").as_dict()
     assert data["ceiling"] > 0
     assert {u["item"] for u in data["unknowns"]} == {"registry"}
+
+
+@pytest.mark.parametrize(("service_type", "priced"), [(None, True), ("LoadBalancer", True), ("ClusterIP", False)])
+def test_a_gateway_costs_a_load_balancer_unless_its_proxies_are_in_cluster(service_type: str | None,
+                                                                          priced: bool) -> None:
+    proxy_service = {} if service_type is None else {"envoyService": {"type": service_type}}
+    graph = [
+        res("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", "proxy", {
+            "metadata": {"name": "edge", "namespace": "router"},
+            "spec": {"provider": {"type": "Kubernetes", "kubernetes": proxy_service}}}),
+        res("kubernetes:gateway.networking.k8s.io/v1:GatewayClass", "class", {
+            "metadata": {"name": "edge"},
+            "spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                     "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": "edge",
+                                       "namespace": "router"}}}),
+        res("kubernetes:gateway.networking.k8s.io/v1:Gateway", "gw", {
+            "metadata": {"name": "edge", "namespace": "router"}, "spec": {"gatewayClassName": "edge"}}),
+        # Another class's Gateway is priced whatever the EnvoyProxy above says.
+        res("kubernetes:gateway.networking.k8s.io/v1:Gateway", "other", {
+            "metadata": {"name": "other", "namespace": "router"}, "spec": {"gatewayClassName": "gke-l7-rilb"}}),
+    ]
+    report = cost_resources(graph, stack_config={"servestack:deployment": {"cloud": "aws"}})
+    balancers = sorted(line.urn.rsplit("::", 1)[-1] for line in report.lines if line.item == "load-balancer")
+    assert balancers == (["gw", "other"] if priced else ["other"])

@@ -67,18 +67,60 @@ def test_a_pool_missing_from_the_endpoints_output_exits_2(tmp_path: Path, fleet_
     assert code == 2 and "no pool 'summarize-8b'" in err and "chat-70b" in err, err
 
 
-def test_a_mixed_workload_asks_for_the_pool_endpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _mixed_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
     proj = tmp_path / "mixed"
     proj.mkdir()
     (proj / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     assert main(["plan", str(ROOT / "examples" / "mixed-fleet-7b.yaml"), "--env", "prod", "--write", "-C", str(proj),
                  "--api-cidr", "203.0.113.0/24"]) == 0
     capsys.readouterr()
-    pools = [s["pool"] for s in yaml.safe_load((proj / "stacks" / "Pulumi.prod.yaml").read_text())["config"][
-        "servestack:fleet"]["servers"]]
+    name = yaml.safe_load((proj / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["servestack:workloads"][0][
+        "name"]
+    return proj, str(name)
+
+
+def test_a_mixed_workload_is_loaded_through_the_router(fake: FakeOpenAI, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    proj, name = _mixed_project(tmp_path, capsys)
+    router = {"address": f"127.0.0.1:{fake.port}", "port": 80, "paths": {name: "/"}}
+    log = fake_pulumi(tmp_path, monkeypatch, stdout=json.dumps(router) + "\n")
+    code, doc, err = run(capsys, "-s", "prod", "-C", str(proj), *FAST)
+    assert code in (0, 1), err
+    assert calls(log) == [{"argv": ["stack", "output", "router", "-s", "prod", "--json"], "cwd": str(proj)}]
+    assert fake.bodies and {b["model"] for b in fake.bodies} == {name}
+    assert set(fake.paths) == {"/v1/completions"}
+
+
+@pytest.mark.parametrize(("exposure", "path", "url"), [
+    ("internal", "/chat", "http://lb.example.internal/chat"),
+    ("public", "/", "https://llm.example.com"),
+])
+def test_the_router_url_joins_the_address_and_the_workloads_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exposure: str, path: str, url: str
+) -> None:
+    from servestack.verify.sources import StackFacts, stack_router_url
+
+    address = "lb.example.internal" if exposure == "internal" else "llm.example.com"
+    fake_pulumi(tmp_path, monkeypatch, stdout=json.dumps({"address": address, "paths": {"chat": path}}) + "\n")
+    facts = StackFacts("prod", tmp_path / "s.yaml", "prod", {}, {}, exposure, pools=("a", "b"))
+    assert stack_router_url(tmp_path, facts, "chat") == url
+
+
+@pytest.mark.parametrize(("router", "message"), [
+    ({"address": "lb", "paths": {"other": "/other"}}, "does not route workload"),
+    ({"address": "", "paths": {"WORKLOAD": "/"}}, "`router.address` output is empty"),
+    ({"service": "envoy-gateway-system/x", "port": 80}, "not the router's address and paths"),
+])
+def test_a_router_output_without_the_workload_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str], router: dict[str, Any],
+                                                      message: str) -> None:
+    proj, name = _mixed_project(tmp_path, capsys)
+    text = json.dumps(router).replace("WORKLOAD", name)
+    fake_pulumi(tmp_path, monkeypatch, stdout=text + "\n")
     code = main(["verify", "-s", "prod", "-C", str(proj), *FAST])
     err = capsys.readouterr().err
-    assert code == 2 and "--endpoint" in err and "router" in err and all(p in err for p in pools), err
+    assert code == 2 and message in err and "--endpoint" in err and "Traceback" not in err, err
 
 
 def test_a_mixed_workload_loads_its_request_classes(fake: FakeOpenAI, tmp_path: Path,

@@ -66,7 +66,10 @@ class ServingAutoscaler(pulumi.ComponentResource):
         if waiting <= 0:
             raise ValueError(f"{comp}: waiting_requests_per_replica={waiting} is not valid; allowed: > 0")
         server = args.get("prometheus_url", PROMETHEUS_URL)
-        model = args["served_model_name"]
+        # The server's own pods only: in a mixed fleet every pool serves the same model name, and each pool's
+        # autoscaler must see its own queue, not the workload's (the chart's pod scrape labels `namespace`).
+        namespace = pulumi.Output.from_input(args["namespace"])
+        selector = namespace.apply(lambda ns: f'model_name="{args["served_model_name"]}", namespace="{ns}"')
         child = child_opts(self, name, args.get("kubeconfig"), opts)
         triggers: list[dict[str, Any]] = [
             {
@@ -74,7 +77,7 @@ class ServingAutoscaler(pulumi.ComponentResource):
                 "name": "waiting-requests",
                 "metadata": {
                     "serverAddress": server,
-                    "query": f'sum(vllm:num_requests_waiting{{model_name="{model}"}})',
+                    "query": selector.apply(lambda sel: f"sum(vllm:num_requests_waiting{{{sel}}})"),
                     "threshold": f"{waiting:g}",
                 },
             }
@@ -91,8 +94,9 @@ class ServingAutoscaler(pulumi.ComponentResource):
                     "metadata": {
                         "serverAddress": server,
                         # vLLM 0.11 names it kv_cache_usage_perc; older releases gpu_cache_usage_perc.
-                        "query": f'avg(vllm:kv_cache_usage_perc{{model_name="{model}"}} '
-                        f'or vllm:gpu_cache_usage_perc{{model_name="{model}"}})',
+                        "query": selector.apply(
+                            lambda sel: f"avg(vllm:kv_cache_usage_perc{{{sel}}} or vllm:gpu_cache_usage_perc{{{sel}}})"
+                        ),
                         "threshold": f"{float(kv):g}",
                     },
                 }

@@ -2,8 +2,13 @@
 
 Built from Envoy Gateway (a maintained Gateway API implementation, pinned in servestack.versions) and standard
 Gateway API objects: a GatewayClass whose parameters (an EnvoyProxy) place the Envoy proxies on the system
-nodes and give their Service the load balancer annotations the stack's exposure calls for, one Gateway (the
-stack's one load balancer), and one HTTPRoute per mixed workload.
+nodes behind a ClusterIP Service, one Gateway, and one HTTPRoute per mixed workload. The stack's one load
+balancer in front of the proxies is a `ModelLoadBalancer`, the same component a single pool uses: the provider
+waits for its address, the `address` output carries it, and the guardrails judge its exposure like any other.
+
+Several mixed workloads share the router: each workload's route then takes the path prefix `/<workload>` (the
+prefix is stripped before the request reaches its pool), so clients use `http://<address>/<workload>/v1` as the
+OpenAI base URL; a router with one workload serves it at `/`. `paths` says which.
 
 How a request finds its class: Gateway API cannot read the JSON body, so the route matches the request's
 `Content-Length` header against byte ranges derived from the classes' prompt lengths (tokens x bytes per token;
@@ -24,7 +29,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from servestack.components._common import check_choice, check_positive
-from servestack.components.kubernetes._shared import PART_OF, child_opts
+from servestack.components.kubernetes._shared import PART_OF, SERVER_PORT, child_opts
+from servestack.components.kubernetes.load_balancer import ModelLoadBalancer, ModelLoadBalancerArgs
 from servestack.versions import DEFAULT_KUBERNETES_VERSION, addon_versions
 
 __all__ = [
@@ -55,6 +61,15 @@ DEFAULT_REQUEST_TIMEOUT_S = 600
 _SYSTEM_POOL = {"servestack.io/pool": "system"}
 _OWNING_GATEWAY_LABEL = "gateway.envoyproxy.io/owning-gateway-name"
 """The label Envoy Gateway puts on the proxy pods of a Gateway (internal/gatewayapi/translator.go)."""
+_OWNING_GATEWAY_NAMESPACE_LABEL = "gateway.envoyproxy.io/owning-gateway-namespace"
+"""Its companion naming the Gateway's namespace (same file): with the name, it selects one Gateway's proxies."""
+LISTENER_PORT = SERVER_PORT
+"""The Gateway's listener port. Envoy Gateway shifts a privileged port (below 1024) by 10000 for its non-root
+proxies (servicePortToContainerPort in internal/gatewayapi/listener.go) and keeps any other, so a listener on
+8000 is the proxies' container port too: the load balancer targets it as it targets a model server's."""
+HEALTH_PATH = "/health"
+"""Answered by a pool's vLLM server through the router: a load balancer's HTTP health check (GCP's public one)
+reaches a real backend whichever prefixes the routes take."""
 _PROXY_UID = 65532
 """The distroless Envoy image's non-root user."""
 _ENVOY_PROXY_IMAGES = {
@@ -98,9 +113,11 @@ class ModelRouterArgs(TypedDict):
     workloads: list[RoutedWorkload]
     """The mixed workloads, one HTTPRoute each."""
     exposure: NotRequired[str]
-    """internal (default) or public; public requires TLS (AWS: tls_certificate_arn)."""
+    """internal (default) or public; public requires TLS (AWS: tls_certificate_arn, GCP: tls_domain)."""
     tls_certificate_arn: NotRequired[pulumi.Input[str]]
     """AWS: ACM certificate the public NLB terminates TLS with."""
+    tls_domain: NotRequired[str]
+    """GCP: DNS name of the Google-managed certificate of a public router."""
     kubernetes_version: NotRequired[str]
     """Kubernetes minor version of the cluster; picks the Envoy Gateway release (default 1.33)."""
     bytes_per_token: NotRequired[float]
@@ -206,11 +223,12 @@ def _digit_class(low: int, high: int) -> str:
 class ModelRouter(pulumi.ComponentResource):
     """Envoy Gateway and the Gateway API objects that route a mixed fleet's requests by size class."""
 
-    service: pulumi.Output[str]
-    """`namespace/name` of the Envoy proxies' LoadBalancer Service, which carries the endpoint's address (Envoy
-    Gateway creates it from the Gateway, so the program cannot read its status without a second `up`)."""
+    address: pulumi.Output[str]
+    """Hostname or IP of the router's load balancer once provisioned (`pulumi up` waits for it)."""
     port: pulumi.Output[int]
-    """Port clients connect to."""
+    """Port clients connect to: 80 (internal) or 443 (public, TLS)."""
+    paths: pulumi.Output[dict[str, str]]
+    """Each routed workload's path: `/` for a router of one workload, else `/<workload>`."""
 
     def __init__(self, name: str, args: ModelRouterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         comp = "ModelRouter"
@@ -218,14 +236,16 @@ class ModelRouter(pulumi.ComponentResource):
         exposure = check_choice(comp, "exposure", args.get("exposure", "internal"), ("internal", "public"))
         if exposure == "public" and cloud == "aws" and not args.get("tls_certificate_arn"):
             raise ValueError(f"{comp}: exposure=public on aws needs tls_certificate_arn (an ACM certificate)")
-        if exposure == "public" and cloud == "gcp":
-            raise ValueError(
-                f"{comp}: exposure=public on gcp is not supported for a mixed fleet yet; allowed: internal "
-                "(a public GKE endpoint takes its managed certificate through an Ingress, not an Envoy Service)"
-            )
+        if exposure == "public" and cloud == "gcp" and not args.get("tls_domain"):
+            raise ValueError(f"{comp}: exposure=public on gcp needs tls_domain (for a managed certificate)")
         workloads = list(args.get("workloads") or [])
         if not workloads:
             raise ValueError(f"{comp}: workloads is empty; allowed: at least one workload with two or more classes")
+        names = [w["name"] for w in workloads]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"{comp}: workload {repeated[0]!r} is listed twice; each workload has one route")
+        paths = {w["name"]: "/" if len(workloads) == 1 else f"/{w['name']}" for w in workloads}
         bytes_per_token = args.get("bytes_per_token", DEFAULT_BYTES_PER_TOKEN)
         routes = [
             (w, class_byte_ranges([(c["name"], int(c["input_tokens"])) for c in w["classes"]], bytes_per_token))
@@ -269,13 +289,12 @@ class ModelRouter(pulumi.ComponentResource):
             opts=child,
         )
         in_namespace = pulumi.ResourceOptions.merge(after_crds, pulumi.ResourceOptions(depends_on=[namespace]))
-        listener_port, service_annotations = _proxy_service(cloud, exposure, args.get("tls_certificate_arn"))
         proxy = k8s.apiextensions.CustomResource(
             f"{name}-proxy",
             api_version="gateway.envoyproxy.io/v1alpha1",
             kind="EnvoyProxy",
             metadata={"name": name, "namespace": ROUTER_NAMESPACE, "labels": labels},
-            spec=_envoy_proxy_spec(name, image, replicas, service_annotations),
+            spec=_envoy_proxy_spec(name, image, replicas),
             opts=in_namespace,
         )
         gateway_class = k8s.apiextensions.CustomResource(
@@ -301,25 +320,42 @@ class ModelRouter(pulumi.ComponentResource):
             metadata={"name": name, "namespace": ROUTER_NAMESPACE, "labels": labels},
             spec={
                 "gatewayClassName": name,
-                # Plain HTTP to Envoy: the NLB terminates TLS for a public endpoint, as for a single pool.
+                # Plain HTTP to Envoy: the load balancer terminates TLS for a public endpoint, as for a single pool.
                 "listeners": [
-                    {"name": "http", "protocol": "HTTP", "port": listener_port,
+                    {"name": "http", "protocol": "HTTP", "port": LISTENER_PORT,
                      "allowedRoutes": {"namespaces": {"from": "Same"}}}
                 ],
             },
             opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[gateway_class])),
         )
-        for workload, ranges in routes:
-            self._create_route(name, workload, ranges, timeout_s, labels, gateway, in_namespace)
-        self.service = pulumi.Output.from_input(f"{GATEWAY_NAMESPACE}/{name}")
-        self.port = pulumi.Output.from_input(listener_port)
-        self.register_outputs({"service": self.service, "port": self.port})
+        for index, (workload, ranges) in enumerate(routes):
+            self._create_route(name, workload, ranges, paths[workload["name"]], index == 0, timeout_s, labels,
+                               gateway, in_namespace)
+        lb_args: ModelLoadBalancerArgs = {
+            # Beside the proxies Envoy Gateway runs for this Gateway, in its own namespace.
+            "namespace": GATEWAY_NAMESPACE,
+            "selector": {_OWNING_GATEWAY_LABEL: name, _OWNING_GATEWAY_NAMESPACE_LABEL: ROUTER_NAMESPACE},
+            "cloud": cloud,
+            "exposure": exposure,
+        }
+        if args.get("tls_certificate_arn"):
+            lb_args["tls_certificate_arn"] = args["tls_certificate_arn"]
+        if args.get("tls_domain"):
+            lb_args["tls_domain"] = args["tls_domain"]
+        after_gateway = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway]))
+        entry = ModelLoadBalancer(f"{name}-lb", lb_args, opts=after_gateway)
+        self.address = entry.address
+        self.port = entry.port
+        self.paths = pulumi.Output.from_input(paths)
+        self.register_outputs({"address": self.address, "port": self.port, "paths": self.paths})
 
     @staticmethod
     def _create_route(
         name: str,
         workload: RoutedWorkload,
         ranges: list[ByteRange],
+        path: str,
+        answers_health: bool,
         timeout_s: int,
         labels: dict[str, str],
         gateway: pulumi.Resource,
@@ -329,25 +365,29 @@ class ModelRouter(pulumi.ComponentResource):
         rules: list[dict[str, Any]] = []
         for byte_range in ranges:
             cls = by_name[byte_range["pool_class"]]
-            match: dict[str, Any] = {"path": {"type": "PathPrefix", "value": "/"}}
+            match: dict[str, Any] = {"path": {"type": "PathPrefix", "value": path}}
             if byte_range["high"] is not None:
                 match["headers"] = [{
                     "type": "RegularExpression",
                     "name": "content-length",
                     "value": decimal_range_regex(byte_range["low"], byte_range["high"]),
                 }]
-            rules.append({
+            rule: dict[str, Any] = {
                 "name": cls["name"],
                 "matches": [match],
-                "backendRefs": [{
-                    "group": "",
-                    "kind": "Service",
-                    "name": cls["service_name"],
-                    "namespace": cls["service_namespace"],
-                    "port": cls.get("service_port", 80),
-                }],
+                "backendRefs": [_backend_ref(cls)],
                 "timeouts": {"request": f"{timeout_s}s"},
-            })
+            }
+            if path != "/":
+                # The pool's server serves /v1/...: the workload's prefix only chooses the route.
+                rule["filters"] = [{"type": "URLRewrite", "urlRewrite": {
+                    "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]
+            rules.append(rule)
+        if answers_health and path != "/":
+            # Under prefixes nothing would answer the load balancer's health check; the pool of the rest does.
+            rest = by_name[ranges[-1]["pool_class"]]
+            rules.append({"name": "health", "matches": [{"path": {"type": "Exact", "value": HEALTH_PATH}}],
+                          "backendRefs": [_backend_ref(rest)]})
         route_name = f"{workload['name']}"
         k8s.apiextensions.CustomResource(
             f"{name}-{route_name}-route",
@@ -376,36 +416,26 @@ class ModelRouter(pulumi.ComponentResource):
             )
 
 
-def _proxy_service(cloud: str, exposure: str, cert: pulumi.Input[str] | None) -> tuple[int, dict[str, Any]]:
-    """The Gateway listener port and the annotations of the Envoy proxies' LoadBalancer Service."""
-    if cloud == "gcp":
-        return 80, {"networking.gke.io/load-balancer-type": "Internal"}
-    internal = exposure == "internal"
-    annotations: dict[str, Any] = {
-        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal" if internal else "internet-facing",
-        "service.beta.kubernetes.io/aws-load-balancer-internal": "true" if internal else "false",
+def _backend_ref(cls: RoutedClass) -> dict[str, Any]:
+    return {
+        "group": "",
+        "kind": "Service",
+        "name": cls["service_name"],
+        "namespace": cls["service_namespace"],
+        "port": cls.get("service_port", 80),
     }
-    if internal:
-        return 80, annotations
-    annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] = cert
-    annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = "443"
-    annotations["service.beta.kubernetes.io/aws-load-balancer-backend-protocol"] = "tcp"
-    return 443, annotations
 
 
-def _envoy_proxy_spec(
-    name: str, image: str, replicas: int, service_annotations: dict[str, Any]
-) -> dict[str, Any]:
+def _envoy_proxy_spec(name: str, image: str, replicas: int) -> dict[str, Any]:
     """Envoy proxies on the system nodes, meeting the restricted Pod Security Standard, behind the stack's LB."""
-    spec = _proxy_spec(name, image, replicas, service_annotations)
+    spec = _proxy_spec(name, image, replicas)
     if replicas > 1:
         # A node drain (a system node upgrade) evicts one proxy at a time.
         spec["provider"]["kubernetes"]["envoyPDB"] = {"minAvailable": 1}
     return spec
 
 
-def _proxy_spec(name: str, image: str, replicas: int, service_annotations: dict[str, Any]) -> dict[str, Any]:
+def _proxy_spec(name: str, image: str, replicas: int) -> dict[str, Any]:
     return {
         "provider": {
             "type": "Kubernetes",
@@ -440,8 +470,9 @@ def _proxy_spec(name: str, image: str, replicas: int, service_annotations: dict[
                         },
                     },
                 },
-                # A fixed name, so operators (and the `service` output) can find the load balancer's address.
-                "envoyService": {"name": name, "type": "LoadBalancer", "annotations": service_annotations},
+                # In-cluster only: the router's ModelLoadBalancer is the entry point (a typed Service whose
+                # address the provider waits for and the stack exports). A fixed name for operators.
+                "envoyService": {"name": name, "type": "ClusterIP"},
             },
         },
     }
