@@ -333,14 +333,14 @@ def _write(
 ) -> int:
     import dataclasses
 
-    from servestack.generate import current_value, owned_stack_config, write_stack_config
+    from servestack.generate import current_value, fleet_keys, owned_stack_config, write_stack_config
 
     if choices.gcp_project is None and deployment.cloud == "gcp":
         kept = current_value(Path(args.project_dir), env, "gcp:project")
         choices = dataclasses.replace(choices, gcp_project=kept if isinstance(kept, str) and kept else None)
     owned = owned_stack_config(spec, deployment, kind, choices)
     if fleet is not None:
-        owned = _fleet_keys(owned, fleet)
+        owned = fleet_keys(owned, fleet)
     outcome = write_stack_config(Path(args.project_dir), env, owned, force=args.force)
     if not quiet:
         from servestack.cli.output import console
@@ -358,20 +358,6 @@ def _write(
             out.print(f"note: {deployment.serving.checkpoint} is gated; `pulumi up` stops until a token secret is "
                       "named: re-run with --hf-token-secret NAME (servestack:hfTokenSecret)")
     return 0
-
-
-def _fleet_keys(owned: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
-    """A mixed fleet's stack keys: the fleet contract's multi-server pair replaces the single-workload pair,
-    in the same place (servestack:workloads holds the one workload, servestack:fleet its pools)."""
-    out: dict[str, Any] = {}
-    for key, value in owned.items():
-        if key == "servestack:workload":
-            out["servestack:workloads"] = [value]
-        elif key == "servestack:deployment":
-            out["servestack:fleet"] = fleet.to_stack_config()
-        else:
-            out[key] = value
-    return out
 
 
 def _print_contract(kind: str, adjustments: list[str], summary: dict[str, Any] | None, missing: str | None) -> None:

@@ -1,4 +1,4 @@
-"""Generated artifacts: the stack config `servestack plan --write` records."""
+"""Generated artifacts: the stack config `servestack plan --write` (and `servestack new`) records."""
 
 from servestack.generate.stack_config import (
     GENERATED_KEY,
@@ -7,6 +7,7 @@ from servestack.generate.stack_config import (
     StackChoices,
     WriteResult,
     current_value,
+    fleet_keys,
     owned_stack_config,
     stack_file_path,
     write_stack_config,
@@ -19,6 +20,7 @@ __all__ = [
     "StackChoices",
     "WriteResult",
     "current_value",
+    "fleet_keys",
     "owned_stack_config",
     "stack_file_path",
     "write_stack_config",

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -30,8 +30,12 @@ from servestack.errors import ConfigError, InputFileError, ServestackError, Spec
 from servestack.workload import WorkloadSpec
 from servestack.yamlio import load_yaml_file, parse_yaml, read_user_text, write_text_atomically
 
+if TYPE_CHECKING:
+    from servestack.contract.fleet import Fleet
+
 __all__ = [
     "owned_stack_config",
+    "fleet_keys",
     "StackChoices",
     "write_stack_config",
     "WriteResult",
@@ -197,6 +201,22 @@ def owned_stack_config(
         if choices.gcp_project:
             owned["gcp:project"] = choices.gcp_project
     return owned
+
+
+def fleet_keys(owned: Mapping[str, Any], fleet: Fleet) -> dict[str, Any]:
+    """A mixed fleet's stack keys: `owned` (the keys `owned_stack_config` writes for the fleet's first server)
+    with the fleet contract's multi-server pair in place of the single-workload pair, in the same place
+    (servestack:workloads holds the one workload, servestack:fleet its pools). `plan --write` and
+    `servestack new` both write a mixed plan through this function, so their stacks cannot differ."""
+    out: dict[str, Any] = {}
+    for key, value in owned.items():
+        if key == "servestack:workload":
+            out["servestack:workloads"] = [value]
+        elif key == "servestack:deployment":
+            out["servestack:fleet"] = fleet.to_stack_config()
+        else:
+            out[key] = value
+    return out
 
 
 # ---- writing --------------------------------------------------------------------------------------------

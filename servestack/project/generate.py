@@ -240,7 +240,7 @@ def _readme_envs(envs: Sequence[EnvPlan]) -> list[dict[str, Any]]:
                 "shared_ceiling": s.ceiling - sum(r.own_ceiling for r in s.rows), "ceiling": s.ceiling,
                 "budget": s.budget, "cloud": s.rows[0].cloud, "region": s.rows[0].region,
                 "reports": [_report_path(s, w) for w in s.workloads],
-                "commitment": any(r.pricing.startswith(("1y", "3y")) for r in s.rows),
+                "commitment": any(r.pricing.startswith(("1y", "3y")) for r in s.rows), "routed": s.routed,
             } for s in e.stacks],
         })
     return views

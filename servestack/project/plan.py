@@ -4,6 +4,11 @@ One workload: each environment is one stack, planned exactly as `servestack plan
 Several workloads: each environment is planned jointly (`servestack.selector.joint`); one cluster gives one
 stack `<env>` holding every workload (the fleet keys of the deployment contract), separate clusters give
 one stack per workload, `<env>-<workload>`, each as `plan --write` would write it.
+
+Mixed fleets: when a workload's plan serves its request classes on several pools (`Plan.mixed`), its stack is
+that fleet, with exactly the keys `plan --write` writes for it (`servestack.generate.fleet_keys`): one server
+per pool, each naming the classes it serves. In a shared cluster the joint plan decides whether the workload
+takes its mixed pools or a homogeneous stack; the fleet then holds a server for every pool of every workload.
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from servestack.contract.environment import environment_adjustments, spec_for_environment
 from servestack.errors import ServestackError
-from servestack.generate import StackChoices, owned_stack_config
+from servestack.generate import StackChoices, fleet_keys, owned_stack_config
 from servestack.selector import Plan, plan
-from servestack.selector.joint import JointPlan, joint_plan, shared_monthly_usd, with_zones
+from servestack.selector.joint import JointPlan, joint_plan, pool_own_usd, shared_monthly_usd, with_zones
 
 if TYPE_CHECKING:
     from servestack.catalog import Catalog
     from servestack.contract import Deployment
+    from servestack.contract.fleet import Fleet
     from servestack.selector import Candidate
+    from servestack.selector.mixed import MixedFleet
     from servestack.workload import WorkloadSpec
     from servestack.workload.spec import Owner
 
@@ -44,7 +51,10 @@ class InfeasibleProjectError(ServestackError):
 
 @dataclass(frozen=True)
 class ServerRow:
-    """One workload's line in a stack's plan table (USD per month; `own_*` excludes the shared platform)."""
+    """One server's line in a stack's plan table (USD per month; `own_*` excludes the shared platform).
+
+    A workload on a mixed fleet has a line per pool (`pool` and the `classes` it serves; a pool's own cost
+    has no load balancer: the router's is shared)."""
 
     workload: str
     cloud: str
@@ -57,6 +67,10 @@ class ServerRow:
     pricing: str
     own_expected: float
     own_ceiling: float
+    pool: str = ""
+    """The mixed fleet pool of this line ("" for a workload served by one pool)."""
+    classes: tuple[str, ...] = ()
+    """The request classes the pool serves (empty for a workload served by one pool)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,8 @@ class StackPlan:
     accelerators: tuple[str, ...]
     workloads: tuple[str, ...]
     reports: tuple[ReportSource, ...]
+    routed: bool = False
+    """A mixed fleet's router (one Gateway and its load balancer, in the shared cost) runs in this stack."""
 
 
 @dataclass(frozen=True)
@@ -122,14 +138,40 @@ def _row(c: Candidate) -> ServerRow:
 
 
 def _named(row: ServerRow, workload: str) -> ServerRow:
-    return ServerRow(workload, *(getattr(row, f) for f in (
-        "cloud", "region", "instance_type", "accelerator", "accelerators_per_node", "replicas", "nodes", "pricing",
-        "own_expected", "own_ceiling")))
+    return dataclasses.replace(row, workload=workload)
+
+
+def _pool_rows(workload: str, fleet: MixedFleet) -> tuple[ServerRow, ...]:
+    """A mixed fleet's lines: one per pool, its own cost without the cluster's platform and router."""
+    rows = []
+    for pool in fleet.pools:
+        expected, ceiling = pool_own_usd(pool.candidate)
+        rows.append(dataclasses.replace(_row(pool.candidate), workload=workload, own_expected=expected,
+                                        own_ceiling=ceiling, pool=pool.name, classes=pool.classes))
+    return tuple(rows)
+
+
+def _mixed_stack(name: str, kind: str, spec: WorkloadSpec, result: Plan, fleet: MixedFleet, catalog: Catalog,
+                 choices: StackChoices) -> StackPlan:
+    """A one-workload stack on its mixed fleet: the keys `plan --write` writes for it (`fleet_keys`)."""
+    contract = fleet.fleet(spec, catalog)
+    deployment = contract.servers[0].deployment
+    owned = fleet_keys(owned_stack_config(spec, deployment, kind, choices), contract)
+    rows = _pool_rows(spec.name, fleet)
+    return StackPlan(
+        name=name, kind=kind, owned=owned, rows=rows,
+        shared_expected=fleet.monthly_usd_expected - sum(r.own_expected for r in rows),
+        expected=fleet.monthly_usd_expected, ceiling=fleet.monthly_usd_ceiling, budget=spec.budget.monthly_usd,
+        accelerators=tuple(sorted({p.candidate.accelerator for p in fleet.pools})), workloads=(spec.name,),
+        reports=(ReportSource(spec.name, spec, result, deployment),), routed=True,
+    )
 
 
 def _single_stack(name: str, kind: str, spec: WorkloadSpec, result: Plan, catalog: Catalog,
                   choices: StackChoices) -> StackPlan:
-    """A one-workload stack, with the keys `plan --write` writes."""
+    """A one-workload stack, with the keys `plan --write` writes (its mixed fleet when the plan chose one)."""
+    if result.mixed is not None:
+        return _mixed_stack(name, kind, spec, result, result.mixed, catalog, choices)
     c = result.chosen
     assert c is not None  # the caller raises on an infeasible plan
     deployment = c.deployment(spec, catalog)
@@ -148,16 +190,21 @@ def _whole(value: float) -> float | int:
 
 
 def fleet_stack_config(
-    specs: Sequence[WorkloadSpec], deployments: Sequence[Deployment], kind: str, choices: StackChoices,
+    specs: Sequence[WorkloadSpec], deployments: Sequence[Deployment | Fleet], kind: str, choices: StackChoices,
     shared_owner: Owner | None = None,
 ) -> dict[str, Any]:
     """The owned keys of one stack serving several workloads (servestack:workloads + servestack:fleet).
 
+    Each workload is given by its deployment (one server, the pool named after the workload) or by its mixed
+    fleet's contract (a server per pool, with the classes each serves, as `fleet_keys` writes them).
     Each workload's block and deployment are those `owned_stack_config` writes for it alone (the block also
     carries its owner's tags when the workloads' owners differ); the stack-wide keys (access, credentials,
     region) are the same for every workload and written once. `shared_owner` owns what the workloads share
     (cluster, network, system nodes) when their owners differ; else their common owner does."""
-    per = [owned_stack_config(s, d, kind, choices) for s, d in zip(specs, deployments, strict=True)]
+    from servestack.contract import Deployment
+
+    per = [owned_stack_config(s, d if isinstance(d, Deployment) else d.servers[0].deployment, kind, choices)
+           for s, d in zip(specs, deployments, strict=True)]
     owned: dict[str, Any] = {"servestack:environment": kind}
     budgets = [s.budget.monthly_usd for s in specs]
     if all(b is not None for b in budgets):
@@ -171,8 +218,10 @@ def fleet_stack_config(
         for p in per
     ]
     owned["servestack:fleet"] = {"servers": [
-        {"workload": s.name, "pool": s.name, "deployment": p["servestack:deployment"]}
-        for s, p in zip(specs, per, strict=True)
+        server
+        for s, p, d in zip(specs, per, deployments, strict=True)
+        for server in ([{"workload": s.name, "pool": s.name, "deployment": p["servestack:deployment"]}]
+                       if isinstance(d, Deployment) else d.to_stack_config()["servers"])
     ]}
     if shared_owner is not None and not same_owner:
         owned["servestack:tags"] = {"team": shared_owner.team, "cost-center": shared_owner.cost_center}
@@ -189,11 +238,30 @@ def fleet_stack_config(
     return owned
 
 
-def _joint_report(spec: WorkloadSpec, chosen: Candidate, deployment: Deployment, catalog: Catalog) -> ReportSource:
-    """A workload's report in a shared cluster: its own plan with the joint plan's pick as the chosen stack."""
+def _joint_report(spec: WorkloadSpec, chosen: Candidate, mixed: MixedFleet | None, deployment: Deployment,
+                  catalog: Catalog) -> ReportSource:
+    """A workload's report in a shared cluster: its own plan with the joint plan's pick as the chosen stack
+    (its mixed fleet when it takes those pools; else the homogeneous pick, without the mixed fleet)."""
     own = plan(spec, catalog)
+    if mixed is not None:
+        return ReportSource(spec.name, spec, dataclasses.replace(own, mixed=mixed), deployment)
     rest = tuple(c for c in own.candidates if c.to_json() != chosen.to_json())
-    return ReportSource(spec.name, spec, dataclasses.replace(own, candidates=(chosen, *rest)), deployment)
+    return ReportSource(spec.name, spec, dataclasses.replace(own, candidates=(chosen, *rest), mixed=None),
+                        deployment)
+
+
+def _first_deployment(server: Deployment | Fleet) -> Deployment:
+    """A workload's deployment, or its mixed fleet's first pool's (what its plan report shows)."""
+    from servestack.contract import Deployment
+
+    return server if isinstance(server, Deployment) else server.servers[0].deployment
+
+
+def _in_zones(fleet: Fleet, zone_names: Sequence[str]) -> Fleet:
+    """`fleet` with every server's deployment on the shared cluster's zones."""
+    servers = [s.model_copy(update={"deployment": s.deployment.model_copy(update={"zone_names": list(zone_names)})})
+               for s in fleet.servers]
+    return fleet.model_copy(update={"servers": servers})
 
 
 def _infeasible(env: str, plans: Sequence[Any]) -> InfeasibleProjectError:
@@ -226,15 +294,22 @@ def plan_environment(
         for spec in spread:
             stacks.append(_single_stack(f"{env}-{spec.name}", kind, spec, plan(spec, catalog), catalog, choices))
         return EnvPlan(env, kind, adjustments, tuple(stacks), joint)
-    deployments = [c.deployment(s, catalog).model_copy(update={"zone_names": list(one.zone_names)})
-                   for s, c in zip(spread, one.candidates, strict=True)]
-    owned = fleet_stack_config(spread, deployments, kind, choices, shared_owner)
-    rows = tuple(_named(_row(c), s.name) for s, c in zip(spread, one.candidates, strict=True))
+    fleets = one.workload_fleets()
+    servers: list[Deployment | Fleet] = [
+        c.deployment(s, catalog).model_copy(update={"zone_names": list(one.zone_names)}) if m is None
+        else _in_zones(m.fleet(s, catalog), one.zone_names)
+        for s, c, m in zip(spread, one.candidates, fleets, strict=True)
+    ]
+    owned = fleet_stack_config(spread, servers, kind, choices, shared_owner)
+    rows = tuple(row for s, c, m in zip(spread, one.candidates, fleets, strict=True)
+                 for row in ((_named(_row(c), s.name),) if m is None else _pool_rows(s.name, m)))
+    first_deployments = [_first_deployment(d) for d in servers]
     stack = StackPlan(
         name=env, kind=kind, owned=owned, rows=rows, shared_expected=one.shared_expected,
         expected=one.monthly_usd_expected, ceiling=one.monthly_usd_ceiling, budget=joint.budget_usd,
-        accelerators=tuple(sorted({c.accelerator for c in one.candidates})), workloads=joint.workloads,
-        reports=tuple(_joint_report(s, c, d, catalog)
-                      for s, c, d in zip(spread, one.candidates, deployments, strict=True)),
+        accelerators=tuple(sorted({r.accelerator for r in rows})), workloads=joint.workloads,
+        reports=tuple(_joint_report(s, c, m, d, catalog)
+                      for s, c, m, d in zip(spread, one.candidates, fleets, first_deployments, strict=True)),
+        routed=one.routed,
     )
     return EnvPlan(env, kind, adjustments, (stack,), joint)

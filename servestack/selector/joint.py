@@ -15,10 +15,21 @@ behind one NAT) is added once, so both totals use the same pricing function as `
 
 Zones: one cluster spans one zone set, so every workload is planned with the largest `availability.zones`
 any of them asks for (a workload asking for fewer gets more: its floor is spread wider).
+
+Mixed fleets (a workload with a request mix whose own plan serves its size classes on several pools,
+`servestack.selector.mixed`): its own plan costs what its mixed fleet costs, so separate clusters are priced
+with it. In one cluster, the workload may take its mixed pools instead of a homogeneous candidate when its
+fleet lies in the placement's region and every pool's offering holds the placement's zone set. The pools'
+own cost is their GPU nodes and volumes (the fleet's total without its cluster's platform and its router's
+load balancer); the router is the cluster's one Gateway whatever the number of mixed workloads it routes,
+so its load balancer is added once, to the shared platform, when any workload takes its pools. Each
+combination of homogeneous and mixed choices is priced in full and the cheapest kept (a tie keeps the
+homogeneous stack: fewer moving parts).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,9 +40,11 @@ from servestack.selector.plan import Candidate, Plan, all_candidates, plan
 
 if TYPE_CHECKING:
     from servestack.catalog import Catalog
+    from servestack.selector.mixed import MixedFleet
     from servestack.workload import WorkloadSpec
 
-__all__ = ["JointPlan", "JointPlacement", "joint_plan", "shared_monthly_usd", "with_zones"]
+__all__ = ["JointPlan", "JointPlacement", "joint_plan", "own_plan_expected", "own_plan_ceiling", "pool_own_usd",
+           "router_monthly_usd", "shared_monthly_usd", "with_zones"]
 
 Mode = Literal["one_cluster", "separate_clusters"]
 
@@ -58,6 +71,47 @@ def _own_ceiling(c: Candidate) -> float:
     return c.monthly_usd_ceiling - shared_monthly_usd(c.cloud, c.zones, c.nodes_peak)
 
 
+def router_monthly_usd(cloud: str) -> float:
+    """The router's load balancer per month: one Gateway per cluster, however many mixed workloads it routes."""
+    return platform_prices(cloud).load_balancer_per_hour * HOURS_PER_MONTH
+
+
+def pool_own_usd(c: Candidate) -> tuple[float, float]:
+    """A mixed fleet pool's own cost per month (expected, ceiling): its GPU nodes and their volumes, without the
+    cluster's platform and without a load balancer of its own (its requests come through the router's)."""
+    lb = router_monthly_usd(c.cloud)
+    return _own_expected(c) - lb, _own_ceiling(c) - lb
+
+
+def _fleet_nodes(m: MixedFleet) -> tuple[int, int]:
+    return sum(p.candidate.nodes_avg for p in m.pools), sum(p.candidate.nodes_peak for p in m.pools)
+
+
+def _mixed_own_expected(m: MixedFleet) -> float:
+    """A mixed fleet's GPU nodes and volumes: its total without its cluster's platform and router."""
+    return m.monthly_usd_expected - shared_monthly_usd(m.cloud, m.zones, _fleet_nodes(m)[0]) - router_monthly_usd(
+        m.cloud)
+
+
+def _mixed_own_ceiling(m: MixedFleet) -> float:
+    return m.monthly_usd_ceiling - shared_monthly_usd(m.cloud, m.zones, _fleet_nodes(m)[1]) - router_monthly_usd(
+        m.cloud)
+
+
+def own_plan_expected(p: Plan) -> float:
+    """What a workload's own plan costs per month in a cluster of its own: its mixed fleet when the plan chose
+    one, else its chosen stack (0 for an infeasible plan)."""
+    if p.mixed is not None:
+        return p.mixed.monthly_usd_expected
+    return p.chosen.monthly_usd_expected if p.chosen is not None else 0.0
+
+
+def own_plan_ceiling(p: Plan) -> float:
+    if p.mixed is not None:
+        return p.mixed.monthly_usd_ceiling
+    return p.chosen.monthly_usd_ceiling if p.chosen is not None else 0.0
+
+
 def with_zones(spec: WorkloadSpec, zones: int) -> WorkloadSpec:
     """`spec` spread over at least `zones` zones (one cluster has one zone set)."""
     if spec.availability.zones >= zones:
@@ -73,20 +127,43 @@ class JointPlacement:
     region: str
     zone_names: tuple[str, ...]
     candidates: tuple[Candidate, ...]
-    """In the order of the workloads given to `joint_plan`."""
+    """In the order of the workloads given to `joint_plan`. For a workload that takes its mixed pools
+    (`mixed[i]`), the pool serving most of its requests (as the plan JSON's top-level fields show a fleet)."""
     shared_expected: float
+    """The shared platform, paid once; with the router's load balancer when any workload takes mixed pools."""
     shared_ceiling: float
     monthly_usd_expected: float
     monthly_usd_ceiling: float
+    mixed: tuple[MixedFleet | None, ...] = ()
+    """Per workload: its mixed fleet when it takes those pools in this cluster, else None (empty: none does)."""
+
+    def fleet_of(self, index: int) -> MixedFleet | None:
+        """The mixed fleet workload `index` takes in this cluster, or None (a homogeneous candidate)."""
+        return self.mixed[index] if index < len(self.mixed) else None
+
+    def workload_fleets(self) -> tuple[MixedFleet | None, ...]:
+        """`fleet_of` for every workload, in order."""
+        return tuple(self.fleet_of(i) for i in range(len(self.candidates)))
+
+    @property
+    def routed(self) -> bool:
+        """True when the cluster runs a router (some workload takes mixed pools)."""
+        return any(m is not None for m in self.mixed)
 
     def rank_key(self) -> tuple[Any, ...]:
-        return (round(self.monthly_usd_expected, 6), round(self.monthly_usd_ceiling, 6), self.cloud, self.region,
-                self.zone_names)
+        return (round(self.monthly_usd_expected, 6), round(self.monthly_usd_ceiling, 6),
+                sum(m is not None for m in self.mixed), self.cloud, self.region, self.zone_names)
+
+    def _gpu_expected(self, index: int) -> float:
+        fleet = self.fleet_of(index)
+        if fleet is None:
+            return _gpu_expected(self.candidates[index])
+        return sum(_gpu_expected(p.candidate) for p in fleet.pools)
 
     def shares(self) -> tuple[float, ...]:
         """Each workload's share of the shared platform, in proportion to its GPU nodes' expected cost: the
         rule of the cost report's showback (servestack.costing.showback), so plan and report agree."""
-        gpu = [_gpu_expected(c) for c in self.candidates]
+        gpu = [self._gpu_expected(i) for i in range(len(self.candidates))]
         total = sum(gpu)
         if total <= 0:
             return tuple(self.shared_expected / len(gpu) for _ in gpu)
@@ -112,11 +189,12 @@ class JointPlan:
 
     @property
     def separate_expected(self) -> float:
-        return sum(p.chosen.monthly_usd_expected for p in self.separate if p.chosen is not None)
+        """Separate clusters: each workload's own plan, its mixed fleet when its plan chose one."""
+        return sum(own_plan_expected(p) for p in self.separate)
 
     @property
     def separate_ceiling(self) -> float:
-        return sum(p.chosen.monthly_usd_ceiling for p in self.separate if p.chosen is not None)
+        return sum(own_plan_ceiling(p) for p in self.separate)
 
     @property
     def mode(self) -> Mode:
@@ -141,8 +219,10 @@ class JointPlan:
                     f"(${self.separate_expected:,.0f}/month expected)")
         one, sep = self.one_cluster.monthly_usd_expected, self.separate_expected
         if self.mode == "one_cluster":
-            return (f"one cluster in {self.one_cluster.cloud}/{self.one_cluster.region}: ${one:,.0f}/month expected, "
-                    f"${self.saving_usd:,.0f}/month less than separate clusters (${sep:,.0f})")
+            fleets = [w for w, m in zip(self.workloads, self.one_cluster.workload_fleets(), strict=True) if m]
+            pools = f" ({', '.join(fleets)} on mixed fleet pools behind one router)" if fleets else ""
+            return (f"one cluster in {self.one_cluster.cloud}/{self.one_cluster.region}{pools}: ${one:,.0f}/month "
+                    f"expected, ${self.saving_usd:,.0f}/month less than separate clusters (${sep:,.0f})")
         return (f"separate clusters: ${sep:,.0f}/month expected, ${self.saving_usd:,.0f}/month less than one "
                 f"cluster in {self.one_cluster.cloud}/{self.one_cluster.region} (${one:,.0f})")
 
@@ -156,7 +236,8 @@ class JointPlan:
             "separate_clusters": {
                 "monthly_usd_expected": round(self.separate_expected, 2),
                 "monthly_usd_ceiling": round(self.separate_ceiling, 2),
-                "chosen": [p.chosen.to_json() if p.chosen else None for p in self.separate],
+                "chosen": [p.mixed.to_json() if p.mixed is not None else p.chosen.to_json() if p.chosen else None
+                           for p in self.separate],
             },
             "one_cluster": None if one is None else {
                 "cloud": one.cloud,
@@ -167,7 +248,9 @@ class JointPlan:
                 "shared_share_usd": [round(s, 2) for s in one.shares()],
                 "monthly_usd_expected": round(one.monthly_usd_expected, 2),
                 "monthly_usd_ceiling": round(one.monthly_usd_ceiling, 2),
-                "chosen": [c.to_json() for c in one.candidates],
+                "router_monthly_usd": round(router_monthly_usd(one.cloud), 2) if one.routed else 0.0,
+                "chosen": [c.to_json() if fleet is None else fleet.to_json()
+                           for c, fleet in zip(one.candidates, one.workload_fleets(), strict=True)],
             },
         }
 
@@ -186,9 +269,55 @@ def _cheapest_in(candidates: Sequence[Candidate], zone_set: tuple[str, ...]) -> 
                                        c.pricing_burst))
 
 
+def _fits(fleet: MixedFleet | None, cloud: str, region: str, zone_set: tuple[str, ...]) -> bool:
+    """Whether a mixed fleet can run in one cluster at (cloud, region) on `zone_set`: its pools' offerings are
+    there and each offers every zone of the set."""
+    return (fleet is not None and (fleet.cloud, fleet.region) == (cloud, region)
+            and all(set(zone_set) <= set(p.candidate.offering.zones) for p in fleet.pools))
+
+
+def _placement(
+    cloud: str, region: str, anchor: tuple[str, ...], picks: Sequence[Candidate | MixedFleet]
+) -> JointPlacement:
+    """One cluster with each workload on its pick (a homogeneous candidate or its mixed fleet), priced in full."""
+    own_expected = own_ceiling = 0.0
+    nodes_avg = nodes_peak = 0
+    candidates: list[Candidate] = []
+    mixed: list[MixedFleet | None] = []
+    for pick in picks:
+        if isinstance(pick, Candidate):
+            own_expected += _own_expected(pick)
+            own_ceiling += _own_ceiling(pick)
+            nodes_avg += pick.nodes_avg
+            nodes_peak += pick.nodes_peak
+            candidates.append(pick)
+            mixed.append(None)
+        else:
+            own_expected += _mixed_own_expected(pick)
+            own_ceiling += _mixed_own_ceiling(pick)
+            avg, peak = _fleet_nodes(pick)
+            nodes_avg += avg
+            nodes_peak += peak
+            candidates.append(max(pick.pools, key=lambda p: (p.request_share, p.name)).candidate)
+            mixed.append(pick)
+    zones = picks[0].zones
+    router = router_monthly_usd(cloud) if any(m is not None for m in mixed) else 0.0
+    shared_exp = shared_monthly_usd(cloud, zones, nodes_avg) + router
+    shared_ceil = shared_monthly_usd(cloud, zones, nodes_peak) + router
+    return JointPlacement(
+        cloud=cloud, region=region, zone_names=anchor, candidates=tuple(candidates),
+        shared_expected=shared_exp, shared_ceiling=shared_ceil,
+        monthly_usd_expected=own_expected + shared_exp, monthly_usd_ceiling=own_ceiling + shared_ceil,
+        mixed=tuple(mixed) if any(m is not None for m in mixed) else (),
+    )
+
+
 def _placements(
-    specs: Sequence[WorkloadSpec], catalog: Catalog, budget: float | None
+    specs: Sequence[WorkloadSpec], catalog: Catalog, budget: float | None,
+    fleets: Sequence[MixedFleet | None] = (),
 ) -> list[JointPlacement]:
+    """The cheapest one-cluster placement per region. `fleets`: each workload's mixed fleet (or None), which
+    it may take instead of a homogeneous candidate where the fleet fits the region and zone set."""
     per_workload: list[dict[tuple[str, str], list[Candidate]]] = []
     for spec in specs:
         by_region: dict[tuple[str, str], list[Candidate]] = {}
@@ -198,6 +327,7 @@ def _placements(
     common = set(per_workload[0])
     for by_region in per_workload[1:]:
         common &= set(by_region)
+    fleet_list = list(fleets) or [None] * len(specs)
     out: list[JointPlacement] = []
     for cloud, region in sorted(common):
         lists = [by_region[(cloud, region)] for by_region in per_workload]
@@ -208,22 +338,20 @@ def _placements(
             chosen = [_cheapest_in(cands, anchor) for cands in lists]
             if any(c is None for c in chosen):
                 continue
-            picked = tuple(c for c in chosen if c is not None)
-            zones = picked[0].zones
-            nodes_avg = sum(c.nodes_avg for c in picked)
-            nodes_peak = sum(c.nodes_peak for c in picked)
-            shared_exp = shared_monthly_usd(cloud, zones, nodes_avg)
-            shared_ceil = shared_monthly_usd(cloud, zones, nodes_peak)
-            placement = JointPlacement(
-                cloud=cloud, region=region, zone_names=anchor, candidates=picked,
-                shared_expected=shared_exp, shared_ceiling=shared_ceil,
-                monthly_usd_expected=sum(_own_expected(c) for c in picked) + shared_exp,
-                monthly_usd_ceiling=sum(_own_ceiling(c) for c in picked) + shared_ceil,
-            )
-            if budget is not None and placement.monthly_usd_ceiling > budget:
-                continue
-            if best is None or placement.rank_key() < best.rank_key():
-                best = placement
+            # Each workload: its cheapest homogeneous candidate here, or its mixed fleet where that fits. The
+            # router's load balancer is paid once for all mixed workloads, so the choices are not independent:
+            # every combination is priced (2^k for k workloads with a fitting fleet, k is small).
+            options: list[list[Candidate | MixedFleet]] = []
+            for homogeneous, fleet in zip(chosen, fleet_list, strict=True):
+                assert homogeneous is not None
+                options.append([homogeneous, fleet] if _fits(fleet, cloud, region, anchor) and fleet is not None
+                               else [homogeneous])
+            for picks in itertools.product(*options):
+                placement = _placement(cloud, region, anchor, picks)
+                if budget is not None and placement.monthly_usd_ceiling > budget:
+                    continue
+                if best is None or placement.rank_key() < best.rank_key():
+                    best = placement
         if best is not None:
             out.append(best)
     return out
@@ -240,6 +368,7 @@ def joint_plan(specs: Sequence[WorkloadSpec], catalog: Catalog) -> JointPlan:
     budgets = [s.budget.monthly_usd for s in spread]
     budget = None if any(b is None for b in budgets) else sum(b for b in budgets if b is not None)
     separate = tuple(plan(s, catalog, top=1) for s in spread)
-    placements = _placements(spread, catalog, budget) if all(p.feasible for p in separate) else []
+    fleets = [p.mixed for p in separate]
+    placements = _placements(spread, catalog, budget, fleets) if all(p.feasible for p in separate) else []
     one = min(placements, key=JointPlacement.rank_key) if placements else None
     return JointPlan(tuple(s.name for s in spread), zones, separate, one, budget)
