@@ -260,6 +260,11 @@ def _zone_set(c: Candidate) -> tuple[str, ...]:
     return tuple(sorted(c.offering.zones)[: c.zones])
 
 
+def _fleet_zone_set(fleet: MixedFleet) -> tuple[str, ...]:
+    """The zones a mixed fleet's deployment uses when alone: its pools' first zones (as for a candidate)."""
+    return _zone_set(fleet.primary.candidate)
+
+
 def _cheapest_in(candidates: Sequence[Candidate], zone_set: tuple[str, ...]) -> Candidate | None:
     fitting = [c for c in candidates if set(zone_set) <= set(c.offering.zones)]
     if not fitting:
@@ -318,34 +323,39 @@ def _placements(
 ) -> list[JointPlacement]:
     """The cheapest one-cluster placement per region. `fleets`: each workload's mixed fleet (or None), which
     it may take instead of a homogeneous candidate where the fleet fits the region and zone set."""
+    fleet_list = list(fleets) or [None] * len(specs)
     per_workload: list[dict[tuple[str, str], list[Candidate]]] = []
-    for spec in specs:
+    for spec, fleet in zip(specs, fleet_list, strict=True):
         by_region: dict[tuple[str, str], list[Candidate]] = {}
         for c in all_candidates(spec, catalog):
             by_region.setdefault((c.cloud, c.region), []).append(c)
+        if fleet is not None:
+            # A workload whose only plan within its budget is its mixed fleet is served in the fleet's region.
+            by_region.setdefault((fleet.cloud, fleet.region), [])
         per_workload.append(by_region)
     common = set(per_workload[0])
     for by_region in per_workload[1:]:
         common &= set(by_region)
-    fleet_list = list(fleets) or [None] * len(specs)
     out: list[JointPlacement] = []
     for cloud, region in sorted(common):
         lists = [by_region[(cloud, region)] for by_region in per_workload]
-        # The zone sets worth trying: the one each candidate would use alone.
-        anchors = sorted({_zone_set(c) for cands in lists for c in cands})
+        # The zone sets worth trying: the one each candidate (or fleet) would use alone.
+        anchors = sorted({_zone_set(c) for cands in lists for c in cands}
+                         | {_fleet_zone_set(f) for f in fleet_list if f is not None})
         best: JointPlacement | None = None
         for anchor in anchors:
-            chosen = [_cheapest_in(cands, anchor) for cands in lists]
-            if any(c is None for c in chosen):
-                continue
             # Each workload: its cheapest homogeneous candidate here, or its mixed fleet where that fits. The
             # router's load balancer is paid once for all mixed workloads, so the choices are not independent:
             # every combination is priced (2^k for k workloads with a fitting fleet, k is small).
             options: list[list[Candidate | MixedFleet]] = []
-            for homogeneous, fleet in zip(chosen, fleet_list, strict=True):
-                assert homogeneous is not None
-                options.append([homogeneous, fleet] if _fits(fleet, cloud, region, anchor) and fleet is not None
-                               else [homogeneous])
+            for cands, fleet in zip(lists, fleet_list, strict=True):
+                homogeneous = _cheapest_in(cands, anchor)
+                option: list[Candidate | MixedFleet] = [] if homogeneous is None else [homogeneous]
+                if fleet is not None and _fits(fleet, cloud, region, anchor):
+                    option.append(fleet)
+                options.append(option)
+            if any(not option for option in options):
+                continue
             for picks in itertools.product(*options):
                 placement = _placement(cloud, region, anchor, picks)
                 if budget is not None and placement.monthly_usd_ceiling > budget:

@@ -225,3 +225,19 @@ def test_a_mixed_fleet_is_the_plan_when_no_single_type_fits_the_budget(
     config = load_yaml_file(tmp_path / "stacks" / "Pulumi.prod.yaml", "stack file")["config"]
     servers = config["servestack:fleet"]["servers"]
     assert len(servers) == len(result.mixed.pools) >= 2
+
+
+def test_a_workload_only_its_mixed_fleet_serves_within_budget_still_joins_one_cluster() -> None:
+    from servestack.selector.joint import joint_plan
+
+    unbudgeted = plan(_triage(None), CATALOG)
+    assert unbudgeted.mixed is not None
+    cheapest_single = plan(_triage(1.0), CATALOG).closest[0].monthly_usd_ceiling
+    triage = _triage((unbudgeted.mixed.monthly_usd_ceiling + cheapest_single) / 2)
+    assert plan(triage, CATALOG).candidates == (), "the premise: no single-accelerator stack fits the budget"
+    chat = load_spec(ROOT / "examples" / "dev-7b-spot.yaml")
+    joint = joint_plan([triage, chat], CATALOG)
+    one = joint.one_cluster
+    # Before, a workload with no single-accelerator candidate had no region in common with the others.
+    assert one is not None and one.fleet_of(0) is not None and one.fleet_of(1) is None
+    assert joint.mode == "one_cluster" and one.monthly_usd_expected < joint.separate_expected
