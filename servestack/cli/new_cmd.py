@@ -87,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
     out = console()
     for env in result.envs:
         for stack in env.stacks:
+            pools = [row.pool for row in stack.rows if row.pool]
+            routed = f", {len(pools)} mixed fleet pools behind one router" if pools else ""
             out.print(f"{env.env}: stack {stack.name}: {', '.join(stack.workloads)} in {stack.rows[0].cloud}/"
-                      f"{stack.rows[0].region}, ${stack.expected:,.0f}/month expected, ${stack.ceiling:,.0f} ceiling")
+                      f"{stack.rows[0].region}{routed}, ${stack.expected:,.0f}/month expected, "
+                      f"${stack.ceiling:,.0f} ceiling")
         if env.joint is not None:
             out.print(f"{env.env}: {escape(env.joint.summary())}", soft_wrap=True)
     for label, paths in (("created", result.created), ("updated", result.updated)):

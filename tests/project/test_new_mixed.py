@@ -108,10 +108,11 @@ def test_plan_write_and_plan_report_agree_with_the_generated_mixed_project(
 ) -> None:
     project = tmp_path / "p"
     assert _new(project, [MIXED]) == 0
+    pools = len(_config(project, "prod")["servestack:fleet"]["servers"])
+    assert f"{pools} mixed fleet pools behind one router" in capsys.readouterr().out
     stack_file = project / "stacks" / "Pulumi.prod.yaml"
     generated = stack_file.read_bytes()
     report = tmp_path / "plan.html"
-    capsys.readouterr()
     assert main(["plan", str(project / "workloads" / "assistant-7b.yaml"), "--env", "prod", "--write", "-C",
                  str(project), "--report", str(report), *FLAGS]) == 0
     assert stack_file.read_bytes() == generated, capsys.readouterr().out
