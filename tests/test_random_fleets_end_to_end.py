@@ -4,7 +4,8 @@ the README say (expected and ceiling, to the cent), splits its cost by workload 
 total, and passes both packs with its generated policy config.
 
 Two or three workloads drawn from the single-workload property's spec strategy, each with its own clouds,
-regions, zones, owner, pricing mode and budget, in one environment of every kind.
+regions, zones, owner, pricing mode and budget, in one environment of every kind; one set in three is of
+request mixes that often plan mixed fleets (pools behind the cluster's router).
 """
 
 from __future__ import annotations
@@ -56,8 +57,37 @@ def workload(draw: st.DrawFn, name: str) -> dict[str, Any]:
 
 
 @st.composite
+def mixed_workload(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    """A spec whose plan is often a mixed fleet: a 7-8B model, short chats and long documents."""
+    share = draw(st.sampled_from([0.8, 0.9, 0.95]))
+    peak = draw(st.sampled_from([5, 10, 20, 40]))
+    spec: dict[str, Any] = {
+        "name": name,
+        "model": {"id": draw(st.sampled_from(["qwen2.5-7b", "llama-3.1-8b", "mistral-7b"])),
+                  "max_context_tokens": 8192},
+        "traffic": {"peak_requests_per_s": peak, "avg_requests_per_s": peak * draw(st.sampled_from([0.3, 0.5, 1.0])),
+                    "request_mix": [
+                        {"name": "short", "share": share, "input_tokens": draw(st.sampled_from([80, 150, 300])),
+                         "output_tokens": draw(st.sampled_from([60, 180]))},
+                        {"name": "long", "share": round(1 - share, 4),
+                         "input_tokens": draw(st.sampled_from([3500, 5000, 7000])),
+                         "output_tokens": draw(st.sampled_from([300, 500]))}]},
+        "slo": {"ttft_ms_p95": draw(st.sampled_from([1000, 2000, 3000])),
+                "tpot_ms_p95": draw(st.sampled_from([50, 80, 120]))},
+        "placement": {"clouds": draw(st.sampled_from([["aws"], ["gcp"], ["aws", "gcp"]]))},
+        "availability": {"min_replicas": 1, "zones": draw(st.sampled_from([1, 1, 2]))},
+    }
+    if draw(st.booleans()):
+        spec["budget"] = {"monthly_usd": draw(st.sampled_from([3000, 4000, 8000, 30000]))}
+    return spec
+
+
+@st.composite
 def workload_sets(draw: st.DrawFn) -> list[dict[str, Any]]:
     count = draw(st.integers(2, 3))
+    # One set in three is of request mixes that often plan mixed fleets, so shared clusters run the router.
+    if draw(st.integers(0, 2)) == 0:
+        return [draw(mixed_workload(f"w{i}")) for i in range(count)]
     return [draw(workload(f"w{i}")) for i in range(count)]
 
 
@@ -74,7 +104,7 @@ def _checked_preview(project: Path, stack: str) -> tuple[Any, PreviewResult]:
     return result, seen[0]
 
 
-@settings(max_examples=6, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(workloads=workload_sets(), env=st.sampled_from(["prod", "staging", "dev"]))
 # Found by this test: the joint plan split the shared platform by each workload's own cost (volumes and load
@@ -87,6 +117,16 @@ def _checked_preview(project: Path, stack: str) -> tuple[Any, PreviewResult]:
     "slo": {"ttft_ms_p95": 2000, "tpot_ms_p95": 80}, "availability": {"min_replicas": 1, "zones": 1},
     "placement": {"clouds": ["aws"]}, "pricing": {"spot": "never", "commitment": commitment},
 } for name, commitment in (("w0", "none"), ("w1", "1y"))], env="prod")
+# Two request mixes in one cluster, one of them on mixed fleet pools behind the router: its own cost is its
+# pools' (the plan JSON's top-level fields are its largest pool's), the router's load balancer is shared.
+@example(workloads=[{
+    "name": name, "model": {"id": "qwen2.5-7b", "max_context_tokens": 8192},
+    "traffic": {"peak_requests_per_s": peak, "avg_requests_per_s": avg, "request_mix": [
+        {"name": "short", "share": 0.8, "input_tokens": 80, "output_tokens": 60},
+        {"name": "long", "share": 0.2, "input_tokens": long, "output_tokens": 300}]},
+    "slo": {"ttft_ms_p95": 1000, "tpot_ms_p95": 50}, "placement": {"clouds": ["aws"]},
+    "availability": {"min_replicas": 1, "zones": 1},
+} for name, peak, avg, long in (("w0", 10, 5.0, 7000), ("w1", 5, 1.5, 3500))], env="dev")
 def test_every_generated_stack_previews_costs_what_the_plan_said_and_passes_the_packs(
     workloads: list[dict[str, Any]], env: str, tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
@@ -145,6 +185,10 @@ def test_every_generated_stack_previews_costs_what_the_plan_said_and_passes_the_
             # platform, to the cent.
             one = joint["one_cluster"]
             for name, c, share in zip(joint["workloads"], one["chosen"], one["shared_share_usd"], strict=True):
-                own = c["monthly_usd_expected"] - shared_monthly_usd(c["cloud"], c["zones"], c["nodes_avg"])
+                if "mixed" in c:
+                    event("one cluster with a mixed fleet")
+                    own = sum(pool["monthly_usd_expected"] for pool in c["pools"])
+                else:
+                    own = c["monthly_usd_expected"] - shared_monthly_usd(c["cloud"], c["zones"], c["nodes_avg"])
                 assert show.share(name).direct_expected == pytest.approx(own, abs=0.01), name
                 assert show.share(name).shared_expected == pytest.approx(share, abs=0.01), name
