@@ -9,23 +9,14 @@ tests/selector's property, not repeated here.
 
 from __future__ import annotations
 
-import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from servestack.check import run_check
-from servestack.cli import main
-from servestack.policies.stack.budget import NO_BUDGET
-from tests.test_random_specs_end_to_end import specs
+from tests.test_random_specs_end_to_end import plan_write_check, specs
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKS = [ROOT / "policies" / "budget", ROOT / "policies" / "guardrails"]
 _INPUT = [100, 300, 1000, 2000, 3500, 6000]
 _OUTPUT = [50, 100, 300, 600]
 _TWENTIETHS = 20  # shares are whole twentieths, so they sum to exactly 1 as written
@@ -86,33 +77,8 @@ def mixed_specs(draw: st.DrawFn) -> dict[str, Any]:
 def test_every_feasible_mix_plan_deploys_costs_what_it_said_and_passes_the_packs(
     spec: dict[str, Any], env: str, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = tmp_path_factory.mktemp("project")
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, project / name)
-    spec_file = project / "spec.yaml"
-    spec_file.write_text(yaml.safe_dump(spec))
-    capsys.readouterr()
-    code = main(["plan", str(spec_file), "--env", env, "--json"])
-    doc = json.loads(capsys.readouterr().out)
-    assume(code == 0)  # infeasible specs are the selector's tests' business
-    chosen = doc["chosen"]
+    chosen = plan_write_check(spec, env, tmp_path_factory, capsys)
     event(f"{len(chosen['pools'])} pool(s)")
-    code = main(["plan", str(spec_file), "--env", env, "--write", "-C", str(project), "--json",
-                 "--api-cidr", "198.51.100.0/24", "--hf-token-secret", "ml/hf-token", "--gcp-project", "proj-rand",
-                 "--commitment-purchased"])
-    written = capsys.readouterr().out
-    assert code == 0, written
-
-    result = run_check(project, env, packs=PACKS)
-
-    if "budget" not in spec:
-        # The budget pack fails closed: a stack without a budget is the one mandatory finding.
-        assert [(v.policy, v.message.splitlines()[-1]) for v in result.mandatory] == [
-            ("budget-monthly-ceiling", NO_BUDGET)], [v.to_json() for v in result.mandatory]
-    else:
-        assert result.passed, [v.to_json() for v in result.mandatory]
-    assert result.costs.expected == pytest.approx(chosen["monthly_usd_expected"], abs=0.01)
-    assert result.costs.ceiling == pytest.approx(chosen["monthly_usd_ceiling"], abs=0.01)
     pools = chosen["pools"]
     if len(pools) == 1:
         assert pools[0]["monthly_usd_expected"] == chosen["monthly_usd_expected"]

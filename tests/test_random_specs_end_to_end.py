@@ -74,20 +74,31 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
 def test_every_feasible_plan_deploys_costs_what_it_said_and_passes_the_packs(
     spec: dict[str, Any], env: str, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    plan_write_check(spec, env, tmp_path_factory, capsys)
+
+
+def plan_write_check(
+    spec: dict[str, Any], env: str, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """`plan` then `plan --write` of `spec` into a fresh project, and `check` of the stack written: both packs
+    pass (a spec without a budget fails closed on that one finding) and the stack costs what the plan said,
+    expected and ceiling, to the cent. Returns the plan's `chosen`; an infeasible spec is not this property's
+    business (`assume`)."""
     project = tmp_path_factory.mktemp("project")
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, project / name)
     spec_file = project / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(spec))
+    capsys.readouterr()
     code = main(["plan", str(spec_file), "--env", env, "--json"])
     doc = json.loads(capsys.readouterr().out)
     assume(code == 0)  # infeasible specs are the selector's tests' business
     code = main(["plan", str(spec_file), "--env", env, "--write", "-C", str(project), "--json",
                  "--api-cidr", "198.51.100.0/24", "--hf-token-secret", "ml/hf-token", "--gcp-project", "proj-rand",
                  "--commitment-purchased"])
-    capsys.readouterr()
-    assert code == 0, doc
-    chosen = doc["chosen"]
+    written = capsys.readouterr().out
+    assert code == 0, (doc, written)
+    chosen: dict[str, Any] = doc["chosen"]
 
     result = run_check(project, env, packs=PACKS)
 
@@ -99,3 +110,4 @@ def test_every_feasible_plan_deploys_costs_what_it_said_and_passes_the_packs(
         assert result.passed, [v.to_json() for v in result.mandatory]
     assert result.costs.expected == pytest.approx(chosen["monthly_usd_expected"], abs=0.01)
     assert result.costs.ceiling == pytest.approx(chosen["monthly_usd_ceiling"], abs=0.01)
+    return chosen
