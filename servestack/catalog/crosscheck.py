@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from servestack.catalog.load import DATA_DIR, OFFERINGS_FILE
-from servestack.catalog.refresh import RULES_FILE, _aws_rows, _num, _read_csv
+from servestack.catalog.refresh import RULES_FILE, _aws_rows, _read_csv, gcp_price_records
 from servestack.catalog.spot import regional_spot
 
 __all__ = ["Reference", "compare", "main", "reference_rows", "run", "OD_TOLERANCE", "SPOT_TOLERANCE", "EXCERPT_DIR"]
@@ -66,19 +66,7 @@ def _gcp_reference(
     records: list[dict[str, str]], gpu_of: dict[str, tuple[str, int]], catalog_od: dict[Key, float]
 ) -> dict[Key, Reference]:
     """Machine row + the GPU row with the type's GPU count, per zone, summed; then the spot rule per region."""
-    hosts: dict[tuple[str, str], tuple[float, float | None]] = {}
-    gpus: dict[tuple[str, int, str], tuple[float, float | None]] = {}
-    region_of: dict[str, str] = {}
-    for rec in records:
-        od = _num(rec["Price"])
-        if od is None:
-            continue
-        spot = _num(rec.get("SpotPrice"))
-        region_of[rec["AvailabilityZone"]] = rec["Region"]
-        if rec.get("InstanceType"):
-            hosts[(rec["InstanceType"], rec["AvailabilityZone"])] = (od, spot)
-        elif rec.get("AcceleratorName"):
-            gpus[(rec["AcceleratorName"], int(float(rec["AcceleratorCount"])), rec["AvailabilityZone"])] = (od, spot)
+    hosts, gpus, region_of = gcp_price_records(records)
 
     per_region: dict[Key, list[tuple[str, float, float | None, bool]]] = defaultdict(list)
     for (itype, zone), (host_od, host_spot) in hosts.items():

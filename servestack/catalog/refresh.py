@@ -91,12 +91,17 @@ def _aws_rows(records: list[dict[str, str]], wanted: set[str], source: str) -> l
     return rows
 
 
-def _gcp_rows(
-    records: list[dict[str, str]], gpu_of: dict[str, tuple[str, int]], anomaly_ratio: float, source: str
-) -> tuple[list[_Row], dict[str, dict[str, tuple[float, float | None, set[str]]]]]:
-    """Host price + accelerator price per zone, summed; returns rows and per-GPU prices by region."""
-    hosts: dict[tuple[str, str], tuple[float, float | None]] = {}
-    gpus: dict[tuple[str, str], dict[int, tuple[float, float | None]]] = defaultdict(dict)
+ZonePrice = tuple[float, float | None]
+"""(on-demand, spot or None) USD per hour in one zone."""
+
+
+def gcp_price_records(
+    records: list[dict[str, str]],
+) -> tuple[dict[tuple[str, str], ZonePrice], dict[tuple[str, int, str], ZonePrice], dict[str, str]]:
+    """A GCP vms.csv (skypilot-catalog layout) split into machine rows by (type, zone), accelerator rows by
+    (accelerator, count, zone), and each zone's region; rows without an on-demand price are skipped."""
+    hosts: dict[tuple[str, str], ZonePrice] = {}
+    gpus: dict[tuple[str, int, str], ZonePrice] = {}
     zone_region: dict[str, str] = {}
     for rec in records:
         od = _num(rec["Price"])
@@ -107,8 +112,18 @@ def _gcp_rows(
         if rec.get("InstanceType"):
             hosts[(rec["InstanceType"], rec["AvailabilityZone"])] = (od, spot)
         elif rec.get("AcceleratorName"):
-            count = int(float(rec["AcceleratorCount"]))
-            gpus[(rec["AcceleratorName"], rec["AvailabilityZone"])][count] = (od, spot)
+            gpus[(rec["AcceleratorName"], int(float(rec["AcceleratorCount"])), rec["AvailabilityZone"])] = (od, spot)
+    return hosts, gpus, zone_region
+
+
+def _gcp_rows(
+    records: list[dict[str, str]], gpu_of: dict[str, tuple[str, int]], anomaly_ratio: float, source: str
+) -> tuple[list[_Row], dict[str, dict[str, tuple[float, float | None, set[str]]]]]:
+    """Host price + accelerator price per zone, summed; returns rows and per-GPU prices by region."""
+    hosts, gpu_rows, zone_region = gcp_price_records(records)
+    gpus: dict[tuple[str, str], dict[int, tuple[float, float | None]]] = defaultdict(dict)
+    for (name, count, zone), price in gpu_rows.items():
+        gpus[(name, zone)][count] = price
 
     def per_gpu(name: str, zone: str) -> tuple[float, float | None] | None:
         by_count = gpus.get((name, zone))

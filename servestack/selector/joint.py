@@ -303,7 +303,7 @@ def _placement(
             avg, peak = _fleet_nodes(pick)
             nodes_avg += avg
             nodes_peak += peak
-            candidates.append(max(pick.pools, key=lambda p: (p.request_share, p.name)).candidate)
+            candidates.append(pick.primary.candidate)
             mixed.append(pick)
     zones = picks[0].zones
     router = router_monthly_usd(cloud) if any(m is not None for m in mixed) else 0.0

@@ -125,12 +125,7 @@ def test_a_router_output_without_the_workload_exits_2(tmp_path: Path, monkeypatc
 
 def test_a_mixed_workload_loads_its_request_classes(fake: FakeOpenAI, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    proj = tmp_path / "mixed"
-    proj.mkdir()
-    (proj / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    assert main(["plan", str(ROOT / "examples" / "mixed-fleet-7b.yaml"), "--env", "prod", "--write", "-C", str(proj),
-                 "--api-cidr", "203.0.113.0/24"]) == 0
-    capsys.readouterr()
+    proj, _ = _mixed_project(tmp_path, capsys)
     servers = yaml.safe_load((proj / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["servestack:fleet"][
         "servers"]
     names = {c["name"] for s in servers for c in s["requestClasses"]}
