@@ -11,6 +11,7 @@ httpx is imported inside `run_load`, so importing this module (and `servestack p
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import time
@@ -347,5 +348,17 @@ async def _run(config: LoadConfig, progress: Progress | None) -> LoadRun:
 
 
 def run_load(config: LoadConfig, progress: Progress | None = None) -> LoadRun:
-    """Run the load test to completion (or its deadline) and return every request's result."""
-    return asyncio.run(_run(config, progress))
+    """Run the load test to completion (or its deadline) and return every request's result.
+
+    The objects alive before the run are frozen out of the garbage collector's reach while it runs: a full
+    collection stops every thread for as long as it scans the heap (about a second for a few million objects,
+    as a long-lived process such as a notebook or a test session holds), and every request in flight would
+    count that pause as the server's latency. Collections during the run then scan only the run's own objects.
+    """
+    caller_froze = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        return asyncio.run(_run(config, progress))
+    finally:
+        if not caller_froze:  # a caller's own frozen objects stay frozen
+            gc.unfreeze()
