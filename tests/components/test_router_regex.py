@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from servestack.components.kubernetes.router import class_byte_ranges, decimal_range_regex
@@ -33,6 +33,7 @@ def _near(data: st.DataObject, low: int, high: int) -> int:
     return data.draw(st.integers(min_value=0, max_value=3 * 10**9))
 
 
+@settings(deadline=None)  # a collector pause in a long test session is not this code's time
 @given(bounds, st.data())
 def test_range_regex_matches_exactly_the_integers_in_range(bound: tuple[int, int], data: st.DataObject) -> None:
     low, high = bound
@@ -42,6 +43,7 @@ def test_range_regex_matches_exactly_the_integers_in_range(bound: tuple[int, int
         assert (re.fullmatch(pattern, str(length)) is not None) == (low <= length <= high), (pattern, length)
 
 
+@settings(deadline=None)  # a collector pause in a long test session is not this code's time
 @given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=0, max_value=10**8),
        st.integers(min_value=1, max_value=3))
 def test_at_most_n_with_leading_zeros(n: int, length: int, zeros: int) -> None:
@@ -51,6 +53,7 @@ def test_at_most_n_with_leading_zeros(n: int, length: int, zeros: int) -> None:
     assert (re.fullmatch(pattern, padded) is not None) == (length <= n), (pattern, padded)
 
 
+@settings(deadline=None)  # a collector pause in a long test session is not this code's time
 @given(bounds)
 def test_range_regex_uses_only_re2_syntax_and_rejects_non_numbers(bound: tuple[int, int]) -> None:
     pattern = decimal_range_regex(*bound)
@@ -87,6 +90,7 @@ def test_classes_split_at_the_midpoint_of_their_prompts_in_bytes() -> None:
     assert class_byte_ranges([("a", 100), ("b", 300)], bytes_per_token=3.5)[0]["high"] == 700
 
 
+@settings(deadline=None)  # a collector pause in a long test session is not this code's time
 @given(st.lists(st.integers(min_value=1, max_value=200_000), min_size=2, max_size=6, unique=True),
        st.floats(min_value=1.0, max_value=8.0))
 def test_class_ranges_are_contiguous_ordered_and_cover_every_length(tokens: list[int], bytes_per_token: float) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from servestack.contract import shape
 
 
+@settings(deadline=None)  # a collector pause in a long test session is not this code's time
 @given(
     cloud=st.sampled_from(["aws", "gcp"]),
     floor=st.integers(1, 40),
