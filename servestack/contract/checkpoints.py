@@ -79,13 +79,18 @@ def is_gated(repository: str) -> bool:
     return repository.split("/", 1)[0] in GATED_PUBLISHERS
 
 
-def resolve_checkpoint(model_id: str | None, precision: str, override: str | None) -> Checkpoint | None:
+def resolve_checkpoint(model_id: str | None, precision: str, override: str | None,
+                       override_precision: str | None = None) -> Checkpoint | None:
     """The checkpoint for a built-in `model_id` at `precision`, or the spec's `override`; None when unknown.
 
-    `override` (the spec's `model.checkpoint`) wins: the user named a release that already holds `precision`
-    (pre-quantized for fp8/int8/int4). Without it, an architecture-only or measured model has no checkpoint.
+    `override` (the spec's `model.checkpoint`) wins: a release that already holds `precision` (pre-quantized for
+    fp8/int8/int4), or, when `override_precision` (`model.checkpoint_precision`) says it is stored at 16 bits
+    and `precision` is fp8, a 16-bit release quantized on load. Without it, an architecture-only or measured
+    model has no checkpoint.
     """
     if override is not None:
+        if precision == "fp8" and override_precision in ("bf16", "fp16"):
+            return Checkpoint(override, "fp8", 2.0, is_gated(override))
         return Checkpoint(override, None, 1.0, is_gated(override))
     releases = _RELEASES.get((model_id or "").lower())
     if releases is None:

@@ -38,11 +38,13 @@ __all__ = [
 def missing_checkpoint_message(spec: WorkloadSpec) -> str | None:
     """Why no checkpoint can be named for `spec` (what to set), or None when one is known."""
     m = spec.model
-    if resolve_checkpoint(m.id, m.precision, m.checkpoint) is not None:
+    if resolve_checkpoint(m.id, m.precision, m.checkpoint, m.checkpoint_precision) is not None:
         return None
     if m.id is None:
         return ("an architecture or measured model has no built-in release; set model.checkpoint to the Hugging "
-                "Face repository to serve")
+                f"Face repository to serve, at {m.precision}"
+                + (" (or a 16-bit one with model.checkpoint_precision: bf16, quantized on load)"
+                   if m.precision == "fp8" else ""))
     return (f"no published {m.precision} release of {m.id} is known; set model.checkpoint to a pre-quantized "
             f"{m.precision} repository (or use precision bf16/fp8)")
 
@@ -53,7 +55,7 @@ def checkpoint_gib(spec: WorkloadSpec, weights_gib: float) -> float:
     A spec without a known checkpoint is sized as if the release held exactly the served weights.
     """
     m = spec.model
-    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint)
+    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint, m.checkpoint_precision)
     return weights_gib * (ckpt.download_ratio if ckpt is not None else 1.0)
 
 
@@ -71,7 +73,7 @@ def serving_values(
 ) -> dict[str, Any]:
     """The fields of `serving_for` as plain values (what `plan` prints without building the contract models)."""
     m = spec.model
-    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint)
+    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint, m.checkpoint_precision)
     if ckpt is None:
         raise SpecError("model.checkpoint", None, missing_checkpoint_message(spec) or "set model.checkpoint")
     size = checkpoint_gib(spec, weights_gib)

@@ -83,6 +83,10 @@ def checkpoint_for(spec: Any, deployment: dict[str, Any]) -> str:
     from servestack.contract.checkpoints import resolve_checkpoint
 
     if spec.model.checkpoint:
+        own = resolve_checkpoint(spec.model.id, spec.model.precision, spec.model.checkpoint,
+                                 spec.model.checkpoint_precision)
+        if own is not None and own.quantization is not None:
+            raise _quantized_on_load(own.repository, spec.model.precision)
         return str(spec.model.checkpoint)
     serving = deployment.get("serving")
     if isinstance(serving, dict) and isinstance(serving.get("checkpoint"), str):

@@ -122,6 +122,14 @@ class ModelSpec(_Strict):
             "published release of a built-in id."
         ),
     )
+    checkpoint_precision: Literal["fp16", "bf16", "fp8", "int8", "int4"] | None = Field(
+        default=None,
+        description=(
+            "Precision `checkpoint` is stored at, when it is not `precision`: bf16 or fp16 with precision fp8 "
+            "serves a 16-bit release quantized on load (vLLM --quantization fp8; twice the download). "
+            "int8/int4 need a pre-quantized release."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> ModelSpec:
@@ -130,6 +138,18 @@ class ModelSpec(_Strict):
             raise ValueError(
                 f"give exactly one of model.id, model.architecture or model.measured (got {given or 'none'})"
             )
+        stored = self.checkpoint_precision
+        if stored is not None:
+            if self.checkpoint is None:
+                raise FieldValueError("checkpoint_precision", stored, "only with model.checkpoint (the release it "
+                                      "describes)")
+            sixteen = ("bf16", "fp16")
+            if stored != self.precision and not (stored in sixteen and self.precision in (*sixteen, "fp8")):
+                raise FieldValueError(
+                    "checkpoint_precision", stored,
+                    f"{self.precision} (a release already at the served precision), or bf16/fp16 when precision is "
+                    "fp8 (quantized on load); vLLM cannot quantize a release to int8/int4 on load, and does not "
+                    "widen a quantized release")
         return self
 
     @field_validator("id")
