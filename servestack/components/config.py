@@ -169,7 +169,8 @@ class DeploymentConfig(BaseModel):
                 None,
                 "choose how `pulumi up` reaches the cluster API before anything is created: "
                 "`servestack plan SPEC --write --api-cidr CIDR` (public endpoint limited to your networks) or "
-                "`--api-private` (private endpoint; run `pulumi up` from inside the VPC, see docs/deploy.md)",
+                "`--api-private` (private endpoint; run `pulumi up` from inside the VPC, see docs/deploy.md); "
+                "in a project `servestack new` generated, `servestack new DIR --update` with the same flag",
             )
         gated = next((s.deployment.serving for s in self.fleet.servers if s.deployment.serving.gated), None)
         if gated is not None and not self.hf_token_secret:
@@ -177,7 +178,8 @@ class DeploymentConfig(BaseModel):
                 "hfTokenSecret",
                 None,
                 f"{gated.checkpoint} is gated: create a secret holding a Hugging Face token in "
-                f"the cloud's secret manager and name it with `servestack plan SPEC --write --hf-token-secret NAME`",
+                f"the cloud's secret manager and name it with `servestack plan SPEC --write --hf-token-secret NAME` "
+                "(in a project `servestack new` generated: `servestack new DIR --update --hf-token-secret NAME`)",
             )
         return self
 

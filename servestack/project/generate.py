@@ -30,7 +30,7 @@ from servestack.errors import ConfigError, SpecError, WriteRefusedError
 from servestack.generate import EditedConfigError, StackChoices, write_stack_config
 from servestack.project.plan import EnvPlan, StackPlan, plan_environment
 from servestack.project.render import render
-from servestack.yamlio import write_text_atomically
+from servestack.yamlio import load_yaml_file, write_text_atomically
 
 if TYPE_CHECKING:
     from servestack.catalog import Catalog
@@ -326,6 +326,37 @@ def _write_stack(directory: Path, stack: StackPlan, force: bool, result: Project
         result.unchanged.append(rel)
 
 
+def _gated_checkpoints(value: Any) -> list[str]:
+    """The gated checkpoints a stack's owned keys deploy (every `serving` block, single or fleet)."""
+    if isinstance(value, Mapping):
+        serving = value.get("serving")
+        own = [str(serving["checkpoint"])] if isinstance(serving, Mapping) and serving.get("gated") else []
+        return own + [c for k, v in value.items() if k != "serving" for c in _gated_checkpoints(v)]
+    if isinstance(value, list):
+        return [c for v in value for c in _gated_checkpoints(v)]
+    return []
+
+
+def _open_choices(directory: Path, stack: StackPlan) -> list[str]:
+    """The choices the program refuses to run without that neither a flag nor a person has made for `stack`.
+
+    Read from the written file, so a key set by hand (`pulumi config set`) counts as chosen.
+    """
+    written = load_yaml_file(directory / f"stacks/Pulumi.{stack.name}.yaml", "stack config")
+    config = written.get("config") if isinstance(written, Mapping) else None
+    keys = set(config) if isinstance(config, Mapping) else set()
+    still_open = []
+    if "servestack:apiAccess" not in keys:
+        still_open.append("cluster API access (--api-cidr CIDR or --api-private; servestack:apiAccess)")
+    if stack.rows[0].cloud == "gcp" and "gcp:project" not in keys:
+        still_open.append("the GCP project (--gcp-project ID; gcp:project)")
+    gated = sorted(set(_gated_checkpoints(stack.owned)))
+    if gated and "servestack:hfTokenSecret" not in keys:
+        still_open.append(f"the token secret for the gated {', '.join(gated)} (--hf-token-secret NAME; "
+                          "servestack:hfTokenSecret)")
+    return still_open
+
+
 def generate_project(req: ProjectRequest) -> ProjectResult:
     """Plan every environment, then write the project (see the module doc for what is never overwritten)."""
     from servestack.catalog import load_catalog
@@ -348,6 +379,13 @@ def generate_project(req: ProjectRequest) -> ProjectResult:
     stacks = [s for e in envs for s in e.stacks]
     for stack in stacks:
         _write_stack(directory, stack, req.force, result)
+    for stack in stacks:
+        still_open = _open_choices(directory, stack)
+        if still_open:
+            result.notes.append(
+                f"stack {stack.name}: `servestack preview`, `check` and `pulumi up` stop until you choose "
+                + "; ".join(still_open) + f": `servestack new {directory} --update` with the flag, or "
+                "`pulumi config set` the key")
     planned = {s.name for s in stacks}
     unowned = [s.name for s in stacks if "servestack:fleet" in s.owned and "servestack:tags" not in s.owned
                and any("tags" in w for w in s.owned["servestack:workloads"])]

@@ -284,3 +284,18 @@ def test_different_owners_without_a_shared_owner_leave_a_note(
                  "--api-private"]) == 0
     assert "--shared-owner" in capsys.readouterr().out
     assert "servestack:tags" not in _stack(tmp_path / "p", "prod")
+
+
+def test_choices_the_program_needs_and_nobody_made_are_named_until_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "p"
+    assert main(["new", str(project), "--workload", str(SUMMARIZE), "--env", "prod"]) == 0
+    out = capsys.readouterr().out.replace("\n", "")
+    assert "stack prod: `servestack preview`, `check` and `pulumi up` stop until you choose" in out
+    assert "servestack:apiAccess" in out and "gated meta-llama/Llama-3.1-8B-Instruct" in out, out
+    # A key set by hand counts as chosen, as the program reads it.
+    path = project / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(path.read_text() + "  servestack:apiAccess:\n    mode: private\n    cidrs: []\n")
+    assert main(["new", str(project), "--update", "--hf-token-secret", "servestack/hf-token"]) == 0
+    assert "stop until you choose" not in capsys.readouterr().out
