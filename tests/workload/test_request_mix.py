@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from servestack.cli import main
 from servestack.errors import SpecError
 from servestack.workload import parse_spec
 from servestack.workload import request_log as request_log_module
 from servestack.workload.load import load_spec
-from servestack.workload.request_log import classes_from_log
+from servestack.workload.request_log import MIN_CLASS_SHARE, classes_from_log
 
 HEAD = """
 name: svc
@@ -208,3 +213,56 @@ def test_a_log_in_a_spec_built_in_code_is_refused() -> None:
 
     with pytest.raises(ValidationError):
         Traffic(peak_requests_per_s=1, avg_requests_per_s=1, request_log="x.csv")
+
+
+def test_a_long_tail_of_spread_lengths_gets_a_class_of_its_own() -> None:
+    # The issue's traffic as a gateway logs it: 80 % short prompts of 100-400 tokens, 20 % of 4,000-7,000.
+    # Equal-count bins put the top quartile at 5 % short + 20 % long, whose mean understated the long prompts.
+    rng = random.Random(1)
+    log = [(rng.randint(100, 400), 100) if rng.random() < 0.8 else (rng.randint(4000, 7000), 600) for _ in range(2000)]
+    longest = classes_from_log(log)[-1]
+    long_requests = [r for r in log if r[0] >= 4000]
+    assert longest["name"] == f"in-{min(r[0] for r in long_requests)}-{max(r[0] for r in long_requests)}"
+    assert longest["share"] == pytest.approx(len(long_requests) / len(log))
+    assert longest["input_tokens"] == math.ceil(sum(r[0] for r in long_requests) / len(long_requests))
+
+
+def test_a_rare_size_joins_its_neighbours_class() -> None:
+    log = [(200 + i % 50, 100) for i in range(990)] + [(90_000, 500)] * 10  # 1 % at 90k tokens
+    classes = classes_from_log(log)
+    assert all(c["share"] >= MIN_CLASS_SHARE for c in classes), classes
+    assert str(classes[-1]["name"]).endswith("-90000")
+
+
+def _spread(bins: list[list[int]]) -> float:
+    total = 0.0
+    for lengths in bins:
+        logs = [math.log(x) for x in lengths]
+        mean = sum(logs) / len(logs)
+        total += sum((v - mean) ** 2 for v in logs)
+    return total
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 40_000), st.integers(1, 2_000)), min_size=1, max_size=40),
+       st.integers(1, 4))
+def test_log_classes_partition_the_requests_at_the_least_spread_cuts(log: list[tuple[int, int]], most: int) -> None:
+    classes = classes_from_log(log, max_classes=most)
+    assert 1 <= len(classes) <= most and sum(c["share"] for c in classes) == pytest.approx(1.0)  # type: ignore[misc]
+    ranges = [tuple(int(x) for x in str(c["name"]).split("-")[1:]) for c in classes]
+    assert all(lo <= hi < nxt for (lo, hi), (nxt, _) in zip(ranges, ranges[1:], strict=False))
+    got = [[i for i, _ in log if lo <= i <= hi] for lo, hi in ranges]
+    assert sum(map(len, got)) == len(log)
+    need = math.ceil(MIN_CLASS_SHARE * len(log))
+    assert all(len(b) >= need for b in got)
+    # Brute force over every way to cut the distinct lengths into at most `most` bins of at least `need`.
+    distinct = sorted({i for i, _ in log})
+    best = math.inf
+    for k in range(1, min(most, len(distinct)) + 1):
+        for cuts in itertools.combinations(range(1, len(distinct)), k - 1):
+            edges = [0, *cuts, len(distinct)]
+            bins = [[i for i, _ in log if distinct[a] <= i <= distinct[b - 1]]
+                    for a, b in zip(edges, edges[1:], strict=False)]
+            if all(len(b) >= need for b in bins):
+                best = min(best, _spread(bins))
+    assert _spread(got) == pytest.approx(best, abs=1e-9)
