@@ -112,13 +112,17 @@ def test_write_measured_without_a_stack_needs_the_layout_flags(
     assert code == 2 and err.startswith("error: --accelerator: None") and fake.bodies == []
 
 
+@pytest.mark.parametrize("model", [
+    "{id: gpt-j-6b, precision: fp8}",
+    "{id: gpt-j-6b, precision: fp8, checkpoint: acme/gpt-j-6b, checkpoint_precision: bf16}",
+])
 def test_write_measured_refuses_a_release_quantized_on_load(
-    fake: FakeOpenAI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    model: str, fake: FakeOpenAI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GPT-J 6B at fp8 without a checkpoint is served by quantizing the 16-bit release as it loads; a measured
-    # spec has no id to know that from, so it must name an fp8 release itself.
+    # GPT-J 6B at fp8 is served by quantizing a 16-bit release as it loads (its own, or one the spec names as
+    # 16-bit); a measured spec has no id to know that from, so it must name an fp8 release itself.
     spec = tmp_path / "fp8.yaml"
-    spec.write_text("name: fp8-6b\nmodel: {id: gpt-j-6b, precision: fp8}\n"
+    spec.write_text(f"name: fp8-6b\nmodel: {model}\n"
                     "traffic: {peak_requests_per_s: 40, avg_requests_per_s: 20, avg_input_tokens: 20, "
                     "avg_output_tokens: 4}\n")
     code, _, err = run_json(capsys, str(spec), "--endpoint", fake.base_url, *FAST, "--write-measured",
