@@ -326,35 +326,53 @@ def _write_stack(directory: Path, stack: StackPlan, force: bool, result: Project
         result.unchanged.append(rel)
 
 
-def _gated_checkpoints(value: Any) -> list[str]:
-    """The gated checkpoints a stack's owned keys deploy (every `serving` block, single or fleet)."""
+def _values_of(value: Any, key: str) -> list[Any]:
+    """Every value of `key` at any depth of a stack's owned keys (one deployment, or each server of a fleet)."""
     if isinstance(value, Mapping):
-        serving = value.get("serving")
-        own = [str(serving["checkpoint"])] if isinstance(serving, Mapping) and serving.get("gated") else []
-        return own + [c for k, v in value.items() if k != "serving" for c in _gated_checkpoints(v)]
+        own = [value[key]] if key in value else []
+        return own + [v for k, child in value.items() if k != key for v in _values_of(child, key)]
     if isinstance(value, list):
-        return [c for v in value for c in _gated_checkpoints(v)]
+        return [v for child in value for v in _values_of(child, key)]
     return []
 
 
-def _open_choices(directory: Path, stack: StackPlan) -> list[str]:
-    """The choices the program refuses to run without that neither a flag nor a person has made for `stack`.
-
-    Read from the written file, so a key set by hand (`pulumi config set`) counts as chosen.
-    """
+def _written_config(directory: Path, stack: StackPlan) -> Mapping[str, Any]:
+    """The stack file's config as written, so a key a person set by hand (`pulumi config set`) counts."""
     written = load_yaml_file(directory / f"stacks/Pulumi.{stack.name}.yaml", "stack config")
     config = written.get("config") if isinstance(written, Mapping) else None
-    keys = set(config) if isinstance(config, Mapping) else set()
+    return config if isinstance(config, Mapping) else {}
+
+
+def _open_choices(config: Mapping[str, Any], stack: StackPlan) -> list[str]:
+    """The choices the program refuses to run without that neither a flag nor a person has made for `stack`."""
+    keys = set(config)
     still_open = []
     if "servestack:apiAccess" not in keys:
         still_open.append("cluster API access (--api-cidr CIDR or --api-private; servestack:apiAccess)")
     if stack.rows[0].cloud == "gcp" and "gcp:project" not in keys:
         still_open.append("the GCP project (--gcp-project ID; gcp:project)")
-    gated = sorted(set(_gated_checkpoints(stack.owned)))
+    gated = sorted({str(serving["checkpoint"]) for serving in _values_of(stack.owned, "serving")
+                    if isinstance(serving, Mapping) and serving.get("gated")})
     if gated and "servestack:hfTokenSecret" not in keys:
         still_open.append(f"the token secret for the gated {', '.join(gated)} (--hf-token-secret NAME; "
                           "servestack:hfTokenSecret)")
     return still_open
+
+
+def _budget_notes(config: Mapping[str, Any], stack: StackPlan) -> list[str]:
+    """What the budget pack will say of `stack` that the plan's figures do not show: no budget to judge it by,
+    or a committed floor priced on demand until the commitment is bought and recorded."""
+    notes = []
+    if "servestack:budgetMonthlyUsd" not in config:
+        notes.append(f"stack {stack.name} has no budget (the sum of budget.monthly_usd over the workloads it serves, "
+                     f"{', '.join(stack.workloads)}, and not every spec sets one): the budget pack fails closed, so "
+                     "`check` and `pulumi up` with it stop until servestack:budgetMonthlyUsd is set")
+    terms = sorted({str(t) for t in _values_of(stack.owned, "pricingBase") if t in ("1y", "3y")})
+    if terms and config.get("servestack:commitmentPurchased") is not True:
+        notes.append(f"stack {stack.name}: the plan prices its always-on floor at the {'/'.join(terms)} commitment; "
+                     "`check` and the budget pack price it on demand until it is bought (the stack file's "
+                     "commitment instructions) and recorded with --commitment-purchased")
+    return notes
 
 
 def generate_project(req: ProjectRequest) -> ProjectResult:
@@ -380,12 +398,14 @@ def generate_project(req: ProjectRequest) -> ProjectResult:
     for stack in stacks:
         _write_stack(directory, stack, req.force, result)
     for stack in stacks:
-        still_open = _open_choices(directory, stack)
+        written = _written_config(directory, stack)
+        still_open = _open_choices(written, stack)
         if still_open:
             result.notes.append(
                 f"stack {stack.name}: `servestack preview`, `check` and `pulumi up` stop until you choose "
                 + "; ".join(still_open) + f": `servestack new {directory} --update` with the flag, or "
                 "`pulumi config set` the key")
+        result.notes.extend(_budget_notes(written, stack))
     planned = {s.name for s in stacks}
     unowned = [s.name for s in stacks if "servestack:fleet" in s.owned and "servestack:tags" not in s.owned
                and any("tags" in w for w in s.owned["servestack:workloads"])]

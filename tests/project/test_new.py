@@ -299,3 +299,21 @@ def test_choices_the_program_needs_and_nobody_made_are_named_until_made(
     path.write_text(path.read_text() + "  servestack:apiAccess:\n    mode: private\n    cidrs: []\n")
     assert main(["new", str(project), "--update", "--hf-token-secret", "servestack/hf-token"]) == 0
     assert "stop until you choose" not in capsys.readouterr().out
+
+
+def test_what_the_budget_pack_will_say_is_named_when_generating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # chat-70b plans a 1y-committed floor in prod; dev runs spot only, with nothing to commit.
+    assert main(["new", str(tmp_path / "p"), "--workload", str(CHAT), "--api-private"]) == 0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "stack prod: the plan prices its always-on floor at the 1y commitment" in out, out
+    assert "stack dev: the plan prices" not in out and "has no budget" not in out
+    assert main(["new", str(tmp_path / "p"), "--update", "--commitment-purchased"]) == 0
+    assert "commitment" not in capsys.readouterr().out.replace("--commitment-purchased", "")
+    # A workload without a budget leaves its stack without one, and the budget pack fails closed on that.
+    unbudgeted = tmp_path / "summarize.yaml"
+    unbudgeted.write_text("\n".join(line for line in SUMMARIZE.read_text().splitlines()
+                                    if not line.startswith("budget:")) + "\n")
+    assert main(["new", str(tmp_path / "q"), "--workload", str(unbudgeted), "--env", "prod", "--api-private"]) == 0
+    assert "stack prod has no budget" in capsys.readouterr().out.replace("\n", " ")
