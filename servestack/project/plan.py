@@ -291,7 +291,7 @@ def plan_environment(
     one = joint.one_cluster
     if joint.mode == "separate_clusters" or one is None:
         stacks = []
-        for spec in spread:
+        for spec in planned:  # each workload's own cluster, over the zones its own spec asks for
             stacks.append(_single_stack(f"{env}-{spec.name}", kind, spec, plan(spec, catalog), catalog, choices))
         return EnvPlan(env, kind, adjustments, tuple(stacks), joint)
     fleets = one.workload_fleets()

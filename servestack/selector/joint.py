@@ -13,8 +13,10 @@ candidate's expected cost is its GPU nodes and volumes plus the platform of a cl
 joint sum its own platform is taken out and the platform of the combined cluster (all workloads' GPU nodes
 behind one NAT) is added once, so both totals use the same pricing function as `servestack plan`.
 
-Zones: one cluster spans one zone set, so every workload is planned with the largest `availability.zones`
-any of them asks for (a workload asking for fewer gets more: its floor is spread wider).
+Zones: one cluster spans one zone set, so in one cluster every workload is planned with the largest
+`availability.zones` any of them asks for (a workload asking for fewer gets more: its floor is spread wider).
+Separate clusters plan each workload with its own zones: a one-zone 405B model need not keep three replicas
+because a small model beside it asks for three zones.
 
 Mixed fleets (a workload with a request mix whose own plan serves its size classes on several pools,
 `servestack.selector.mixed`): its own plan costs what its mixed fleet costs, so separate clusters are priced
@@ -177,7 +179,7 @@ class JointPlan:
     workloads: tuple[str, ...]
     zones: int
     separate: tuple[Plan, ...]
-    """Each workload's own plan (its own cluster), planned with `zones` zones."""
+    """Each workload's own plan (its own cluster), exactly as its spec asks (its own zones)."""
     one_cluster: JointPlacement | None
     """The cheapest one-cluster placement, or None when no region serves every workload."""
     budget_usd: float | None
@@ -377,8 +379,12 @@ def joint_plan(specs: Sequence[WorkloadSpec], catalog: Catalog) -> JointPlan:
     spread = [with_zones(s, zones) for s in specs]
     budgets = [s.budget.monthly_usd for s in spread]
     budget = None if any(b is None for b in budgets) else sum(b for b in budgets if b is not None)
-    separate = tuple(plan(s, catalog, top=1) for s in spread)
-    fleets = [p.mixed for p in separate]
-    placements = _placements(spread, catalog, budget, fleets) if all(p.feasible for p in separate) else []
+    # Separate clusters: each workload exactly as its spec asks. Together: each spread over the shared zone set
+    # (re-planned only when that changes its spec), which is where a mixed fleet for the one cluster comes from.
+    separate = tuple(plan(s, catalog, top=1) for s in specs)
+    together = tuple(own if wide is spec else plan(wide, catalog, top=1)
+                     for spec, wide, own in zip(specs, spread, separate, strict=True))
+    fleets = [p.mixed for p in together]
+    placements = _placements(spread, catalog, budget, fleets) if all(p.feasible for p in together) else []
     one = min(placements, key=JointPlacement.rank_key) if placements else None
     return JointPlan(tuple(s.name for s in spread), zones, separate, one, budget)

@@ -11,7 +11,7 @@ from servestack.catalog.platform import HOURS_PER_MONTH, platform_monthly_usd, p
 from servestack.catalog.store import choose_catalog
 from servestack.contract.environment import spec_for_environment
 from servestack.selector import plan
-from servestack.selector.joint import joint_plan, with_zones
+from servestack.selector.joint import joint_plan, own_plan_expected, with_zones
 from servestack.workload import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,13 +76,31 @@ def test_no_common_region_means_separate_clusters(catalog) -> None:  # type: ign
     assert joint.mode == "separate_clusters" and joint.saving_usd == 0
 
 
-def test_the_widest_zone_count_applies_to_every_workload(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_the_widest_zone_count_applies_in_one_cluster_and_each_spec_its_own_apart(  # type: ignore[no-untyped-def]
+    catalog,
+) -> None:
     a, b = _specs("prod", "summarize-8b", "mixtral-moe")
     b = b.model_copy(update={"availability": b.availability.model_copy(update={"zones": 3})})
     joint = joint_plan([a, b], catalog)
     assert joint.zones == 3
-    assert all(p.chosen is not None and p.chosen.zones == 3 for p in joint.separate)
     assert joint.one_cluster is not None and len(joint.one_cluster.zone_names) == 3
+    assert all(c.zones == 3 for c in joint.one_cluster.candidates)
+    # Apart, summarize-8b keeps the two zones its spec asks for.
+    assert [p.chosen.zones for p in joint.separate if p.chosen is not None] == [2, 3]
+
+
+def test_separate_clusters_cost_what_each_workload_alone_costs(catalog) -> None:  # type: ignore[no-untyped-def]
+    # A one-zone 405B model beside a three-zone 8B one: spreading the 405B floor over three zones in its own
+    # cluster too priced "separate" at about $8,500/month more than it is and chose one cluster wrongly.
+    big, small = _specs("prod", "llama-405b", "summarize-8b")
+    small = small.model_copy(update={"availability": small.availability.model_copy(update={"zones": 3})})
+    joint = joint_plan([big, small], catalog)
+    alone = [plan(s, catalog, top=1) for s in (big, small)]
+    assert joint.separate_expected == pytest.approx(sum(own_plan_expected(p) for p in alone))
+    assert joint.separate[0].chosen is not None and joint.separate[0].chosen.zones == 1
+    cheapest = min(joint.separate_expected, joint.one_cluster.monthly_usd_expected if joint.one_cluster else 1e12)
+    chosen = joint.separate_expected if joint.mode == "separate_clusters" else joint.one_cluster.monthly_usd_expected
+    assert chosen == cheapest
 
 
 def test_the_one_cluster_ceiling_stays_within_the_summed_budgets(catalog) -> None:  # type: ignore[no-untyped-def]
