@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from servestack.contract import shape
-from servestack.contract.checkpoints import resolve_checkpoint
+from servestack.contract.checkpoints import Checkpoint, resolve_checkpoint
 from servestack.contract.parts import NO_BF16_ACCELERATORS
 from servestack.errors import SpecError
 from servestack.sizing import kv_cache_dtype
@@ -25,6 +25,7 @@ __all__ = [
     "deployment_for",
     "serving_for",
     "checkpoint_gib",
+    "spec_checkpoint",
     "missing_checkpoint_message",
     "commitment_for",
     "commitment_values",
@@ -35,10 +36,18 @@ __all__ = [
 ]
 
 
+def spec_checkpoint(spec: WorkloadSpec) -> Checkpoint | None:
+    """The checkpoint `spec` serves: its own `model.checkpoint` (stored at `model.checkpoint_precision`, else
+    at its precision) or the built-in id's release; None when unknown. Every reader of a spec's checkpoint
+    goes through here, so none forgets the stored precision."""
+    m = spec.model
+    return resolve_checkpoint(m.id, m.precision, m.checkpoint, m.checkpoint_precision)
+
+
 def missing_checkpoint_message(spec: WorkloadSpec) -> str | None:
     """Why no checkpoint can be named for `spec` (what to set), or None when one is known."""
     m = spec.model
-    if resolve_checkpoint(m.id, m.precision, m.checkpoint, m.checkpoint_precision) is not None:
+    if spec_checkpoint(spec) is not None:
         return None
     if m.id is None:
         return ("an architecture or measured model has no built-in release; set model.checkpoint to the Hugging "
@@ -54,8 +63,7 @@ def checkpoint_gib(spec: WorkloadSpec, weights_gib: float) -> float:
 
     A spec without a known checkpoint is sized as if the release held exactly the served weights.
     """
-    m = spec.model
-    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint, m.checkpoint_precision)
+    ckpt = spec_checkpoint(spec)
     return weights_gib * (ckpt.download_ratio if ckpt is not None else 1.0)
 
 
@@ -73,7 +81,7 @@ def serving_values(
 ) -> dict[str, Any]:
     """The fields of `serving_for` as plain values (what `plan` prints without building the contract models)."""
     m = spec.model
-    ckpt = resolve_checkpoint(m.id, m.precision, m.checkpoint, m.checkpoint_precision)
+    ckpt = spec_checkpoint(spec)
     if ckpt is None:
         raise SpecError("model.checkpoint", None, missing_checkpoint_message(spec) or "set model.checkpoint")
     size = checkpoint_gib(spec, weights_gib)

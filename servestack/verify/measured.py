@@ -80,20 +80,14 @@ def write_measured(path: Path, text: str, force: bool) -> None:
 
 def checkpoint_for(spec: Any, deployment: dict[str, Any]) -> str:
     """The release that was measured: the spec's checkpoint, the stack's, or the id's known release."""
-    from servestack.contract.checkpoints import resolve_checkpoint
+    from servestack.contract.derive import spec_checkpoint
 
-    if spec.model.checkpoint:
-        own = resolve_checkpoint(spec.model.id, spec.model.precision, spec.model.checkpoint,
-                                 spec.model.checkpoint_precision)
-        if own is not None and own.quantization is not None:
-            raise _quantized_on_load(own.repository, spec.model.precision)
-        return str(spec.model.checkpoint)
     serving = deployment.get("serving")
-    if isinstance(serving, dict) and isinstance(serving.get("checkpoint"), str):
+    if not spec.model.checkpoint and isinstance(serving, dict) and isinstance(serving.get("checkpoint"), str):
         if serving.get("quantization"):
             raise _quantized_on_load(serving["checkpoint"], spec.model.precision)
         return str(serving["checkpoint"])
-    ckpt = resolve_checkpoint(spec.model.id, spec.model.precision, None)
+    ckpt = spec_checkpoint(spec)
     if ckpt is None:
         raise SpecError("model.checkpoint", None, "name the release that was measured (owner/name) in the spec")
     if ckpt.quantization is not None:
