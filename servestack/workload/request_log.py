@@ -102,8 +102,7 @@ def classes_from_log(
     n = len(requests)
     groups = _length_groups(requests)
     min_count = math.ceil(MIN_CLASS_SHARE * n)
-    cuts = _natural_breaks([g.count for g in groups], [g.sum_log for g in groups], [g.sum_log2 for g in groups],
-                           max_classes, min_count)
+    cuts = _natural_breaks(groups, max_classes, min_count)
     bins: list[list[tuple[int, int]]] = [[] for _ in cuts[1:]]
     upper = [groups[hi - 1].longest for hi in cuts[1:]]
     for request in requests:
@@ -152,17 +151,16 @@ def _length_groups(requests: list[tuple[int, int]]) -> list[_Group]:
     ]
 
 
-def _natural_breaks(counts: list[int], sums: list[float], sums2: list[float], max_bins: int,
-                    min_count: int) -> list[int]:
+def _natural_breaks(groups: list[_Group], max_bins: int, min_count: int) -> list[int]:
     """Cut points (group indices, 0 first and len last) of at most `max_bins` contiguous bins of at least
     `min_count` requests each, minimising the summed squared deviation of log input length within bins (an
     exact dynamic programme, Jenks' natural breaks); fewer bins when no more can each hold `min_count`."""
-    g = len(counts)
-    pc, ps, ps2 = [0], [0.0], [0.0]
-    for c, s1, s2 in zip(counts, sums, sums2, strict=True):
-        pc.append(pc[-1] + c)
-        ps.append(ps[-1] + s1)
-        ps2.append(ps2[-1] + s2)
+    g = len(groups)
+    pc, ps, ps2 = [0], [0.0], [0.0]  # prefix sums of count, log length and its square
+    for group in groups:
+        pc.append(pc[-1] + group.count)
+        ps.append(ps[-1] + group.sum_log)
+        ps2.append(ps2[-1] + group.sum_log2)
 
     def sse(lo: int, hi: int) -> float:
         c = pc[hi] - pc[lo]

@@ -138,6 +138,11 @@ class ModelSpec(_Strict):
             raise ValueError(
                 f"give exactly one of model.id, model.architecture or model.measured (got {given or 'none'})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _checkpoint_precision_loads(self) -> ModelSpec:
+        # What vLLM can do with a release stored at another precision: quantize 16 bits to fp8 as it loads.
         stored = self.checkpoint_precision
         if stored is not None:
             if self.checkpoint is None:
